@@ -1,0 +1,5 @@
+import sys
+
+from clip2point.cli import main
+
+sys.exit(main())

@@ -1,0 +1,70 @@
+"""The ``clip2point`` console command: a thin dispatcher over each stage's own CLI module.
+
+Each subcommand lives in the stage that owns it and exposes ``add_arguments(parser)`` and
+``run(args) -> int``. Modules are imported only when their subcommand runs, so
+``clip2point --help`` is instant and a rendering node never imports open_clip.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from typing import Sequence
+
+from clip2point.errors import Clip2PointError
+
+# name -> (module, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "synth": ("clip2point.datasets.synthetic_cli", "write the built-in synthetic ShapeNet-style mesh set"),
+    "project": ("clip2point.render.project_cli", "project a point cloud to depth maps (clip2point / pointclip / pointclip-v2)"),
+    "views": ("clip2point.render.views_cli", "render one mesh to RGB views + depth maps and a PNG sheet"),
+    "render": ("clip2point.render.job_cli", "the generation job: meshes to HDF5 shards (resumable, parallel)"),
+    "shards": ("clip2point.datasets.shards_cli", "shard folder maintenance (merge node indexes)"),
+    "inspect": ("clip2point.datasets.inspect_cli", "summary / verify / sheet / export of a shard folder"),
+    "pretrain": ("clip2point.train.cli", "image-depth contrastive pre-training of a CLIP visual tower"),
+    "zeroshot": ("clip2point.eval.zeroshot_cli", "zero-shot classification of point clouds"),
+    "fewshot": ("clip2point.eval.fewshot_cli", "few-shot classification with the Dual-Path Adapter"),
+    "demo": ("clip2point.eval.demo_cli", "synth -> render -> inspect -> pretrain -> zero/few-shot on CPU"),
+}
+
+
+def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
+    """Top-level parser; only the chosen subcommand's module is imported."""
+    parser = argparse.ArgumentParser(prog="clip2point", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    chosen = next((a for a in argv if a in COMMANDS), None)
+    for name, (module, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        if name == chosen:
+            mod = importlib.import_module(module)
+            mod.add_arguments(p)
+            p.set_defaults(_run=mod.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv)
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if not getattr(args, "_run", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args._run(args) or 0)
+    except Clip2PointError as exc:
+        print(f"clip2point {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"clip2point {args.command}: interrupted; rerun the same command to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Evaluation: zero-shot classification (SPEC §6) and the few-shot Dual-Path Adapter (SPEC §7)."""
