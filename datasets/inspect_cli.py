@@ -1,0 +1,68 @@
+"""``clip2point inspect SHARDS {summary,verify,sheet,export}``: look into a shard folder (or one
+shard file). ``verify`` exits 1 and names every bad shard and object; a file that cannot be read
+at all is one clear sentence (exit 2), never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+
+from clip2point.datasets.inspect import choose_ids, export_object, format_summary, make_sheet, open_target, summarize
+from clip2point.datasets.inspect_checks import VerifySettings, verify_index
+from clip2point.render.sheets import save_sheet
+
+log = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("shards", type=Path, metavar="SHARDS", help="shard folder, or one shard-NNNNN.h5")
+    sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    summary = sub.add_parser("summary", help="objects, classes, splits, schema, configuration, failures")
+    summary.add_argument("--json", action="store_true", help="print one JSON object")
+    summary.add_argument("--per-object", action="store_true", help="list every object's id, status and content hash")
+    verify = sub.add_parser("verify", help="checksums, schema, NaN, blank images, RGB/depth silhouette agreement")
+    verify.add_argument("--json", action="store_true", help="print one JSON object")
+    verify.add_argument("--min-iou", type=float, default=VerifySettings.min_iou,
+                        help="lowest accepted RGB/depth silhouette IoU (default %(default)s; lenient on purpose)")
+    verify.add_argument("--yfov", type=float, default=VerifySettings.yfov_deg, help="RGB field of view, degrees")
+    sheet = sub.add_parser("sheet", help="PNG contact sheet of RGB/depth pairs")
+    _add_choice(sheet)
+    sheet.add_argument("--views", type=int, nargs="+", help="views to show (default all)")
+    sheet.add_argument("--out", type=Path, default=Path("sheet.png"), help="PNG path (default %(default)s)")
+    export = sub.add_parser("export", help="one object's views as PNG files and its points as .ply")
+    export.add_argument("object_id", metavar="OBJECT_ID")
+    export.add_argument("--out", type=Path, help="folder (default ./OBJECT_ID)")
+
+
+def _add_choice(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--ids", nargs="+", help="object ids to show")
+    parser.add_argument("--random", type=int, metavar="N", help="show N random objects (default 4)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of --random")
+
+
+def run(args: argparse.Namespace) -> int:
+    target = open_target(args.shards)
+    if args.action == "summary":
+        summary = summarize(target, per_object=args.per_object)
+        print(json.dumps(summary, sort_keys=True) if args.json else format_summary(summary))
+        return 1 if summary["unreadable"] else 0
+    if args.action == "verify":
+        report = verify_index(target.root, target.index, VerifySettings(min_iou=args.min_iou, yfov_deg=args.yfov))
+        if args.json:
+            print(json.dumps(report, sort_keys=True))
+        else:
+            for problem in report["problems"]:
+                print(problem["text"])
+            print(f"{'OK' if report['ok'] else 'BAD'}: {report['shards']} shards, {report['objects']} objects, "
+                  f"{len(report['bad_shards'])} bad shards, {len(report['bad_objects'])} bad objects")
+        return 0 if report["ok"] else 1
+    if args.action == "sheet":
+        ids = choose_ids(target, args.ids, args.random, args.seed)
+        path = save_sheet(make_sheet(target, ids, views=args.views), args.out)
+        print(f"wrote {path} ({len(ids)} objects: {' '.join(ids)})")
+        return 0
+    files = export_object(target, args.object_id, args.out or Path(args.object_id))
+    print(f"wrote {len(files)} files to {files[0].parent}")
+    return 0

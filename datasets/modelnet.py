@@ -1,0 +1,216 @@
+"""ModelNet40 / ModelNet10 as ``PointSet``s, from either published form.
+
+- The aligned meshes, ``CLASS/train|test/*.off``: 1,024 points sampled uniformly from each
+  surface with a per-object seed (open3d's uniform sampling, the reference's way, or trimesh).
+  Many ModelNet files fuse the magic word and the counts into one line (``OFF490 518 0``);
+  ``read_off`` accepts that. The meshes are z-up, so the set is marked ``frame="z-up"``.
+- ``modelnet40_ply_hdf5_2048``: ``ply_data_{train,test}N.h5`` (``data`` [N,2048,3], ``label``)
+  and ``shape_names.txt``; the first ``num_points`` of each cloud are kept, as PointNet-style
+  loaders do. These clouds are already y-up.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from clip2point.datasets.pointsets import PointSet, PointSetOptions, derive_seed
+from clip2point.errors import MeshLoadError, PathError
+
+log = logging.getLogger(__name__)
+
+MODELNET10_CLASSES = ("bathtub", "bed", "chair", "desk", "dresser", "monitor", "night_stand", "sofa",
+                      "table", "toilet")
+_H5_KEYS = ("data", "label")
+
+
+def load_modelnet40(root: Path, split: str, options: PointSetOptions) -> PointSet:
+    """ModelNet40 from an .off folder or the .h5 folder (whichever ``root`` holds)."""
+    return _load(root, split, options, "modelnet40")
+
+
+def load_modelnet10(root: Path, split: str, options: PointSetOptions) -> PointSet:
+    """ModelNet10 from its own folder, or its 10 classes out of a ModelNet40 source."""
+    pointset = _load(root, split, options, "modelnet10")
+    if len(pointset.class_names) > len(MODELNET10_CLASSES):
+        log.info("%s has %d classes; keeping the ModelNet10 ones", root, len(pointset.class_names))
+        pointset = pointset.restrict_classes(MODELNET10_CLASSES)
+    return pointset
+
+
+def _load(root: Path, split: str, options: PointSetOptions, name: str) -> PointSet:
+    if root.is_dir() and any(root.glob("ply_data_*.h5")):
+        return load_modelnet_h5(root, split, options, name=name)
+    return load_modelnet_off(root, split, options, name=name)
+
+
+# ---------------------------------------------------------------------------- .off meshes
+
+
+def read_off(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Vertices float64 [V,3] and triangles int64 [F,3] of an OFF file (polygons fan-split).
+
+    Accepts ModelNet's fused header (``OFF490 518 0``), comments and blank lines."""
+    try:
+        text = path.read_text(encoding="ascii")
+    except (UnicodeDecodeError, OSError) as exc:
+        raise MeshLoadError(path, f"cannot read the OFF file ({exc})") from exc
+    lines = [ln.split("#", 1)[0].strip() for ln in text.splitlines()]
+    lines = [ln for ln in lines if ln]
+    if not lines or not lines[0].startswith("OFF"):
+        raise MeshLoadError(path, "not an OFF file (the first line must start with 'OFF')")
+    fused = lines[0][3:].strip()
+    header, body = (fused, lines[1:]) if fused else (lines[1] if len(lines) > 1 else "", lines[2:])
+    counts = header.split()
+    if len(counts) < 2 or not all(c.isdigit() for c in counts[:2]):
+        raise MeshLoadError(path, f"malformed OFF header {header!r}; expected 'vertices faces edges'")
+    nv, nf = int(counts[0]), int(counts[1])
+    if len(body) < nv + nf:
+        raise MeshLoadError(path, f"truncated: header promises {nv} vertices + {nf} faces, "
+                                  f"file has {len(body)} data lines")
+    vertices = _parse_vertices(path, body[:nv])
+    faces = _parse_faces(path, body[nv:nv + nf], nv)
+    return vertices, faces
+
+
+def _parse_vertices(path: Path, rows: list[str]) -> np.ndarray:
+    try:
+        vertices = np.array([r.split()[:3] for r in rows], dtype=np.float64)
+    except ValueError as exc:
+        raise MeshLoadError(path, f"malformed vertex line ({exc})") from exc
+    if vertices.ndim != 2 or vertices.shape[1] != 3 or not np.isfinite(vertices).all():
+        raise MeshLoadError(path, "a vertex line does not hold 3 finite coordinates")
+    return vertices
+
+
+def _parse_faces(path: Path, rows: list[str], num_vertices: int) -> np.ndarray:
+    triangles: list[list[int]] = []
+    for row in rows:
+        tokens = row.split()
+        if not tokens or not tokens[0].isdigit() or len(tokens) < 1 + int(tokens[0]) or int(tokens[0]) < 3:
+            raise MeshLoadError(path, f"malformed face line {row!r}")
+        ids = [int(t) for t in tokens[1:1 + int(tokens[0])]]
+        triangles.extend([ids[0], ids[i], ids[i + 1]] for i in range(1, len(ids) - 1))
+    faces = np.asarray(triangles, dtype=np.int64).reshape(-1, 3)
+    if len(faces) == 0:
+        raise MeshLoadError(path, "no faces")
+    if faces.min() < 0 or faces.max() >= num_vertices:
+        raise MeshLoadError(path, f"a face refers to vertex {int(faces.max())} of {num_vertices}")
+    return faces
+
+
+def sample_off(path: Path, num_points: int, *, seed: int, sampler: str = "open3d") -> np.ndarray:
+    """``num_points`` float32 [n,3] points uniformly on the surface of one .off mesh."""
+    vertices, faces = read_off(path)
+    area = np.linalg.norm(np.cross(vertices[faces[:, 1]] - vertices[faces[:, 0]],
+                                   vertices[faces[:, 2]] - vertices[faces[:, 0]]), axis=1).sum()
+    if not area > 0:
+        raise MeshLoadError(path, "zero surface area (all faces are degenerate)")
+    if sampler == "open3d":
+        return _sample_open3d(vertices, faces, num_points, seed)
+    import trimesh  # noqa: PLC0415
+
+    from clip2point.render.sampling import sample_surface  # noqa: PLC0415
+
+    mesh = trimesh.Trimesh(vertices=vertices, faces=faces, process=False)
+    return np.asarray(sample_surface(mesh, num_points, seed=seed), dtype=np.float32)
+
+
+def _sample_open3d(vertices: np.ndarray, faces: np.ndarray, n: int, seed: int) -> np.ndarray:
+    import open3d as o3d  # noqa: PLC0415  (heavy; only mesh sources need it)
+
+    mesh = o3d.geometry.TriangleMesh(o3d.utility.Vector3dVector(vertices), o3d.utility.Vector3iVector(faces))
+    o3d.utility.random.seed(seed)
+    return np.asarray(mesh.sample_points_uniformly(number_of_points=n).points, dtype=np.float32)
+
+
+def modelnet_off_files(root: Path, split: str) -> tuple[tuple[str, ...], list[tuple[Path, int]]]:
+    """Class names (sorted folder names) and (file, label) pairs of one split, sorted."""
+    if not root.is_dir():
+        raise PathError(root, "not a folder; ModelNet needs CLASS/train|test/*.off or ply_data_*.h5 files")
+    classes = tuple(sorted(p.name for p in root.iterdir() if (p / split).is_dir()))
+    if not classes:
+        raise PathError(root, f"no CLASS/{split}/ folders and no ply_data_*.h5 files; "
+                              "pass the ModelNet40/ModelNet10 folder")
+    files = [(f, label) for label, c in enumerate(classes) for f in sorted((root / c / split).glob("*.off"))]
+    if not files:
+        raise PathError(root, f"no .off files under CLASS/{split}/")
+    return classes, files
+
+
+def load_modelnet_off(root: Path, split: str, options: PointSetOptions, *, name: str = "modelnet40") -> PointSet:
+    """Sample every mesh of ``split``; ``options.workers`` > 1 spreads meshes over processes."""
+    classes, files = modelnet_off_files(root, split)
+    ids = [f.relative_to(root).as_posix() for f, _ in files]
+    jobs = [(f, options.num_points, derive_seed(options.seed, oid), options.sampler) for (f, _), oid in zip(files, ids)]
+    log.info("sampling %d points from each of %d %s %s meshes", options.num_points, len(files), name, split)
+    if options.workers > 1:
+        from joblib import Parallel, delayed  # noqa: PLC0415
+
+        clouds = Parallel(n_jobs=options.workers)(delayed(_sample_job)(*j) for j in jobs)
+    else:
+        clouds = [_sample_job(*j) for j in jobs]
+    return PointSet(name, split, np.stack(clouds), np.array([lab for _, lab in files]), classes, tuple(ids),
+                    frame="z-up", source=str(root), info={"format": "off", "sampler": options.sampler})
+
+
+def _sample_job(path: Path, n: int, seed: int, sampler: str) -> np.ndarray:
+    return sample_off(path, n, seed=seed, sampler=sampler)
+
+
+# ---------------------------------------------------------------------------- .h5 files
+
+
+def modelnet_h5_files(root: Path, split: str) -> list[Path]:
+    """``ply_data_{split}N.h5`` in numeric order of N."""
+    files = sorted(root.glob(f"ply_data_{split}*.h5"), key=lambda p: int(re.sub(r"\D", "", p.stem) or 0))
+    if not files:
+        raise PathError(root, f"no ply_data_{split}*.h5 files")
+    return files
+
+
+def read_shape_names(root: Path) -> tuple[str, ...]:
+    path = root / "shape_names.txt"
+    if not path.is_file():
+        raise PathError(path, "missing; the modelnet40_ply_hdf5_2048 folder lists its class names there")
+    names = tuple(ln.strip() for ln in path.read_text().splitlines() if ln.strip())
+    if not names:
+        raise PathError(path, "empty; expected one class name per line")
+    return names
+
+
+def read_h5_clouds(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """``data`` float32 [N,P,3] and ``label`` int64 [N] of one h5 file (ModelNet or ScanObjectNN)."""
+    try:
+        with h5py.File(path, "r") as fh:
+            missing = [k for k in _H5_KEYS if k not in fh]
+            if missing:
+                raise PathError(path, f"no {'/'.join(missing)} dataset; found {sorted(fh.keys())}")
+            data = np.asarray(fh["data"][...], dtype=np.float32)
+            labels = np.asarray(fh["label"][...]).reshape(-1).astype(np.int64)
+    except OSError as exc:
+        raise PathError(path, f"not a readable HDF5 file ({exc})") from exc
+    if data.ndim != 3 or data.shape[-1] < 3 or len(data) != len(labels):
+        raise PathError(path, f"expected data [N,P,3] and label [N]; got {data.shape} and {labels.shape}")
+    return data[..., :3], labels
+
+
+def load_modelnet_h5(root: Path, split: str, options: PointSetOptions, *, name: str = "modelnet40") -> PointSet:
+    """The PointNet h5 clouds, first ``num_points`` of each (they are stored in random order)."""
+    classes = read_shape_names(root)
+    parts, labels, ids = [], [], []
+    for path in modelnet_h5_files(root, split):
+        data, lab = read_h5_clouds(path)
+        if data.shape[1] < options.num_points:
+            raise PathError(path, f"clouds have {data.shape[1]} points, fewer than num_points={options.num_points}")
+        if len(lab) and lab.max() >= len(classes):
+            raise PathError(path, f"label {int(lab.max())} but shape_names.txt lists {len(classes)} classes")
+        parts.append(data[:, :options.num_points])
+        labels.append(lab)
+        ids.extend(f"{path.name}:{i}" for i in range(len(lab)))
+    return PointSet(name, split, np.concatenate(parts), np.concatenate(labels), classes, tuple(ids),
+                    frame="y-up", source=str(root), info={"format": "h5"})

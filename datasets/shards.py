@@ -1,0 +1,320 @@
+"""Shard folder: the atomic writer the generation job calls, completion markers, the index.
+
+A shard folder holds ``config.json`` (job configuration + code version), ``shard-NNNNN.h5``
+(schema in :mod:`clip2point.datasets.shard_format`), each followed by its completion marker
+``shard-NNNNN.json``, ``skipped.json`` (objects dropped by a rule) and ``index.json``.
+A shard is complete exactly when its marker exists: the .h5 is renamed into place first and the
+marker written last, both atomically, so resume only has to look for markers. Hidden
+``.NAME.tmp-PID`` files are leftovers of a crash and are ignored (and overwritten) by design.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import re
+import time
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+import h5py
+
+from clip2point.datasets.atomic_io import atomic_path, sha256_file, write_json_atomic
+from clip2point.datasets.shard_format import (
+    DEFAULT_LAYOUT,
+    SCHEMA_VERSION,
+    ObjectFailure,
+    RenderedObject,
+    ShardLayout,
+    write_shard_file,
+)
+from clip2point.datasets.taxonomy import CLASS_NAMES, SYNSET_IDS
+from clip2point.errors import ConfigError, ShardError
+from clip2point.provenance import code_version, to_jsonable
+
+__all__ = [
+    "SCHEMA_VERSION", "RenderedObject", "ObjectFailure", "ShardLayout", "ShardStats", "write_shard",
+    "completed_shard_ids", "read_marker", "collect_index", "build_index", "load_index", "write_json_atomic",
+    "write_skipped", "ensure_job_config", "class_names_of", "shard_file_name", "marker_name",
+]
+
+log = logging.getLogger(__name__)
+SHAPENET_LABELS = {synset: label for label, synset in enumerate(SYNSET_IDS)}
+
+MARKER_RE = re.compile(r"^shard-(\d{5,})\.json$")
+MARKER_FORMAT = "clip2point-shard-marker"
+INDEX_FORMAT = "clip2point-shard-index"
+CONFIG_NAME, INDEX_NAME, SKIPPED_NAME = "config.json", "index.json", "skipped.json"
+
+
+def shard_file_name(shard_id: int) -> str:
+    return f"shard-{shard_id:05d}.h5"
+
+
+def marker_name(shard_id: int) -> str:
+    return f"shard-{shard_id:05d}.json"
+
+
+@dataclasses.dataclass(frozen=True)
+class ShardStats:
+    """What ``write_shard`` did; ``file`` is None when every object of the shard failed."""
+
+    shard_id: int
+    file: Path | None
+    marker: Path
+    num_objects: int
+    num_failed: int
+    num_skipped: int
+    bytes: int
+    sha256: str | None
+    write_seconds: float
+
+
+def write_shard(
+    folder: str | Path,
+    shard_id: int,
+    objects: Sequence[RenderedObject],
+    failures: Sequence[ObjectFailure],
+    *,
+    attrs: Mapping[str, Any],
+    stats: Mapping[str, Any] | None = None,
+    layout: ShardLayout = DEFAULT_LAYOUT,
+) -> ShardStats:
+    """Write one shard and then its marker, each atomically.
+
+    ``attrs`` become file attributes: ``config`` (required: the job configuration, a dict or its
+    JSON), ``code_version`` (defaults to this checkout's), optional ``class_names`` (list by
+    label) and anything else JSON-serialisable. ``stats`` (timings, counts...) go to the marker.
+    """
+    if shard_id < 0:
+        raise ValueError(f"shard_id must be >= 0; got {shard_id}")
+    if "config" not in attrs:
+        raise ValueError("write_shard needs attrs['config'] (the job configuration) so every shard is traceable")
+    start = time.perf_counter()
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    file_attrs = {"code_version": code_version(), **to_jsonable(dict(attrs)), "shard_id": int(shard_id)}
+    objects = sorted(objects, key=lambda o: o.object_id)
+    _refuse_duplicates([o.object_id for o in objects] + [f.object_id for f in failures], folder, shard_id)
+    h5_path, digest, size = None, None, 0
+    if objects:
+        h5_path = folder / shard_file_name(shard_id)
+        with atomic_path(h5_path) as tmp:
+            with h5py.File(tmp, "w") as h5:
+                write_shard_file(h5, list(objects), file_attrs, layout)
+            digest, size = sha256_file(tmp), tmp.stat().st_size
+    marker = {
+        "format": MARKER_FORMAT,
+        "schema_version": SCHEMA_VERSION,
+        "shard_id": int(shard_id),
+        "file": h5_path.name if h5_path else None,
+        "sha256": digest,
+        "bytes": size,
+        "objects": [_object_record(o) for o in objects],
+        "failures": [f.to_json() for f in sorted(failures, key=lambda f: f.object_id)],
+        "class_names": _json_value(file_attrs.get("class_names")),
+        "shapes": {name: list(getattr(objects[0], name).shape) for name in ("rgb", "points")} if objects else None,
+        "stats": to_jsonable(dict(stats or {})),
+    }
+    marker_path = write_json_atomic(folder / marker_name(shard_id), marker)
+    n_skipped = sum(f.status == "skipped" for f in failures)
+    return ShardStats(
+        shard_id=int(shard_id), file=h5_path, marker=marker_path, num_objects=len(objects),
+        num_failed=len(failures) - n_skipped, num_skipped=n_skipped, bytes=size, sha256=digest,
+        write_seconds=time.perf_counter() - start,
+    )
+
+
+def _json_value(value: Any) -> Any:
+    """Attributes may arrive JSON-encoded; the marker stores them decoded."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _object_record(obj: RenderedObject) -> dict[str, Any]:
+    return {"object_id": obj.object_id, "synset": obj.synset, "label": int(obj.label), "split": obj.split,
+            "hash": obj.content_hash()}
+
+
+def _refuse_duplicates(ids: list[str], folder: Path, shard_id: int) -> None:
+    seen: set[str] = set()
+    dupes = sorted({i for i in ids if i in seen or seen.add(i)})  # type: ignore[func-returns-value]
+    if dupes:
+        raise ValueError(f"{folder / shard_file_name(shard_id)}: object ids given twice: {dupes[:5]}")
+
+
+def completed_shard_ids(folder: str | Path) -> set[int]:
+    """Shards whose marker exists (the only definition of done)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return set()
+    return {int(m.group(1)) for p in folder.iterdir() if (m := MARKER_RE.match(p.name))}
+
+
+def read_marker(path: Path) -> dict[str, Any]:
+    """A marker, checked enough that the index can trust its fields."""
+    try:
+        marker = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ShardError(path, f"unreadable completion marker ({exc}); delete it to re-render the shard") from exc
+    if not isinstance(marker, dict) or marker.get("format") != MARKER_FORMAT:
+        raise ShardError(path, "not a clip2point completion marker; delete it to re-render the shard")
+    if marker.get("schema_version") != SCHEMA_VERSION:
+        raise ShardError(path, f"marker schema_version {marker.get('schema_version')} is not {SCHEMA_VERSION}")
+    return marker
+
+
+def read_skipped(folder: Path) -> list[dict[str, Any]]:
+    """``skipped.json``: ``{"skipped": [ObjectFailure...]}`` (a bare list is accepted too)."""
+    path = folder / SKIPPED_NAME
+    if not path.is_file():
+        return []
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        records = data["skipped"] if isinstance(data, dict) else data
+        return [ObjectFailure.from_json(r).to_json() for r in records]
+    except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise ShardError(path, f"unreadable skip list ({exc})") from exc
+
+
+def write_skipped(folder: str | Path, skipped: Iterable[ObjectFailure]) -> Path:
+    """Record the objects a rule dropped (e.g. the reference's ten ids) and the rule, per object."""
+    records = [s.to_json() for s in sorted(skipped, key=lambda s: s.object_id)]
+    return write_json_atomic(Path(folder) / SKIPPED_NAME, {"skipped": records})
+
+
+def read_config(folder: Path) -> dict[str, Any] | None:
+    """``config.json`` as written by :func:`ensure_job_config` (None when absent)."""
+    path = folder / CONFIG_NAME
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ShardError(path, f"unreadable job configuration ({exc})") from exc
+    if not isinstance(data, dict) or "config" not in data:
+        raise ShardError(path, "not a clip2point job configuration (no 'config' key)")
+    return data
+
+
+def collect_index(folder: str | Path) -> dict[str, Any]:
+    """The index of a folder from its markers, ``skipped.json`` and ``config.json``, in memory."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ShardError(folder, "shard folder not found")
+    config = read_config(folder)
+    shards, objects, failures, class_names = [], [], [], None
+    for shard_id in sorted(completed_shard_ids(folder)):
+        marker = read_marker(folder / marker_name(shard_id))
+        shards.append({k: marker.get(k) for k in ("shard_id", "file", "sha256", "bytes", "shapes", "stats")}
+                      | {"num_objects": len(marker["objects"]), "num_failures": len(marker["failures"])})
+        objects += [dict(o, shard_id=shard_id, row=row) for row, o in enumerate(marker["objects"])]
+        failures += [dict(f, shard_id=shard_id) for f in marker["failures"]]
+        class_names = marker.get("class_names") or class_names
+    skipped = read_skipped(folder) + [f for f in failures if f["status"] == "skipped"]
+    failed = [f for f in failures if f["status"] == "failed"]
+    _refuse_duplicate_objects(folder, objects + failed + skipped)
+    return {
+        "format": INDEX_FORMAT,
+        "schema_version": SCHEMA_VERSION,
+        "config": config["config"] if config else None,
+        "code_version": config.get("code_version") if config else None,
+        "class_names": class_names,
+        "shards": shards,
+        "objects": objects,
+        "failures": failed,
+        "skipped": sorted(skipped, key=lambda s: s["object_id"]),
+        "counts": _counts(shards, objects, failed, skipped),
+    }
+
+
+def _refuse_duplicate_objects(folder: Path, records: list[dict[str, Any]]) -> None:
+    where: dict[str, list[Any]] = {}
+    for rec in records:
+        where.setdefault(rec["object_id"], []).append(rec.get("shard_id", SKIPPED_NAME))
+    dupes = {k: v for k, v in where.items() if len(v) > 1}
+    if dupes:
+        first = sorted(dupes.items())[:3]
+        raise ShardError(folder, f"{len(dupes)} object ids appear more than once (id: shards) {first}; "
+                         "shards from different partitions of the object list were mixed")
+
+
+def _counts(shards: list, objects: list, failed: list, skipped: list) -> dict[str, Any]:
+    def tally(key: str) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for o in objects:
+            out[str(o[key])] = out.get(str(o[key]), 0) + 1
+        return dict(sorted(out.items()))
+
+    return {"shards": len(shards), "objects": len(objects), "failed": len(failed), "skipped": len(skipped),
+            "splits": tally("split"), "synsets": tally("synset"),
+            "bytes": sum(int(s["bytes"] or 0) for s in shards)}
+
+
+def build_index(folder: str | Path) -> dict[str, Any]:
+    """Aggregate markers + ``skipped.json`` into ``index.json`` (atomically) and return it."""
+    index = collect_index(folder)
+    write_json_atomic(Path(folder) / INDEX_NAME, index)
+    log.info("index of %s: %d shards, %d objects, %d failed, %d skipped", folder, index["counts"]["shards"],
+             index["counts"]["objects"], index["counts"]["failed"], index["counts"]["skipped"])
+    return index
+
+
+def load_index(folder: str | Path) -> dict[str, Any]:
+    """``index.json`` when present, else the index collected from the markers (not written)."""
+    path = Path(folder) / INDEX_NAME
+    if not path.is_file():
+        return collect_index(folder)
+    try:
+        index = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ShardError(path, f"unreadable index ({exc}); rebuild it with `clip2point shards merge`") from exc
+    if not isinstance(index, dict) or index.get("format") != INDEX_FORMAT:
+        raise ShardError(path, "not a clip2point shard index")
+    if index.get("schema_version") != SCHEMA_VERSION:
+        raise ShardError(path, f"index schema_version {index.get('schema_version')} is not {SCHEMA_VERSION}")
+    return index
+
+
+def class_names_of(index: Mapping[str, Any]) -> list[str]:
+    """Names by label: the job's ``class_names`` attribute, else ShapeNet-55's id-sorted names
+    (the labels the ShapeNet index assigns), else each label's synset id."""
+    if index.get("class_names"):
+        return list(index["class_names"])
+    synset_by_label = {int(o["label"]): o["synset"] for o in index["objects"]}
+    if all(SHAPENET_LABELS.get(s) == label for label, s in synset_by_label.items()):
+        return list(CLASS_NAMES)
+    size = max(synset_by_label, default=-1) + 1
+    return [synset_by_label.get(label, f"class {label}") for label in range(size)]
+
+
+def normalise_config(config: Any) -> Any:
+    """Plain JSON types (tuples become lists), so a config compares equal to its reloaded self."""
+    return json.loads(json.dumps(to_jsonable(config), sort_keys=True))
+
+
+def config_differences(stored: Any, given: Any, prefix: str = "") -> list[str]:
+    """Dotted keys whose values differ, with both values (for a message a person can act on)."""
+    if isinstance(stored, dict) and isinstance(given, dict):
+        out: list[str] = []
+        for key in sorted(set(stored) | set(given)):
+            out += config_differences(stored.get(key, "<absent>"), given.get(key, "<absent>"), f"{prefix}{key}.")
+        return out
+    return [] if stored == given else [f"{prefix.rstrip('.')}: folder has {stored!r}, given {given!r}"]
+
+
+def ensure_job_config(folder: str | Path, config: Mapping[str, Any]) -> Path:
+    """Write ``config.json`` on first use; refuse to mix configurations in one folder."""
+    folder = Path(folder)
+    given = normalise_config(dict(config))
+    existing = read_config(folder)
+    if existing is not None:
+        diffs = config_differences(existing["config"], given)
+        if diffs:
+            raise ConfigError(
+                f"{folder / CONFIG_NAME} holds shards made with another configuration "
+                f"({len(diffs)} keys differ: {'; '.join(diffs[:6])}); rerun with the same flags to resume, "
+                "or choose a new output folder"
+            )
+        return folder / CONFIG_NAME
+    return write_json_atomic(folder / CONFIG_NAME, {"config": given, "code_version": code_version()})

@@ -1,0 +1,95 @@
+"""Materials and procedural texture images of the synthetic set.
+
+A material is what one ``usemtl`` group of a ShapeNet OBJ carries: a diffuse colour (``Kd``)
+and optionally a texture image (``map_Kd ../images/textureN.*``). Texture pixels are a pure
+function of the spec (pattern, colours, seed), so images are written byte-identically.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+from PIL import Image
+
+RGB = tuple[float, float, float]
+
+PATTERNS = ("wood", "fabric", "stripes", "checker", "label")
+TEXTURE_SIZE = 128
+
+
+@dataclass(frozen=True)
+class Texture:
+    """A procedural image: ``pattern`` drawn with ``base`` and ``accent`` colours."""
+
+    pattern: str
+    base: RGB
+    accent: RGB
+    seed: int = 0
+    fmt: str = "jpg"
+
+    def __post_init__(self) -> None:
+        if self.pattern not in PATTERNS:
+            raise ValueError(f"unknown texture pattern {self.pattern!r}; use one of {PATTERNS}")
+        if self.fmt not in ("jpg", "png"):
+            raise ValueError(f"texture format must be 'jpg' or 'png'; got {self.fmt!r}")
+
+
+@dataclass(frozen=True)
+class Material:
+    """One OBJ material group. Textured materials keep ``kd`` white because renderers multiply
+    the base colour with the image (trimesh/pyrender do), and the image carries the colour."""
+
+    name: str
+    kd: RGB
+    texture: Texture | None = None
+
+
+def solid(name: str, kd: RGB) -> Material:
+    return Material(name, tuple(float(c) for c in kd))  # type: ignore[arg-type]
+
+
+def textured(name: str, texture: Texture) -> Material:
+    return Material(name, (1.0, 1.0, 1.0), texture)
+
+
+def jitter(rng: np.random.Generator, color: RGB, amount: float = 0.06) -> RGB:
+    """A nearby colour, so two objects of one palette entry still differ a little."""
+    c = np.clip(np.asarray(color) + rng.uniform(-amount, amount, 3), 0.0, 1.0)
+    return tuple(round(float(v), 4) for v in c)  # type: ignore[return-value]
+
+
+def texture_image(tex: Texture, size: int = TEXTURE_SIZE) -> Image.Image:
+    """Render the pattern to an RGB image."""
+    rng = np.random.default_rng(tex.seed)
+    v, u = np.mgrid[0:size, 0:size] / float(size)
+    if tex.pattern == "wood":
+        warp = 0.04 * np.sin(2 * np.pi * (u * 3.0 + rng.uniform()))
+        rings = 0.5 + 0.5 * np.sin(2 * np.pi * (v + warp) * rng.uniform(9.0, 14.0))
+        weight = rings**3 * 0.7 + rng.uniform(0.0, 0.15, (size, size))
+    elif tex.pattern == "fabric":
+        weave = ((np.floor(u * 32) + np.floor(v * 32)) % 2) * 0.25
+        weight = weave + rng.uniform(0.0, 0.2, (size, size))
+    elif tex.pattern == "stripes":
+        weight = (np.floor(v * rng.integers(4, 9) * 2) % 2).astype(np.float64)
+    elif tex.pattern == "checker":
+        n = int(rng.integers(3, 7))
+        weight = ((np.floor(u * n) + np.floor(v * n)) % 2).astype(np.float64)
+    else:  # label: a plain band with a contrasting stripe and a block of "text"
+        stripe = (np.abs(v - 0.5) < 0.12).astype(np.float64)
+        text = ((np.abs(v - 0.3) < 0.04) & (np.abs(u - 0.5) < 0.2) & (np.floor(u * 40) % 3 != 0)).astype(np.float64)
+        weight = np.maximum(stripe, text)
+    weight = np.clip(weight, 0.0, 1.0)[..., None]
+    rgb = (1.0 - weight) * np.asarray(tex.base) + weight * np.asarray(tex.accent)
+    return Image.fromarray((np.clip(rgb, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8), mode="RGB")
+
+
+def save_texture(tex: Texture, path: str | Path | BinaryIO) -> None:
+    """Write deterministically: fixed JPEG quality, no optimiser passes, no metadata."""
+    image = texture_image(tex)
+    if tex.fmt == "jpg":
+        image.save(path, format="JPEG", quality=90, optimize=False, progressive=False)
+    else:
+        image.save(path, format="PNG", optimize=False)

@@ -1,0 +1,65 @@
+"""The procedural classes of the synthetic set: one generator per ShapeNet synset.
+
+A generator maps the object's own ``numpy.random.Generator`` to an ``Assembly`` (metres, y up,
+front towards -z). ``build_object`` seeds it from (set seed, synset, index) and normalises the
+result like ShapeNetCore v2, so one object never depends on which other objects were built.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Callable
+
+import numpy as np
+
+from clip2point.datasets import synthetic_furniture as furniture
+from clip2point.datasets import synthetic_objects as objects
+from clip2point.datasets import synthetic_vehicles as vehicles
+from clip2point.datasets.synthetic_assembly import Assembly
+from clip2point.datasets.taxonomy import synset_name
+from clip2point.errors import ConfigError
+
+Generator = Callable[[np.random.Generator], Assembly]
+
+# synset id -> generator, id-sorted like the taxonomy.
+SHAPE_GENERATORS: dict[str, Generator] = {
+    "02691156": vehicles.airplane,
+    "02747177": objects.trash_bin,
+    "02818832": furniture.bed,
+    "02828884": furniture.bench,
+    "02871439": furniture.bookshelf,
+    "02876657": objects.bottle,
+    "02880940": objects.bowl,
+    "02924116": vehicles.bus,
+    "02946921": objects.can,
+    "02958343": vehicles.car,
+    "03001627": furniture.chair,
+    "03211117": objects.display,
+    "03636649": objects.lamp,
+    "03642806": objects.laptop,
+    "03797390": objects.mug,
+    "03991062": objects.flowerpot,
+    "04256520": furniture.sofa,
+    "04379243": furniture.table,
+    "04530566": vehicles.watercraft,
+}
+
+SYNTHETIC_SYNSETS: tuple[str, ...] = tuple(sorted(SHAPE_GENERATORS))
+
+
+def model_id(synset: str, index: int, seed: int) -> str:
+    """A 32-hex-digit id like ShapeNet's, stable for (synset, index, seed)."""
+    return hashlib.sha256(f"clip2point-synthetic/{synset}/{index}/{seed}".encode()).hexdigest()[:32]
+
+
+def object_rng(synset: str, index: int, seed: int) -> np.random.Generator:
+    """The object's own generator: independent of every other object and of the set size."""
+    return np.random.default_rng(np.random.SeedSequence([seed, int(synset), index]))
+
+
+def build_object(synset: str, index: int, seed: int) -> Assembly:
+    """Object ``index`` of class ``synset`` for set seed ``seed``, ShapeNet-normalised."""
+    if synset not in SHAPE_GENERATORS:
+        known = ", ".join(f"{s} {synset_name(s)}" for s in SYNTHETIC_SYNSETS)
+        raise ConfigError(f"the synthetic set has no generator for synset {synset!r}; it has: {known}")
+    return SHAPE_GENERATORS[synset](object_rng(synset, index, seed)).normalized()

@@ -1,0 +1,169 @@
+"""``ShardDataset``: random access to rendered objects in a shard folder, for torch DataLoaders.
+
+Why it is built this way:
+
+- h5py handles are opened lazily, in the process that reads, and dropped when the dataset is
+  pickled or found in a forked child (an HDF5 handle must never cross a fork). At most
+  ``max_open_files`` shards stay open per process (least recently used closed first), and the
+  HDF5 chunk cache is off, because a random-access epoch reads each chunk once.
+- Per-object metadata lives in numpy arrays, not lists of Python objects, so forked workers do not
+  copy pages by touching reference counts: memory stays flat over an epoch.
+- ``view="random"`` draws the view from an RNG seeded by (seed, epoch, index): the same item in
+  the same epoch gets the same view in any worker, on any rank, in any order.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any, Sequence
+
+import h5py
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from clip2point.datasets.shard_format import open_shard
+from clip2point.datasets.shards import class_names_of, load_index
+from clip2point.errors import ConfigError, ShardError
+
+FIELDS = ("rgb", "depth", "points")
+
+
+class ShardDataset(Dataset):
+    """Items are dicts of tensors and strings: ``rgb`` uint8 [H,W,3] (or [V,H,W,3] with
+    ``view="all"``), ``depth`` float32 [H,W] (or [V,H,W]), ``points`` float32 [N,3], ``view``
+    int64 (or [V]), ``elev``/``azim``/``dist`` float32 of the chosen view(s), ``label`` int64,
+    ``synset`` and ``object_id`` str. The default collate stacks them into a batch."""
+
+    def __init__(
+        self,
+        root: str | Path,
+        *,
+        split: str | None = None,
+        view: str | int = "random",
+        fields: Sequence[str] = ("rgb", "points"),
+        seed: int = 0,
+        max_open_files: int = 32,
+    ) -> None:
+        self.root = Path(root)
+        index = load_index(self.root)
+        self.fields = _check_fields(fields)
+        self.num_views = _num_views(index, self.root)
+        self.view = _check_view(view, self.num_views)
+        if max_open_files < 1:
+            raise ConfigError(f"max_open_files must be >= 1; got {max_open_files}")
+        self.seed, self.epoch, self.split, self.max_open_files = int(seed), 0, split, max_open_files
+        self.class_names: list[str] = class_names_of(index)
+        objects = _select_split(index, split, self.root)
+        files = {s["shard_id"]: s["file"] for s in index["shards"]}
+        shard_ids = sorted({o["shard_id"] for o in objects})
+        self._files = np.array([str(self.root / files[s]) for s in shard_ids])
+        position = {s: i for i, s in enumerate(shard_ids)}
+        self._shard = np.array([position[o["shard_id"]] for o in objects], dtype=np.int32)
+        self._row = np.array([o["row"] for o in objects], dtype=np.int32)
+        self.labels = np.array([o["label"] for o in objects], dtype=np.int64)
+        self.object_ids = np.array([o["object_id"] for o in objects], dtype=np.str_)
+        self.synsets = np.array([o["synset"] for o in objects], dtype=np.str_)
+        self._handles: OrderedDict[int, h5py.File] = OrderedDict()
+        self._pid = os.getpid()
+
+    def __len__(self) -> int:
+        return len(self._row)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Change the random views for the next epoch (call before creating the loader iterator,
+        like ``DistributedSampler.set_epoch``; persistent workers keep the old epoch)."""
+        self.epoch = int(epoch)
+
+    def view_of(self, index: int) -> int:
+        """The view item ``index`` gets in the current epoch (``view="random"`` or an int)."""
+        if self.view == "random":
+            return int(np.random.default_rng((self.seed, self.epoch, index)).integers(self.num_views))
+        if self.view == "all":
+            raise ConfigError('view_of is undefined for view="all"')
+        return int(self.view)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        if not 0 <= index < len(self):
+            raise IndexError(f"index {index} out of range for {len(self)} objects")
+        h5 = self._handle(int(self._shard[index]))
+        row = int(self._row[index])
+        views: Any = slice(None) if self.view == "all" else self.view_of(index)
+        try:
+            item = {name: torch.from_numpy(np.asarray(h5[name][row, views])) for name in ("elev", "azim", "dist")}
+            if "rgb" in self.fields:
+                item["rgb"] = torch.from_numpy(h5["rgb"][row, views])
+            if "depth" in self.fields:
+                item["depth"] = torch.from_numpy(h5["depth"][row, views])
+            if "points" in self.fields:
+                item["points"] = torch.from_numpy(h5["points"][row])
+        except (OSError, RuntimeError) as exc:
+            raise ShardError(h5.filename, f"cannot read {self.object_ids[index]} (row {row}): {exc}") from exc
+        item["view"] = torch.arange(self.num_views) if self.view == "all" else torch.tensor(views, dtype=torch.int64)
+        item["label"] = torch.tensor(self.labels[index])
+        item["synset"] = str(self.synsets[index])
+        item["object_id"] = str(self.object_ids[index])
+        return item
+
+    def _handle(self, shard: int) -> h5py.File:
+        """This process's handle of a shard; handles inherited through fork are dropped unused."""
+        if os.getpid() != self._pid:
+            self._handles, self._pid = OrderedDict(), os.getpid()
+        h5 = self._handles.get(shard)
+        if h5 is None:
+            h5 = open_shard(self._files[shard])
+            self._handles[shard] = h5
+            while len(self._handles) > self.max_open_files:
+                self._handles.popitem(last=False)[1].close()
+        else:
+            self._handles.move_to_end(shard)
+        return h5
+
+    def close(self) -> None:
+        """Close this process's handles (they reopen on the next access)."""
+        while self._handles:
+            self._handles.popitem()[1].close()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_handles": OrderedDict()}
+
+    def __del__(self) -> None:
+        if getattr(self, "_pid", None) == os.getpid():
+            self.close()
+
+
+def _check_fields(fields: Sequence[str]) -> tuple[str, ...]:
+    unknown = [f for f in fields if f not in FIELDS]
+    if unknown or not fields:
+        raise ConfigError(f"fields must be a non-empty subset of {FIELDS}; got {tuple(fields)}")
+    return tuple(fields)
+
+
+def _check_view(view: str | int, num_views: int) -> str | int:
+    if view in ("random", "all"):
+        return view
+    if isinstance(view, (int, np.integer)) and not isinstance(view, bool) and 0 <= view < num_views:
+        return int(view)
+    raise ConfigError(f'view must be "random", "all" or an int in [0, {num_views}); got {view!r}')
+
+
+def _num_views(index: dict[str, Any], root: Path) -> int:
+    shapes = {tuple(s["shapes"]["rgb"]) for s in index["shards"] if s.get("shapes")}
+    if not shapes:
+        raise ShardError(root, "the folder has no shard with objects (is the generation job finished?)")
+    if len(shapes) > 1:
+        raise ShardError(root, f"shards disagree on the RGB view shape {sorted(shapes)}; they come from different jobs")
+    return shapes.pop()[0]
+
+
+def _select_split(index: dict[str, Any], split: str | None, root: Path) -> list[dict[str, Any]]:
+    objects = index["objects"]
+    if split is None:
+        return objects
+    chosen = [o for o in objects if o["split"] == split]
+    if not chosen:
+        have = sorted({o["split"] for o in objects})
+        raise ConfigError(f"{root}: no object in split {split!r}; the folder has splits {have}")
+    return chosen

@@ -1,0 +1,65 @@
+"""Command-line options shared by ``clip2point zeroshot`` and ``clip2point fewshot``: one place
+defines the data/encoder/view flags and turns them into the validated settings objects."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from clip2point.datasets.pointsets import DATASETS, SAMPLERS
+from clip2point.eval.settings import ALIGN_MODES, DataSettings, EncoderSettings, ViewSettings
+
+log = logging.getLogger(__name__)
+
+
+def default_device() -> str:
+    import torch  # noqa: PLC0415
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def add_common_arguments(parser: argparse.ArgumentParser, *, default_views: int) -> None:
+    data = parser.add_argument_group("data")
+    data.add_argument("--dataset", required=True, choices=list(DATASETS), help="which dataset --data holds")
+    data.add_argument("--data", required=True, type=Path, help="dataset folder (or, for ScanObjectNN, one .h5 file)")
+    data.add_argument("--num-points", type=int, default=1024, help="points per cloud (SPEC: 1024)")
+    data.add_argument("--sample-seed", type=int, default=0, help="seed of mesh surface sampling / subsampling")
+    data.add_argument("--sampler", choices=SAMPLERS, default="open3d", help="surface sampler for .off meshes")
+    data.add_argument("--align", choices=ALIGN_MODES, default="auto",
+                      help="rotate into ShapeNet's frame: auto = only z-up sources (ModelNet meshes)")
+    data.add_argument("--cache-dir", type=Path, default=None,
+                      help="keep sampled clouds and view features here for later runs")
+    data.add_argument("--workers", type=int, default=1, help="processes sampling meshes")
+    model = parser.add_argument_group("encoders")
+    model.add_argument("--model", default="ViT-B-32", help="open_clip model name, or c2p-tiny")
+    model.add_argument("--pretrained", default=None,
+                       help="CLIP weights: an open_clip tag (openai) or a local file; omitted = random init")
+    model.add_argument("--ckpt", type=Path, default=None,
+                       help="pre-training checkpoint (RUN/checkpoints/best.pt); omitted = plain CLIP")
+    model.add_argument("--device", default=None, help="cuda / cpu (default: cuda when available)")
+    views = parser.add_argument_group("views")
+    views.add_argument("--views", type=int, choices=(6, 10), default=default_views, help="views per object")
+    views.add_argument("--preset", default="clip2point", help="depth preset: clip2point, pointclip, pointclip-v2")
+    views.add_argument("--image-size", type=int, default=None, help="depth raster size (default: the preset's)")
+    views.add_argument("--batch-size", type=int, default=32, help="objects encoded per batch")
+    parser.add_argument("--prompt", default="image of a {}", help="prompt template; {} is the class name")
+
+
+def settings_from_args(args: argparse.Namespace) -> tuple[DataSettings, EncoderSettings, ViewSettings]:
+    data = DataSettings(args.dataset, args.data, num_points=args.num_points, seed=args.sample_seed,
+                        sampler=args.sampler, align=args.align, cache_dir=args.cache_dir, workers=args.workers)
+    encoder = EncoderSettings(args.model, args.pretrained, args.ckpt, args.device or default_device())
+    if args.pretrained is None and args.ckpt is None and args.model != "c2p-tiny":
+        log.warning("no --pretrained weights: %s has random weights (pass --pretrained openai or a file "
+                    "for the paper's CLIP baseline)", args.model)
+    views = ViewSettings(args.views, args.preset, args.image_size, args.batch_size)
+    return data, encoder, views
+
+
+def default_output(args: argparse.Namespace, command: str) -> Path:
+    """``--out`` or ``results/COMMAND-DATASET-MODEL[-ckpt].json``."""
+    if args.out is not None:
+        return Path(args.out)
+    tag = "ckpt" if args.ckpt is not None else "clip"
+    return Path("results") / f"{command}-{args.dataset}-{args.model}-{tag}.json"

@@ -1,0 +1,68 @@
+"""The frozen encoders an evaluation uses and the class text features.
+
+Two visual paths exist: "clip", the original CLIP visual tower, and "pretrained", the depth
+tower of a pre-training checkpoint. Plain zero-shot CLIP (the paper's baseline) needs no
+checkpoint; the pre-trained path does, and asking for it without one is a configuration error
+rather than a silent fall-back to CLIP, which would report CLIP's number under our name.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from clip2point.errors import ConfigError
+from clip2point.eval.settings import EncoderSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Encoders:
+    """``visual[path]`` is a frozen [B,3,H,W]→[B,D] module; ``ids[path]`` its weights hash."""
+
+    bundle: object  # clip2point.train.models.ClipBundle (text tower + tokenizer)
+    visual: dict[str, nn.Module]
+    ids: dict[str, str]
+    model_name: str
+
+
+def require_paths(settings: EncoderSettings, paths: Sequence[str]) -> None:
+    if "pretrained" in paths and settings.ckpt is None:
+        raise ConfigError(
+            f"paths {'+'.join(paths)} need the pre-trained depth encoder: pass --ckpt RUN/checkpoints/best.pt "
+            "(or use --paths clip to adapt plain CLIP features only)"
+        )
+
+
+def load_encoders(settings: EncoderSettings, paths: Sequence[str] = ("clip",)) -> Encoders:
+    """Build the towers for ``paths`` (a subset of "pretrained", "clip"), frozen, in eval mode."""
+    from clip2point.train.models import create_clip, frozen_copy, load_depth_encoder, weights_hash  # noqa: PLC0415
+
+    require_paths(settings, paths)
+    visual: dict[str, nn.Module] = {}
+    if settings.ckpt is not None:
+        depth, bundle = load_depth_encoder(settings.ckpt, settings.device)
+        if bundle.model_name != settings.model:
+            raise ConfigError(f"--model {settings.model} but {settings.ckpt} was trained from {bundle.model_name}; "
+                              f"pass --model {bundle.model_name}")
+        if "pretrained" in paths:
+            visual["pretrained"] = depth
+    else:
+        bundle = create_clip(settings.model, settings.pretrained, device=settings.device)
+    if "clip" in paths:
+        visual["clip"] = frozen_copy(bundle.model.visual)
+    ids = {p: weights_hash(m) for p, m in visual.items()}
+    log.info("encoders: %s", ", ".join(f"{p}={ids[p][:12]}" for p in visual))
+    return Encoders(bundle, visual, ids, bundle.model_name)
+
+
+def text_features(encoders: Encoders, class_names: Sequence[str], template: str) -> torch.Tensor:
+    """[C,D] L2-normalised prompt features on the CPU ("image of a {}", underscores → spaces)."""
+    from clip2point.train.models import encode_prompts  # noqa: PLC0415
+
+    return encode_prompts(encoders.bundle, class_names, template).float().cpu()

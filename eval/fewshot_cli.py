@@ -1,0 +1,92 @@
+"""``clip2point fewshot``: K-shot classification with the Dual-Path Adapter (SPEC §7), mean ± std
+over seeds, adapters saved; ``--eval-only ADAPTER`` scores a saved one."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from clip2point.errors import ConfigError
+from clip2point.eval.cli_common import add_common_arguments, default_output, settings_from_args
+from clip2point.eval.fewshot import FewShotSettings
+from clip2point.eval.fewshot_run import FewShotConfig, evaluate_saved_adapter, run_fewshot, save_adapters
+from clip2point.eval.report import format_report, report_from_confusion, save_confusion_png, write_result_json
+
+log = logging.getLogger(__name__)
+
+PATH_CHOICES = {"dual": ("pretrained", "clip"), "clip": ("clip",), "pretrained": ("pretrained",)}
+
+
+def _seeds(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(s) for s in text.split(",") if s.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--seeds takes integers separated by commas, e.g. 0,1,2; got {text!r}")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_common_arguments(parser, default_views=10)
+    parser.add_argument("--shots", type=int, default=16, help="training objects per class")
+    parser.add_argument("--seeds", type=_seeds, default=(0, 1, 2), help="k-shot draws, e.g. 0,1,2")
+    parser.add_argument("--paths", choices=list(PATH_CHOICES), default="dual",
+                        help="dual (needs --ckpt), clip (plain CLIP features), pretrained (needs --ckpt)")
+    parser.add_argument("--epochs", type=int, default=100, help="adapter training epochs (fixed in advance)")
+    parser.add_argument("--val-per-class", type=int, default=4,
+                        help="validation objects per class from the training split, disjoint from the shots, "
+                             "to pick the epoch; 0 = keep the last epoch")
+    parser.add_argument("--train-batch-size", type=int, default=32, help="adapter batch (SPEC: 32)")
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--weight-decay", type=float, default=1e-4)
+    parser.add_argument("--out", type=Path, default=None,
+                        help="result JSON (default results/fewshot-DATASET-MODEL-{clip|ckpt}.json); "
+                             "adapters go to a folder beside it")
+    parser.add_argument("--eval-only", type=Path, default=None, metavar="ADAPTER",
+                        help="score this saved adapter on the test split instead of training")
+
+
+def _config(args: argparse.Namespace) -> FewShotConfig:
+    data, encoder, views = settings_from_args(args)
+    fewshot = FewShotSettings(shots=args.shots, seeds=args.seeds, paths=PATH_CHOICES[args.paths], epochs=args.epochs,
+                              val_per_class=args.val_per_class, batch_size=args.train_batch_size, lr=args.lr,
+                              weight_decay=args.weight_decay)
+    return FewShotConfig(data, encoder, views, args.prompt, fewshot)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = _config(args)
+    out = default_output(args, "fewshot")
+    if args.eval_only is not None:
+        return _eval_only(args.eval_only, config, out)
+    result, encoders, test = run_fewshot(config)
+    adapters = save_adapters(result, out.with_name(out.stem + "-adapters"), config, encoders, test.class_names)
+    title = f"{config.fewshot.shots}-shot {args.dataset}, {args.model}, paths {args.paths}"
+    for seed in result.seeds:
+        print(format_report(seed.report, f"{title}, seed {seed.seed} (epoch {seed.selected_epoch})").splitlines()[0])
+    print(f"{title}: {result.mean:.2f} ± {result.std:.2f}% over seeds {list(config.fewshot.seeds)}")
+    summed = report_from_confusion(sum(s.report.confusion for s in result.seeds), test.class_names)
+    png = save_confusion_png(summed, out.with_suffix(".png"),
+                             title=f"{title}: {result.mean:.2f} ± {result.std:.2f}% (confusion summed over seeds)")
+    write_result_json(out, {
+        "mean": result.mean, "std": result.std, "std_ddof": 1,
+        "per_seed": {str(s.seed): s.report.accuracy for s in result.seeds},
+        "seeds": [{"seed": s.seed, "accuracy": s.report.accuracy, "mean_class_accuracy": s.report.mean_class_accuracy,
+                   "per_class": s.report.per_class, "selected_epoch": s.selected_epoch, "val_accuracy": s.val_accuracy,
+                   "history": [list(h) for h in s.history]} for s in result.seeds],
+        "count": test.labels.size, "class_names": list(test.class_names),
+        "adapters": [str(p) for p in adapters], "confusion_png": str(png),
+    }, config=config)
+    print(f"wrote {out}, {png} and {len(adapters)} adapters")
+    return 0
+
+
+def _eval_only(adapter: Path, config: FewShotConfig, out: Path) -> int:
+    if not adapter.is_file():
+        raise ConfigError(f"--eval-only {adapter} does not exist; pass an adapter-seedN.pt written by fewshot")
+    report, meta = evaluate_saved_adapter(adapter, config)
+    print(format_report(report, f"adapter {adapter} (seed {meta['seed']}, {meta['shots']}-shot)"))
+    png = save_confusion_png(report, out.with_suffix(".png"))
+    write_result_json(out, {**report.to_json(), "adapter": str(adapter), "adapter_meta": meta,
+                            "class_names": list(report.class_names), "confusion_png": str(png)}, config=config)
+    print(f"wrote {out} and {png}")
+    return 0

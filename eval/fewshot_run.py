@@ -1,0 +1,113 @@
+"""Few-shot evaluation end to end: load both splits, encode the objects the seeds need with
+the frozen towers (once, through the feature store), train one adapter per seed, save them,
+and evaluate a saved adapter (``--eval-only``) against the encoders it was trained on."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from clip2point.datasets.pointsets import PointSet, load_pointset
+from clip2point.errors import CheckpointError, ConfigError
+from clip2point.eval.adapter import load_adapter, save_adapter
+from clip2point.eval.encoders import Encoders, load_encoders, require_paths, text_features
+from clip2point.eval.features import FeatureStore, prepare_points
+from clip2point.eval.fewshot import (Features, FewShotResult, FewShotSettings, SeedResult, needed_train_indices,
+                                     predict, run_fewshot_on_features)
+from clip2point.eval.report import ClassificationReport, classification_report
+from clip2point.eval.settings import DataSettings, EncoderSettings, ViewSettings
+from clip2point.eval.zeroshot import DEFAULT_PROMPT
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FewShotConfig:
+    data: DataSettings
+    encoder: EncoderSettings
+    views: ViewSettings = field(default_factory=lambda: ViewSettings(num_views=10))
+    prompt: str = DEFAULT_PROMPT
+    fewshot: FewShotSettings = FewShotSettings()
+
+
+def encode_pointset(encoders: Encoders, pointset: PointSet, paths: Sequence[str], config: FewShotConfig,
+                    store: FeatureStore) -> Features:
+    """View features of every cloud for each path (computed once; the store keeps them)."""
+    points = prepare_points(pointset, config.data.align)
+    return {p: store.features(encoders.visual[p], encoders.ids[p], points, config.views, config.encoder.device)
+            for p in paths}
+
+
+def _load_splits(config: FewShotConfig) -> tuple[PointSet, PointSet]:
+    options = config.data.pointset_options()
+    train = load_pointset(config.data.dataset, config.data.data, "train", options)
+    test = load_pointset(config.data.dataset, config.data.data, "test", options)
+    if train.class_names != test.class_names:
+        raise ConfigError(f"{config.data.data}: train and test splits list different classes "
+                          f"({len(train.class_names)} vs {len(test.class_names)})")
+    return train, test
+
+
+def run_fewshot(config: FewShotConfig, *, encoders: Encoders | None = None,
+                store: FeatureStore | None = None) -> tuple[FewShotResult, Encoders, PointSet]:
+    """Train and score one adapter per seed; returns the result, the encoders and the test set."""
+    paths = config.fewshot.paths
+    require_paths(config.encoder, paths)
+    encoders = encoders or load_encoders(config.encoder, paths)
+    store = store or FeatureStore(config.data.cache_dir)
+    train, test = _load_splits(config)
+    needed = needed_train_indices(train.labels, config.fewshot, len(train.class_names))
+    rows = np.full(len(train), -1, dtype=np.int64)
+    rows[needed] = np.arange(len(needed))
+    log.info("encoding %d of %d training objects (%d seeds x %d shots + validation) and %d test objects",
+             len(needed), len(train), len(config.fewshot.seeds), config.fewshot.shots, len(test))
+    train_feats = encode_pointset(encoders, train.subset(needed), paths, config, store)
+    test_feats = encode_pointset(encoders, test, paths, config, store)
+    texts = text_features(encoders, test.class_names, config.prompt)
+    result = run_fewshot_on_features(train_feats, train.labels, test_feats, test.labels, texts, test.class_names,
+                                     config.fewshot, feature_rows=rows)
+    return result, encoders, test
+
+
+def adapter_meta(config: FewShotConfig, encoders: Encoders, class_names: Sequence[str],
+                 seed: SeedResult) -> dict[str, Any]:
+    """What ``--eval-only`` needs to rebuild the exact features the adapter was trained on."""
+    return {"class_names": list(class_names), "prompt": config.prompt, "model": encoders.model_name,
+            "encoders": {p: encoders.ids[p] for p in config.fewshot.paths}, "num_views": config.views.num_views,
+            "preset": config.views.preset, "image_size": config.views.image_size, "dataset": config.data.dataset,
+            "shots": config.fewshot.shots, "seed": seed.seed, "selected_epoch": seed.selected_epoch,
+            "val_accuracy": seed.val_accuracy, "test_accuracy": seed.report.accuracy}
+
+
+def save_adapters(result: FewShotResult, folder: Path, config: FewShotConfig, encoders: Encoders,
+                  class_names: Sequence[str]) -> list[Path]:
+    return [save_adapter(folder / f"adapter-seed{s.seed}.pt", s.adapter, adapter_meta(config, encoders, class_names, s))
+            for s in result.seeds]
+
+
+def evaluate_saved_adapter(path: Path, config: FewShotConfig, *, store: FeatureStore | None = None
+                           ) -> tuple[ClassificationReport, dict[str, Any]]:
+    """Score a saved adapter on the test split with the views, prompt and encoders it was
+    trained with; refuses encoders whose weights differ from the ones recorded."""
+    adapter, meta = load_adapter(path)
+    paths = adapter.config.paths
+    require_paths(config.encoder, paths)
+    encoders = load_encoders(config.encoder, paths)
+    for p in paths:
+        if encoders.ids[p] != meta["encoders"][p]:
+            raise CheckpointError(path, f"was trained on features of other {p!r} encoder weights; pass the "
+                                        "--model/--pretrained/--ckpt it was trained with")
+    views = ViewSettings(num_views=meta["num_views"], preset=meta["preset"], image_size=meta["image_size"],
+                         batch_size=config.views.batch_size)
+    test = load_pointset(config.data.dataset, config.data.data, "test", config.data.pointset_options())
+    if list(test.class_names) != list(meta["class_names"]):
+        raise CheckpointError(path, f"was trained on {len(meta['class_names'])} other classes than the "
+                                    f"{len(test.class_names)} of {config.data.data}")
+    run_config = FewShotConfig(config.data, config.encoder, views, meta["prompt"], config.fewshot)
+    feats = encode_pointset(encoders, test, paths, run_config, store or FeatureStore(config.data.cache_dir))
+    texts = text_features(encoders, test.class_names, meta["prompt"])
+    return classification_report(predict(adapter, feats, texts), test.labels, test.class_names), meta

@@ -1,0 +1,44 @@
+"""K-shot sampling: exactly K training objects per class, plus optional validation objects
+drawn from the rest of the training split, never from the test split (SPEC §7 protocol)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from clip2point.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class KShotSplit:
+    """Indices into the training set: ``train`` (K per class) and a disjoint ``val``."""
+
+    train: np.ndarray
+    val: np.ndarray
+
+
+def sample_kshot(labels: np.ndarray, shots: int, *, seed: int, val_per_class: int = 0,
+                 num_classes: int | None = None) -> KShotSplit:
+    """Draw ``shots`` objects of every class (and ``val_per_class`` others) with a seeded RNG.
+
+    Classes are visited in label order and each draws from its own sorted index list, so the
+    draw depends only on (labels, shots, seed, val_per_class)."""
+    if shots < 1:
+        raise ConfigError(f"shots must be at least 1; got {shots}")
+    if val_per_class < 0:
+        raise ConfigError(f"val_per_class must be 0 or more; got {val_per_class}")
+    labels = np.asarray(labels, dtype=np.int64).reshape(-1)
+    num_classes = int(labels.max()) + 1 if num_classes is None else num_classes
+    rng = np.random.default_rng(seed)
+    train, val = [], []
+    for c in range(num_classes):
+        members = np.flatnonzero(labels == c)
+        need = shots + val_per_class
+        if len(members) < need:
+            raise ConfigError(f"class {c} has {len(members)} training objects, fewer than "
+                              f"shots + val_per_class = {need}; lower --shots or --val-per-class")
+        chosen = rng.permutation(members)[:need]
+        train.append(np.sort(chosen[:shots]))
+        val.append(np.sort(chosen[shots:]))
+    return KShotSplit(np.concatenate(train), np.concatenate(val))

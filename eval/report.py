@@ -1,0 +1,123 @@
+"""Classification results a person can read and a program can diff: overall and per-class
+accuracy, the confusion matrix as a PNG, and a JSON file carrying the configuration and the
+code version that produced the numbers."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from clip2point.provenance import code_version, to_jsonable
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ClassificationReport:
+    """``confusion[i, j]`` counts objects of true class i predicted as j."""
+
+    accuracy: float
+    per_class: dict[str, float]
+    count: int
+    confusion: np.ndarray
+    class_names: tuple[str, ...]
+
+    @property
+    def mean_class_accuracy(self) -> float:
+        """Mean over the classes that have test objects (ScanObjectNN papers report it too)."""
+        present = self.confusion.sum(axis=1) > 0
+        values = [v for v, p in zip(self.per_class.values(), present) if p]
+        return float(np.mean(values)) if values else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"accuracy": self.accuracy, "mean_class_accuracy": self.mean_class_accuracy,
+                "per_class": self.per_class, "count": self.count, "confusion": self.confusion.tolist()}
+
+
+def classification_report(predictions: np.ndarray, labels: np.ndarray,
+                          class_names: Sequence[str]) -> ClassificationReport:
+    """Accuracies in percent from predicted and true labels."""
+    predictions = np.asarray(predictions, dtype=np.int64).reshape(-1)
+    labels = np.asarray(labels, dtype=np.int64).reshape(-1)
+    if predictions.shape != labels.shape:
+        raise ValueError(f"{len(predictions)} predictions for {len(labels)} labels")
+    c = len(class_names)
+    return report_from_confusion(np.bincount(labels * c + predictions, minlength=c * c).reshape(c, c), class_names)
+
+
+def report_from_confusion(confusion: np.ndarray, class_names: Sequence[str]) -> ClassificationReport:
+    """Accuracies of a confusion matrix (also of one summed over seeds). A class without
+    objects gets per-class accuracy 0 and is left out of the mean class accuracy."""
+    confusion = np.asarray(confusion, dtype=np.int64)
+    totals = confusion.sum(axis=1)
+    per_class = {name: float(100.0 * confusion[i, i] / totals[i]) if totals[i] else 0.0
+                 for i, name in enumerate(class_names)}
+    count = int(totals.sum())
+    accuracy = float(100.0 * np.trace(confusion) / max(count, 1))
+    return ClassificationReport(accuracy, per_class, count, confusion, tuple(class_names))
+
+
+def format_report(report: ClassificationReport, title: str) -> str:
+    """Result lines for the terminal: overall, then per class sorted from worst to best."""
+    lines = [f"{title}: accuracy {report.accuracy:.2f}% ({report.count} objects), "
+             f"mean class accuracy {report.mean_class_accuracy:.2f}%"]
+    totals = report.confusion.sum(axis=1)
+    order = sorted(range(len(report.class_names)), key=lambda i: report.per_class[report.class_names[i]])
+    lines += [f"  {report.class_names[i]:<16} {report.per_class[report.class_names[i]]:6.2f}%  (n={totals[i]})"
+              for i in order if totals[i]]
+    return "\n".join(lines)
+
+
+def save_confusion_png(report: ClassificationReport, path: str | Path, *, title: str = "") -> Path:
+    """Row-normalised confusion matrix (rows: true class, columns: predicted), labelled."""
+    import matplotlib  # noqa: PLC0415
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    c = len(report.class_names)
+    rows = report.confusion.sum(axis=1, keepdims=True)
+    norm = np.divide(report.confusion, rows, out=np.zeros(report.confusion.shape, dtype=float), where=rows > 0)
+    size = max(4.0, 0.28 * c + 2.0)
+    fig, ax = plt.subplots(figsize=(size + 1.0, size))
+    image = ax.imshow(norm, cmap="Blues", vmin=0.0, vmax=1.0)
+    ax.set_xticks(range(c), report.class_names, rotation=90, fontsize=7)
+    ax.set_yticks(range(c), report.class_names, fontsize=7)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title or f"accuracy {report.accuracy:.2f}% ({report.count} objects)", fontsize=9)
+    if c <= 20:
+        for i, j in zip(*np.nonzero(report.confusion)):
+            ax.text(j, i, str(report.confusion[i, j]), ha="center", va="center", fontsize=6,
+                    color="white" if norm[i, j] > 0.5 else "black")
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def write_result_json(path: str | Path, payload: dict[str, Any], *, config: Any = None) -> Path:
+    """``payload`` plus ``config`` and ``code_version`` as JSON, written atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document = dict(payload)
+    if config is not None:
+        document["config"] = to_jsonable(config)
+    document["code_version"] = code_version()
+    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(document, fh, indent=2, sort_keys=True)
+        fh.write("\n")
+    os.replace(tmp, path)
+    log.info("wrote %s", path)
+    return path

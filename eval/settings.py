@@ -1,0 +1,76 @@
+"""Settings shared by zero-shot and few-shot evaluation: which data, which encoders, which
+views. Frozen and validated here so a bad value fails before any data is read or model built."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from clip2point.datasets.pointsets import DATASETS, PointSetOptions
+from clip2point.errors import ConfigError
+from clip2point.render.depth import get_depth_preset
+
+ALIGN_MODES = ("auto", "yes", "no")
+
+
+@dataclass(frozen=True)
+class DataSettings:
+    """``align``: "auto" rotates z-up sources (ModelNet meshes) into ShapeNet's frame (SPEC §6);
+    "yes"/"no" force it, for sources whose frame the loader cannot know."""
+
+    dataset: str
+    data: Path
+    num_points: int = 1024
+    seed: int = 0
+    sampler: str = "open3d"
+    align: str = "auto"
+    cache_dir: Path | None = None
+    workers: int = 1
+
+    def __post_init__(self) -> None:
+        if self.dataset not in DATASETS:
+            raise ConfigError(f"unknown dataset {self.dataset!r}; choose one of {', '.join(DATASETS)}")
+        if self.align not in ALIGN_MODES:
+            raise ConfigError(f"align must be one of {ALIGN_MODES}; got {self.align!r}")
+        object.__setattr__(self, "data", Path(self.data))
+        self.pointset_options()  # validates num_points, sampler, workers
+
+    def pointset_options(self) -> PointSetOptions:
+        return PointSetOptions(num_points=self.num_points, seed=self.seed, sampler=self.sampler,
+                               cache_dir=self.cache_dir, workers=self.workers)
+
+
+@dataclass(frozen=True)
+class EncoderSettings:
+    """``ckpt`` is a pre-training checkpoint (the trained depth tower); without it the plain
+    CLIP visual tower of ``model``/``pretrained`` is evaluated (the paper's baseline)."""
+
+    model: str = "ViT-B-32"
+    pretrained: str | None = None
+    ckpt: Path | None = None
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        if self.ckpt is not None:
+            object.__setattr__(self, "ckpt", Path(self.ckpt))
+            if not self.ckpt.is_file():
+                raise ConfigError(f"checkpoint {self.ckpt} does not exist; pass RUN/checkpoints/best.pt")
+
+
+@dataclass(frozen=True)
+class ViewSettings:
+    """Views rendered per object (SPEC §2 presets), depth preset, encoder batch (objects)."""
+
+    num_views: int = 6
+    preset: str = "clip2point"
+    image_size: int | None = None
+    batch_size: int = 32
+
+    def __post_init__(self) -> None:
+        if self.num_views not in (6, 10):
+            raise ConfigError(f"views must be 6 or 10 (SPEC §2 presets); got {self.num_views}")
+        if self.batch_size < 1:
+            raise ConfigError(f"batch size must be at least 1; got {self.batch_size}")
+        if self.image_size is not None and self.image_size < 8:
+            raise ConfigError(f"image size must be at least 8 pixels; got {self.image_size}")
+        get_depth_preset(self.preset)  # unknown names list the valid ones

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# One entry point for a fresh machine; idempotent.
+#   bash quickstart.sh render  -> set everything up, then render the built-in synthetic set to shards
+#   bash quickstart.sh test    -> set everything up, then run the test suite
+# Set-up = Debian EGL/Mesa libraries when missing, a virtual environment in .venv, the package.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+mode="${1:-}"
+case "$mode" in
+  render) extras="render" ;;
+  test) extras="dev" ;;
+  *) echo "usage: bash quickstart.sh render|test [extra args for the command]" >&2; exit 2 ;;
+esac
+shift || true
+
+log() { printf '[quickstart] %s\n' "$*"; }
+
+install_system_packages() {
+  # EGL + Mesa (llvmpipe) for headless pyrender; libusb for open3d's wheel.
+  local pkgs=(libegl1 libegl-mesa0 libgl1-mesa-dri libgl1 libusb-1.0-0)
+  local missing=()
+  for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  python_ok=1
+  "$PY" -c 'import venv, ensurepip' 2>/dev/null || { python_ok=0; missing+=(python3-venv); }
+  [ ${#missing[@]} -eq 0 ] && return 0
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+    sudo="sudo"
+  fi
+  log "installing Debian packages: ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+pick_python() {
+  for c in python3.11 python3.12 python3.10 python3; do
+    if command -v "$c" >/dev/null && "$c" -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null; then
+      echo "$c"; return 0
+    fi
+  done
+  echo "no Python >= 3.10 found (install python3)" >&2; exit 1
+}
+
+setup_venv() {
+  local stamp=".venv/.clip2point-$extras-$(sha1sum pyproject.toml | cut -c1-12)"
+  [ -d .venv ] || { log "creating .venv with $PY"; "$PY" -m venv .venv; }
+  if [ -f "$stamp" ] || { [ "$extras" = render ] && ls .venv/.clip2point-dev-"$(sha1sum pyproject.toml | cut -c1-12)" >/dev/null 2>&1; }; then
+    log "environment up to date ($extras)"
+    return 0
+  fi
+  log "installing clip2point[$extras] into .venv (torch comes from the local wheel cache when present)"
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e ".[$extras]"
+  touch "$stamp"
+}
+
+PY="$(pick_python)"
+install_system_packages
+setup_venv
+export PYOPENGL_PLATFORM="${PYOPENGL_PLATFORM:-egl}"
+
+case "$mode" in
+  render)
+    log "rendering the built-in synthetic set into out/synthetic-shards"
+    exec .venv/bin/clip2point render --out out/synthetic-shards "$@"
+    ;;
+  test)
+    log "running the test suite"
+    exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
+    ;;
+esac

@@ -1,0 +1,102 @@
+"""Where shards run: in this process, or through joblib on loky (local processes), Ray or Dask.
+
+Only this module knows about the execution frameworks; the job hands it picklable shard tasks
+and gets ``ShardOutcome``s back in completion order. Ray and Dask join an existing cluster when
+``RAY_ADDRESS`` / ``DASK_SCHEDULER_ADDRESS`` is set, otherwise they start a local one of
+``workers`` single-threaded processes and shut it down afterwards.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from contextlib import contextmanager
+from typing import Iterable, Iterator
+
+import joblib
+
+from clip2point.errors import ConfigError
+from clip2point.render.worker import RenderWorker, ShardOutcome, ShardTask, run_shard_in_pool
+
+log = logging.getLogger(__name__)
+
+BACKENDS = ("loky", "ray", "dask")
+
+
+def check_backend(name: str) -> str:
+    if name not in BACKENDS:
+        raise ConfigError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
+    return name
+
+
+def threads_per_worker(workers: int) -> int:
+    """Cores each worker's rasteriser may use so ``workers`` processes fill, not oversubscribe,
+    the machine (llvmpipe otherwise starts one thread per core in every process)."""
+    return max(1, (os.cpu_count() or 1) // workers)
+
+
+def run_shards(worker: RenderWorker, tasks: Iterable[ShardTask], *, workers: int, backend: str) -> Iterator[ShardOutcome]:
+    """Run ``tasks`` and yield outcomes as shards finish. One loky worker runs in this process
+    (no pool to start, same code path as a pool worker's ``run_shard``)."""
+    check_backend(backend)
+    if workers < 1:
+        raise ConfigError(f"workers must be >= 1; got {workers}")
+    if workers == 1 and backend == "loky":
+        try:
+            for task in tasks:
+                yield worker.run_shard(task)
+        finally:
+            worker.close()
+        return
+    with _joblib_backend(backend, workers):
+        parallel = joblib.Parallel(n_jobs=workers if backend == "loky" else -1, return_as="generator_unordered",
+                                   pre_dispatch="2*n_jobs", batch_size=1)
+        yield from parallel(joblib.delayed(run_shard_in_pool)(worker, task) for task in tasks)
+
+
+@contextmanager
+def _joblib_backend(backend: str, workers: int) -> Iterator[None]:
+    if backend == "loky":
+        with joblib.parallel_config(backend="loky", n_jobs=workers):
+            yield
+    elif backend == "ray":
+        with _ray_cluster(workers), joblib.parallel_config(backend="ray"):
+            yield
+    else:
+        with _dask_client(workers), joblib.parallel_config(backend="dask"):
+            yield
+
+
+@contextmanager
+def _ray_cluster(workers: int) -> Iterator[None]:
+    import ray  # noqa: PLC0415  (optional dependency: the "cluster" extra)
+    from ray.util.joblib import register_ray  # noqa: PLC0415
+
+    register_ray()
+    started = not ray.is_initialized()
+    if started:
+        if os.environ.get("RAY_ADDRESS"):
+            ray.init(log_to_driver=False)
+        else:
+            ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    log.info("ray cluster: %s CPUs", ray.cluster_resources().get("CPU"))
+    try:
+        yield
+    finally:
+        if started:
+            ray.shutdown()
+
+
+@contextmanager
+def _dask_client(workers: int) -> Iterator[None]:
+    from distributed import Client, LocalCluster  # noqa: PLC0415  (optional dependency)
+
+    address = os.environ.get("DASK_SCHEDULER_ADDRESS")
+    if address:
+        with Client(address):
+            yield
+        return
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster):
+        log.info("dask local cluster: %d workers", workers)
+        yield

@@ -1,0 +1,189 @@
+"""Depth maps from point clouds, in plain torch (no GL): batched over clouds × views, the same
+code on CPU and CUDA, so training can project the jittered copies on the device.
+
+Three presets share one interface (``project_depth`` → ``depth_to_image`` → ``to_clip_input``):
+
+- ``clip2point`` (faithful, SPEC §3): orthographic discs of radius 0.02 NDC, nearest z per
+  pixel, 224², normalised per map as ``(z − zmin)/zmax·200/255`` on a white background.
+- ``pointclip``: PointCLIP's perspective one-pixel-per-point harmonic-mean depth (grid 128).
+- ``pointclip-v2``: PointCLIP V2's quantised, densified and smoothed "realistic" map (grid 112).
+
+``size`` is the preset's native raster (``None`` = the preset default); ``depth_to_image``
+turns that raster into the single-channel picture CLIP sees, resized to ``image_size`` where
+the method resizes. Cameras are shared by all presets (PyTorch3D look-at, +x left, +y up),
+so view v of one preset shows the object from the same side as view v of another.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, NamedTuple, Union
+
+import numpy as np
+import torch
+
+from clip2point.errors import ConfigError
+from clip2point.render.cameras import look_at_view_transform
+
+__all__ = [
+    "DepthMaps",
+    "DepthPreset",
+    "DEPTH_PRESETS",
+    "get_depth_preset",
+    "project_depth",
+    "depth_to_image",
+    "to_clip_input",
+    "CLIP_MEAN",
+    "CLIP_STD",
+]
+
+CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
+CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
+
+Views = Union[float, "list[float]", np.ndarray, torch.Tensor]
+
+
+class DepthMaps(NamedTuple):
+    """Raw depth rasters of B clouds × V views.
+
+    depth: float32 [B,V,H,W] view-space depth of what each pixel shows, 0 on background.
+    mask:  bool [B,V,H,W], True where a point covers the pixel.
+    """
+
+    depth: torch.Tensor
+    mask: torch.Tensor
+
+
+@dataclass(frozen=True)
+class ViewBatch:
+    """Cameras broadcast to ``[B,V]``: what a preset's rasteriser receives besides the points."""
+
+    R: torch.Tensor  # [B,V,3,3], X_view = X_world @ R + T
+    T: torch.Tensor  # [B,V,3]
+    dist: torch.Tensor  # [B,V]
+
+
+Rasterize = Callable[[torch.Tensor, ViewBatch, int], DepthMaps]
+ToImage = Callable[[DepthMaps, int], torch.Tensor]
+
+
+@dataclass(frozen=True)
+class DepthPreset:
+    """One projection method: how points become a raster and how a raster becomes CLIP's image."""
+
+    name: str
+    native_size: int
+    rasterize: Rasterize
+    to_image: ToImage
+    clip_normalize: bool  # does the method apply CLIP's mean/std to the 3-channel image?
+    description: str
+
+    def __post_init__(self) -> None:
+        if self.native_size < 8:
+            raise ConfigError(f"depth preset {self.name!r}: native_size must be at least 8, got {self.native_size}")
+
+
+DEPTH_PRESETS: dict[str, DepthPreset] = {}
+
+
+def register_depth_preset(preset: DepthPreset) -> DepthPreset:
+    """Add a preset to the registry (names are unique)."""
+    if preset.name in DEPTH_PRESETS:
+        raise ConfigError(f"depth preset {preset.name!r} is already registered")
+    DEPTH_PRESETS[preset.name] = preset
+    return preset
+
+
+def get_depth_preset(name: str) -> DepthPreset:
+    """The registered preset called ``name``; unknown names list the valid ones."""
+    _load_builtin_presets()
+    try:
+        return DEPTH_PRESETS[name]
+    except KeyError:
+        raise ConfigError(
+            f"unknown depth preset {name!r}; choose one of {', '.join(sorted(DEPTH_PRESETS))}"
+        ) from None
+
+
+def _load_builtin_presets() -> None:
+    # The preset modules register themselves on import; importing here (not at the top) keeps
+    # them free to import DepthMaps/ViewBatch from this module without a cycle.
+    from clip2point.render import depth_faithful, depth_pointclip  # noqa: F401
+
+
+def _view_grid(value: Views, batch: int, name: str, device: torch.device) -> torch.Tensor:
+    t = torch.as_tensor(np.asarray(value, dtype=np.float32) if not isinstance(value, torch.Tensor) else value)
+    t = t.to(device=device, dtype=torch.float32)
+    if t.dim() == 0:
+        t = t[None]
+    if t.dim() == 1:
+        t = t[None].expand(batch, -1)
+    if t.dim() != 2 or t.shape[0] not in (1, batch):
+        raise ConfigError(f"{name} must be a number, [V] or [B,V] with B={batch}; got shape {tuple(t.shape)}")
+    return t.expand(batch, -1)
+
+
+def make_view_batch(points: torch.Tensor, elev: Views, azim: Views, dist: Views) -> ViewBatch:
+    """Broadcast ``elev``/``azim``/``dist`` to ``[B,V]`` and build the cameras on the points' device."""
+    batch, device = points.shape[0], points.device
+    e = _view_grid(elev, batch, "elev", device)
+    a = _view_grid(azim, batch, "azim", device)
+    d = _view_grid(dist, batch, "dist", device)
+    e, a, d = torch.broadcast_tensors(e, a, d)
+    if not bool((d > 0).all()):
+        raise ConfigError("dist must be positive (it is the camera distance and the zoom divisor)")
+    R, T = look_at_view_transform(d, e, a)
+    return ViewBatch(R=R, T=T, dist=d.contiguous())
+
+
+def _check_points(points: torch.Tensor) -> torch.Tensor:
+    if not isinstance(points, torch.Tensor):
+        points = torch.as_tensor(np.asarray(points, dtype=np.float32))
+    if points.dim() != 3 or points.shape[-1] != 3 or points.shape[1] == 0:
+        raise ConfigError(f"points must be [B,P,3] with P > 0; got shape {tuple(points.shape)}")
+    if not points.is_floating_point():
+        points = points.float()
+    if not bool(torch.isfinite(points).all()):
+        raise ConfigError("points contain NaN or infinite coordinates; clean the cloud first")
+    return points.to(torch.float32)
+
+
+def project_depth(
+    points: torch.Tensor,
+    elev: Views,
+    azim: Views,
+    dist: Views = 1.0,
+    *,
+    preset: str = "clip2point",
+    size: int | None = None,
+) -> DepthMaps:
+    """Project ``points [B,P,3]`` into V views per cloud with the named preset.
+
+    ``elev``/``azim`` are degrees, ``[V]`` or ``[B,V]``; ``dist`` a number, ``[V]`` or ``[B,V]``.
+    ``size`` is the raster side (default: the preset's, 224 for ``clip2point``).
+    """
+    spec = get_depth_preset(preset)
+    size = spec.native_size if size is None else int(size)
+    if size < 8:
+        raise ConfigError(f"size must be at least 8 pixels, got {size}")
+    points = _check_points(points)
+    views = make_view_batch(points, elev, azim, dist)
+    return spec.rasterize(points, views, size)
+
+
+def depth_to_image(maps: DepthMaps, preset: str = "clip2point", *, image_size: int = 224) -> torch.Tensor:
+    """The preset's normalised single-channel map, float32 ``[B,V,H,W]`` (before the 3-channel
+    repeat). ``clip2point`` keeps the raster size; the PointCLIP presets resize to ``image_size``
+    as their methods do."""
+    return get_depth_preset(preset).to_image(maps, image_size)
+
+
+def to_clip_input(image: torch.Tensor, preset: str = "clip2point") -> torch.Tensor:
+    """``[..., H, W]`` → ``[..., 3, H, W]``: repeat to 3 channels and, for presets that do so,
+    normalise with CLIP's mean/std."""
+    rgb = image.unsqueeze(-3).expand(*image.shape[:-2], 3, *image.shape[-2:])
+    if not get_depth_preset(preset).clip_normalize:
+        return rgb.contiguous()
+    mean = torch.tensor(CLIP_MEAN, dtype=image.dtype, device=image.device)[:, None, None]
+    std = torch.tensor(CLIP_STD, dtype=image.dtype, device=image.device)[:, None, None]
+    return (rgb - mean) / std

@@ -1,0 +1,212 @@
+"""The generation job: meshes to HDF5 shards, planned, partitioned, run, indexed and reported.
+
+plan    every split entry is to-render, skipped (a rule) or failed before rendering (no mesh);
+        to-render and pre-failed objects are sorted by id and chunked into shards, so a shard's
+        content is fixed by the configuration alone;
+partition  shard k belongs to node k % num_nodes; shards with a completion marker are done;
+run     the pending shards go to workers (``render.backends``); each writes its own shard
+        atomically, marker last, so a crash at any moment leaves only whole shards behind;
+index   ``index.json`` aggregates the markers; ``report.json`` says what this run did.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from tqdm import tqdm
+
+from clip2point.datasets.shapenet import ExcludedEntry, build_shapenet_index
+from clip2point.datasets.shards import (
+    ObjectFailure, build_index, completed_shard_ids, ensure_job_config, write_json_atomic, write_skipped,
+)
+from clip2point.datasets.taxonomy import CLASS_NAMES
+from clip2point.errors import ConfigError
+from clip2point.provenance import to_jsonable
+from clip2point.render.backends import check_backend, run_shards, threads_per_worker
+from clip2point.render.job_config import RenderJobConfig, default_cache_dir
+from clip2point.render.retry import RetryLookup, reconcile_retries, retry_shard_tasks
+from clip2point.render.worker import STAGES, RenderWorker, ShardOutcome, ShardTask
+
+__all__ = ["RenderJobConfig", "JobPlan", "JobReport", "plan_job", "node_tasks", "run_render_job", "synthetic_source"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class JobPlan:
+    """Every shard of the whole job (all nodes) plus the objects a rule skipped."""
+
+    root: Path
+    tasks: tuple[ShardTask, ...]
+    skipped: tuple[ObjectFailure, ...]
+    lookup: RetryLookup
+
+    @property
+    def num_objects(self) -> int:
+        return sum(t.num_objects for t in self.tasks)
+
+
+@dataclass
+class JobReport:
+    """What one run did (this node), plus the folder's index counts after it."""
+
+    out: str
+    source: str
+    node_rank: int
+    num_nodes: int
+    workers: int
+    backend: str
+    listed: int
+    skipped: int
+    node_objects: int
+    shards_planned: int
+    shards_already_done: int
+    shards_run: int = 0
+    rendered: int = 0
+    failed: int = 0
+    bytes: int = 0
+    gl_rebuilds: int = 0
+    wall_seconds: float = 0.0
+    objects_per_s: float = 0.0
+    stage_seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
+    failures: list[dict[str, str]] = field(default_factory=list)
+    index_counts: dict[str, Any] = field(default_factory=dict)
+
+    def add(self, outcome: ShardOutcome) -> None:
+        self.shards_run += 1
+        self.rendered += outcome.num_rendered
+        self.failed += outcome.num_failed
+        self.bytes += outcome.bytes
+        self.gl_rebuilds += outcome.gl_rebuilds
+        for stage, seconds in outcome.seconds.items():
+            self.stage_seconds[stage] = self.stage_seconds.get(stage, 0.0) + seconds
+        self.failures += [{"object_id": f.object_id, "reason": f.reason} for f in outcome.failures
+                          if f.status == "failed"]
+
+
+def synthetic_source(config: RenderJobConfig) -> Path:
+    """The built-in synthetic set for this seed and size, written once into the cache folder
+    (``default_cache_dir()/synthetic-seed{S}-per{N}``) and reused by every later job."""
+    from clip2point.datasets.synthetic import ensure_synthetic_set  # noqa: PLC0415  (only this source needs it)
+
+    folder = default_cache_dir() / f"synthetic-seed{config.seed}-per{config.synthetic_per_class}"
+    return ensure_synthetic_set(folder, config.synthetic_per_class, config.seed)
+
+
+def plan_job(config: RenderJobConfig) -> JobPlan:
+    """Index the source and chunk the sorted to-render + pre-failed objects into shards."""
+    root = synthetic_source(config) if config.shapenet_root is None else config.shapenet_root
+    index = build_shapenet_index(root, config.split_dir)
+    pre_failed = [_failure(x, "failed") for x in index.failed]
+    items: list[Any] = sorted([*index.entries, *pre_failed], key=lambda item: item.object_id)
+    if config.limit is not None:
+        items = items[:config.limit]
+    tasks = []
+    for shard_id, start in enumerate(range(0, len(items), config.objects_per_shard)):
+        chunk = items[start:start + config.objects_per_shard]
+        tasks.append(ShardTask(shard_id, tuple(i for i in chunk if not isinstance(i, ObjectFailure)),
+                               tuple(i for i in chunk if isinstance(i, ObjectFailure))))
+    skipped = tuple(_failure(x, "skipped") for x in index.skipped)
+    return JobPlan(root, tuple(tasks), skipped, RetryLookup(index.entries, pre_failed))
+
+
+def _failure(entry: ExcludedEntry, status: str) -> ObjectFailure:
+    return ObjectFailure(entry.object_id, entry.synset, entry.split, status, entry.reason)  # type: ignore[arg-type]
+
+
+def node_tasks(tasks: Iterable[ShardTask], *, num_nodes: int, node_rank: int) -> list[ShardTask]:
+    """This node's share: shard k runs on node k % num_nodes."""
+    if num_nodes < 1 or not 0 <= node_rank < num_nodes:
+        raise ConfigError(f"need num_nodes >= 1 and 0 <= node_rank < num_nodes; got {num_nodes=} {node_rank=}")
+    return [t for t in tasks if t.shard_id % num_nodes == node_rank]
+
+
+def run_render_job(
+    config: RenderJobConfig,
+    *,
+    workers: int = 1,
+    backend: str = "loky",
+    num_nodes: int = 1,
+    node_rank: int = 0,
+    retry_failed: bool = False,
+    progress: bool = True,
+) -> JobReport:
+    """Render what this node still owes into ``config.out``; rerunning resumes.
+
+    ``retry_failed`` then re-renders the folder's recorded failures into new shards (one node only).
+    Raises ``ConfigError`` when ``config.out`` holds another configuration."""
+    check_backend(backend)
+    if retry_failed and num_nodes != 1:
+        raise ConfigError("--retry-failed runs on one node over the merged folder; drop --num-nodes/--node-rank")
+    plan = plan_job(config)
+    out = config.out
+    ensure_job_config(out, config.identity())
+    write_skipped(out, plan.skipped)
+    reconcile_retries(out)
+    mine = node_tasks(plan.tasks, num_nodes=num_nodes, node_rank=node_rank)
+    done = completed_shard_ids(out)
+    pending = [t for t in mine if t.shard_id not in done]
+    report = JobReport(str(out), config.source, node_rank, num_nodes, workers, backend,
+                       listed=plan.num_objects + len(plan.skipped), skipped=len(plan.skipped),
+                       node_objects=sum(t.num_objects for t in mine), shards_planned=len(mine),
+                       shards_already_done=len(mine) - len(pending))
+    log.info("%s job -> %s: %d objects listed, %d skipped by rule; node %d/%d owns %d objects in %d shards, "
+             "%d shards already done; rendering %d objects in %d shards with %d %s workers",
+             config.source, out, report.listed, report.skipped, node_rank, num_nodes, report.node_objects,
+             len(mine), report.shards_already_done, sum(t.num_objects for t in pending), len(pending),
+             workers, backend)
+    worker = RenderWorker(config, attrs={"config": config.identity(), "class_names": list(CLASS_NAMES)},
+                          threads=threads_per_worker(workers))
+    start = time.perf_counter()
+    _execute(worker, pending, report, workers=workers, backend=backend, progress=progress)
+    if retry_failed:
+        first_id = max([t.shard_id for t in plan.tasks] + sorted(completed_shard_ids(out)), default=-1) + 1
+        retries = retry_shard_tasks(out, plan.lookup, first_id=first_id, objects_per_shard=config.objects_per_shard)
+        log.info("retrying %d failed objects in %d new shards", sum(t.num_objects for t in retries), len(retries))
+        _execute(worker, retries, report, workers=workers, backend=backend, progress=progress)
+        reconcile_retries(out)
+    report.wall_seconds = time.perf_counter() - start
+    report.objects_per_s = (report.rendered + report.failed) / report.wall_seconds if report.wall_seconds else 0.0
+    report.index_counts = build_index(out)["counts"]
+    write_json_atomic(out / _report_name(num_nodes, node_rank), to_jsonable(report))
+    _log_summary(report)
+    return report
+
+
+def _execute(worker: RenderWorker, tasks: list[ShardTask], report: JobReport, *, workers: int, backend: str,
+             progress: bool) -> None:
+    """Run ``tasks``; on Ctrl-C say what is safe (only whole shards exist) and how to resume."""
+    if not tasks:
+        return
+    bar = tqdm(total=sum(t.num_objects for t in tasks), unit="obj", desc="render", disable=not progress,
+               dynamic_ncols=True, smoothing=0.05)
+    try:
+        for outcome in run_shards(worker, tasks, workers=workers, backend=backend):
+            report.add(outcome)
+            bar.update(outcome.num_rendered + len(outcome.failures))
+            bar.set_postfix(failed=report.failed, refresh=False)
+    except KeyboardInterrupt:
+        log.warning("interrupted after %d of %d shards; completed shards are whole and no partial shard is "
+                    "visible; rerun the same command to resume", report.shards_run, len(tasks))
+        raise
+    finally:
+        bar.close()
+
+
+def _report_name(num_nodes: int, node_rank: int) -> str:
+    return "report.json" if num_nodes == 1 else f"report-node{node_rank:03d}.json"
+
+
+def _log_summary(report: JobReport) -> None:
+    counts = report.index_counts
+    log.info("run: %d shards, %d rendered, %d failed in %.1f s (%.2f objects/s, %.1f MB); folder: %d objects, "
+             "%d failed, %d skipped", report.shards_run, report.rendered, report.failed, report.wall_seconds,
+             report.objects_per_s, report.bytes / 1e6, counts.get("objects", 0), counts.get("failed", 0),
+             counts.get("skipped", 0))
+    for reason, count in Counter(f["reason"] for f in report.failures).most_common(10):
+        log.warning("failed x%d: %s", count, reason)

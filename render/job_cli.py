@@ -1,0 +1,72 @@
+"""``clip2point render``: the generation job from the command line.
+
+Exit status: 0 when every object of the folder rendered or was skipped by rule, 1 when some
+failed (unless ``--allow-failures``), 2 on a usage or configuration error, 130 on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+
+from clip2point.provenance import to_jsonable
+from clip2point.render.backends import BACKENDS
+from clip2point.render.job import run_render_job
+from clip2point.render.job_config import RenderJobConfig
+
+log = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", required=True, help="shard folder (created; rerun to resume)")
+    src = parser.add_argument_group("source")
+    src.add_argument("--shapenet", metavar="ROOT", help="ShapeNetCore v2 root (SYNSET/MODEL_ID/models/...); "
+                     "default: the built-in synthetic set, cached under $CLIP2POINT_CACHE or ~/.cache/clip2point")
+    src.add_argument("--split-dir", metavar="DIR", help="folder with train.txt / test.txt (default: ROOT)")
+    src.add_argument("--synthetic-per-class", type=int, default=20, metavar="N", help="synthetic objects per class")
+    src.add_argument("--limit", type=int, metavar="N", help="only the first N objects (id order)")
+    out = parser.add_argument_group("output")
+    out.add_argument("--views", type=int, default=10, choices=(10, 6), help="view preset (SPEC §2)")
+    out.add_argument("--size", type=int, default=224, help="image side in pixels")
+    out.add_argument("--points", type=int, default=8192, help="points stored per object")
+    out.add_argument("--depth-points", type=int, default=1024, help="points the stored depth maps are projected from")
+    out.add_argument("--objects-per-shard", type=int, default=64, metavar="N")
+    out.add_argument("--seed", type=int, default=0)
+    run = parser.add_argument_group("execution")
+    run.add_argument("--workers", type=int, default=1, help="parallel render processes")
+    run.add_argument("--backend", choices=BACKENDS, default="loky", help="joblib backend")
+    run.add_argument("--num-nodes", type=int, default=1, help="nodes sharing the job (shard k -> node k %% N)")
+    run.add_argument("--node-rank", type=int, default=0, help="this node's rank in [0, num-nodes)")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    fail = parser.add_argument_group("failures")
+    fail.add_argument("--max-faces", type=int, metavar="N", help="fail meshes with more faces")
+    fail.add_argument("--timeout", type=float, metavar="SEC", help="fail an object whose rendering takes longer")
+    fail.add_argument("--allow-failures", action="store_true", help="exit 0 even if some objects failed")
+    fail.add_argument("--retry-failed", action="store_true",
+                      help="re-render only the objects the folder records as failed (into new shards)")
+
+
+def config_from_args(args: argparse.Namespace) -> RenderJobConfig:
+    return RenderJobConfig(
+        out=args.out, shapenet_root=args.shapenet, split_dir=args.split_dir,
+        synthetic_per_class=args.synthetic_per_class, num_views=args.views, size=args.size,
+        num_points=args.points, depth_points=args.depth_points, objects_per_shard=args.objects_per_shard,
+        seed=args.seed, limit=args.limit, max_faces=args.max_faces, timeout_s=args.timeout,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    report = run_render_job(
+        config_from_args(args), workers=args.workers, backend=args.backend, num_nodes=args.num_nodes,
+        node_rank=args.node_rank, retry_failed=args.retry_failed, progress=not args.no_progress,
+    )
+    summary = to_jsonable(report)
+    summary["failures"] = summary["failures"][:20]
+    print(json.dumps(summary, indent=1, sort_keys=True))
+    failed = report.index_counts.get("failed", 0)
+    if failed and not args.allow_failures:
+        log.error("%d objects failed (see index.json / report.json); fix them and rerun with --retry-failed, "
+                  "or pass --allow-failures", failed)
+        return 1
+    return 0

@@ -1,0 +1,105 @@
+"""Settings of the generation job, validated once, split into what defines the output and what
+is only policy.
+
+``identity()`` is what ``config.json`` pins: a rerun into the same folder must produce the same
+bytes, so anything that changes an object's arrays or the shard partition belongs there. The
+failure policy (``max_faces``, ``timeout_s``) only decides *whether* an object renders, never
+what it looks like, so ``--retry-failed`` may relax it without invalidating the folder. Worker
+count, backend and node split are arguments of the run, not settings: they never change output.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from clip2point.errors import ConfigError
+
+SUPPORTED_VIEWS = (10, 6)
+
+
+@dataclass(frozen=True)
+class RenderJobConfig:
+    """One generation job. ``shapenet_root=None`` renders the built-in synthetic set."""
+
+    out: Path
+    shapenet_root: Path | None = None
+    split_dir: Path | None = None
+    synthetic_per_class: int = 20
+    num_views: int = 10
+    size: int = 224
+    num_points: int = 8192
+    depth_points: int = 1024
+    objects_per_shard: int = 64
+    seed: int = 0
+    limit: int | None = None
+    max_faces: int | None = None
+    timeout_s: float | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "out", Path(self.out))
+        for name in ("shapenet_root", "split_dir"):
+            value = getattr(self, name)
+            object.__setattr__(self, name, None if value is None else Path(value))
+        if self.split_dir is not None and self.shapenet_root is None:
+            raise ConfigError("--split-dir needs --shapenet ROOT (the synthetic set has its own split files)")
+        if self.num_views not in SUPPORTED_VIEWS:
+            raise ConfigError(f"num_views must be 10 or 6 (the paper's presets); got {self.num_views}")
+        _check_int("size", self.size, low=16, high=2048, hint="use 224 for the paper's images")
+        _check_int("num_points", self.num_points, low=1, hint="use 8192 (stored cloud)")
+        _check_int("depth_points", self.depth_points, low=1, high=self.num_points,
+                   hint="depth uses a subset of the stored cloud; keep it <= num_points (paper: 1024)")
+        _check_int("objects_per_shard", self.objects_per_shard, low=1, hint="e.g. 64")
+        _check_int("synthetic_per_class", self.synthetic_per_class, low=1, hint="e.g. 20")
+        _check_int("seed", self.seed, low=0, hint="any non-negative integer")
+        if self.limit is not None:
+            _check_int("limit", self.limit, low=1, hint="or leave it out to render everything")
+        if self.max_faces is not None:
+            _check_int("max_faces", self.max_faces, low=1, hint="or leave it out for no limit")
+        if self.timeout_s is not None and not (isinstance(self.timeout_s, (int, float))
+                                               and math.isfinite(self.timeout_s) and self.timeout_s > 0):
+            raise ConfigError(f"timeout_s must be a positive number of seconds or None; got {self.timeout_s!r}")
+
+    @property
+    def source(self) -> str:
+        return "synthetic" if self.shapenet_root is None else "shapenet"
+
+    def identity(self) -> dict[str, Any]:
+        """What the output depends on (pinned in ``config.json``); paths and policy excluded."""
+        identity: dict[str, Any] = {
+            "source": self.source,
+            "num_views": self.num_views,
+            "size": self.size,
+            "num_points": self.num_points,
+            "depth_points": self.depth_points,
+            "objects_per_shard": self.objects_per_shard,
+            "seed": self.seed,
+            "limit": self.limit,
+        }
+        if self.shapenet_root is None:
+            identity["synthetic_per_class"] = self.synthetic_per_class
+        return identity
+
+    def policy(self) -> dict[str, Any]:
+        """The failure policy, recorded with each run but free to change between runs."""
+        return {"max_faces": self.max_faces, "timeout_s": self.timeout_s}
+
+
+def _check_int(name: str, value: Any, *, low: int, high: int | None = None, hint: str) -> None:
+    ok = isinstance(value, int) and not isinstance(value, bool) and value >= low and (high is None or value <= high)
+    if not ok:
+        bound = f">= {low}" if high is None else f"in [{low}, {high}]"
+        raise ConfigError(f"{name} must be an integer {bound}; got {value!r} ({hint})")
+
+
+def default_cache_dir() -> Path:
+    """Where derived inputs (the synthetic mesh set) are kept between jobs.
+
+    ``$CLIP2POINT_CACHE`` wins, then ``$XDG_CACHE_HOME/clip2point``, then ``~/.cache/clip2point``."""
+    if os.environ.get("CLIP2POINT_CACHE"):
+        return Path(os.environ["CLIP2POINT_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "clip2point"

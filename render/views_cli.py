@@ -1,0 +1,78 @@
+"""``clip2point views MESH --out DIR``: one mesh to its RGB views, the depth maps of points
+sampled from its surface, and a PNG sheet pairing them, to check a mesh (or the pipeline)
+by eye before a long job."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from clip2point.render.cameras import get_view_preset
+from clip2point.render.depth import project_depth
+from clip2point.render.mesh_io import load_mesh
+from clip2point.render.rgb import CAMERAS, RGBRenderer
+from clip2point.render.sampling import DEPTH_POINTS, STORED_POINTS, sample_surface
+from clip2point.render.sheets import contact_sheet, depth_tile, save_sheet
+
+log = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("mesh", type=Path, help="mesh file (.obj with .mtl/textures, .off, .ply, .stl, .glb)")
+    parser.add_argument("--out", type=Path, required=True, help="folder for views.npz and views.png")
+    parser.add_argument("--views", type=int, choices=(10, 6), default=10, help="view preset (SPEC §2)")
+    parser.add_argument("--size", type=int, default=224, help="image side in pixels (RGB and depth)")
+    parser.add_argument("--camera", choices=CAMERAS, default="perspective",
+                        help="RGB camera; orthographic = the depth projector's camera (aligned mode)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the surface sample and of the light")
+
+
+def render_views(mesh_path: Path, *, num_views: int, size: int, camera: str, seed: int) -> dict[str, np.ndarray]:
+    """Everything ``views.npz`` holds: RGB views and masks, the stored point sample, and the
+    faithful depth maps of ``DEPTH_POINTS`` of those points (a seeded subset, as pre-training
+    draws them)."""
+    loaded = load_mesh(mesh_path)
+    preset = get_view_preset(num_views)
+    with RGBRenderer(size, camera=camera) as renderer:
+        views = renderer.render(loaded, preset, light_seed=seed)
+    points = sample_surface(loaded.mesh, STORED_POINTS, seed=seed)
+    subset = np.sort(np.random.default_rng(seed).choice(STORED_POINTS, DEPTH_POINTS, replace=False))
+    maps = project_depth(torch.from_numpy(points[subset])[None], *preset.tensors(), size=size)
+    return {
+        "rgb": views.rgb,
+        "mask": views.mask,
+        "depth": maps.depth[0].numpy().astype(np.float32),
+        "points": points,
+        "depth_point_index": subset.astype(np.int64),
+        "elev": np.asarray(preset.elev, dtype=np.float32),
+        "azim": np.asarray(preset.azim, dtype=np.float32),
+    }
+
+
+def views_sheet(arrays: dict[str, np.ndarray], title: str):
+    """Two rows, one column per view: RGB above, depth below (near dark, far light)."""
+    depth_tiles = [depth_tile(d) for d in arrays["depth"]]
+    labels = [f"e{e:g} a{a:g}" for e, a in zip(arrays["elev"], arrays["azim"])]
+    return contact_sheet([list(arrays["rgb"]), depth_tiles], row_labels=[f"{title} rgb", "depth"], col_labels=labels)
+
+
+def _save_npz(arrays: dict[str, np.ndarray], path: Path) -> Path:
+    """Write to a temporary name, then rename: a reader never sees half a file."""
+    tmp = path.with_name(path.name + ".tmp.npz")
+    np.savez_compressed(tmp, **arrays)
+    os.replace(tmp, path)
+    return path
+
+
+def run(args: argparse.Namespace) -> int:
+    arrays = render_views(args.mesh, num_views=args.views, size=args.size, camera=args.camera, seed=args.seed)
+    args.out.mkdir(parents=True, exist_ok=True)
+    npz = _save_npz(arrays, args.out / "views.npz")
+    png = save_sheet(views_sheet(arrays, args.mesh.stem), args.out / "views.png")
+    print(f"wrote {npz} ({len(arrays['rgb'])} views) and {png}")
+    return 0

@@ -1,0 +1,245 @@
+"""Shard format, atomic writer, markers, index and job-config guard."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from clip2point.datasets import shard_format, shard_merge, shards
+from clip2point.datasets.shard_format import ObjectFailure, open_shard, read_object
+from clip2point.datasets.shards import (
+    build_index,
+    completed_shard_ids,
+    ensure_job_config,
+    write_shard,
+    write_skipped,
+)
+from clip2point.datasets.synthetic_shards import synthetic_object
+from clip2point.errors import ConfigError, ShardError
+
+ATTRS = {"config": {"views": 2, "size": 32}, "class_names": ["airplane", "chair", "table"]}
+
+
+def make_objects(start: int, count: int, split: str = "train") -> list:
+    return [synthetic_object(f"obj-{i:03d}", label=i % 3, synset=f"0{i % 3}", split=split, seed=i)
+            for i in range(start, start + count)]
+
+
+def test_round_trip_is_exact_and_schema_is_plain_h5py(tmp_path: Path) -> None:
+    objs = make_objects(0, 3)
+    stats = write_shard(tmp_path, 4, objs[::-1], [], attrs=ATTRS)
+    assert stats.file == tmp_path / "shard-00004.h5" and stats.num_objects == 3
+    with open_shard(stats.file) as h5:
+        for row, obj in enumerate(objs):  # rows are sorted by object id
+            got = read_object(h5, row, stats.file)
+            for name in shard_format.ARRAY_FIELDS:
+                np.testing.assert_array_equal(got[name], getattr(obj, name))
+                assert got[name].dtype == getattr(obj, name).dtype
+            assert (got["object_id"], got["synset"], got["label"], got["split"]) == (
+                obj.object_id, obj.synset, obj.label, obj.split)
+            assert got["content_sha256"] == obj.content_hash()
+    with h5py.File(stats.file, "r") as h5:  # plain h5py, no clip2point code
+        assert h5.attrs["schema_version"] == shard_format.SCHEMA_VERSION
+        assert h5.attrs["format"] == "clip2point-shard" and h5.attrs["shard_id"] == 4
+        assert json.loads(h5.attrs["config"]) == ATTRS["config"]
+        assert "git_commit" in json.loads(h5.attrs["code_version"])
+        assert h5["rgb"].shape == (3, 2, 32, 32, 3) and h5["rgb"].chunks == (1, 1, 32, 32, 3)
+        assert h5["depth"].chunks == (1, 1, 32, 32) and h5["points"].chunks == (1, 64, 3)
+        assert h5["rgb"].compression == "lzf" and h5["rgb"].shuffle
+
+
+def test_content_hash_tracks_array_equality() -> None:
+    a, b = synthetic_object("a", seed=1), synthetic_object("b", seed=1)
+    assert a.content_hash() == b.content_hash()  # ids are not content
+    rgb = a.rgb.copy()
+    rgb[0, 0, 0, 0] ^= 1
+    changed = synthetic_object("a", seed=1).__class__(**{**a.__dict__, "rgb": rgb})
+    assert changed.content_hash() != a.content_hash()
+    as_f64 = shard_format.content_hash({**a.__dict__, "elev": a.elev.astype(np.float64)})
+    assert as_f64 != a.content_hash()
+
+
+def test_same_input_gives_identical_bytes(tmp_path: Path) -> None:
+    one = write_shard(tmp_path / "a", 0, make_objects(0, 2), [], attrs=ATTRS)
+    two = write_shard(tmp_path / "b", 0, make_objects(0, 2), [], attrs=ATTRS)
+    assert one.sha256 == two.sha256
+    assert one.file.read_bytes() == two.file.read_bytes()
+
+
+def test_crash_mid_write_leaves_no_shard_marker_or_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = shard_format.write_shard_file
+
+    def crash(h5, objects, attrs, layout):
+        real(h5, objects, attrs, layout)
+        h5.flush()
+        raise KeyboardInterrupt("killed mid-write")
+
+    monkeypatch.setattr(shards, "write_shard_file", crash)
+    with pytest.raises(KeyboardInterrupt):
+        write_shard(tmp_path, 0, make_objects(0, 2), [], attrs=ATTRS)
+    assert list(tmp_path.iterdir()) == []
+    assert completed_shard_ids(tmp_path) == set()
+
+
+def test_stray_tmp_and_marker_less_shard_are_ignored(tmp_path: Path) -> None:
+    write_shard(tmp_path, 0, make_objects(0, 2), [], attrs=ATTRS)
+    (tmp_path / ".shard-00001.h5.tmp-999").write_bytes(b"half a file")
+    (tmp_path / ".shard-00001.json.tmp-999").write_text("{")
+    write_shard(tmp_path, 2, make_objects(2, 1), [], attrs=ATTRS)
+    (tmp_path / "shard-00002.json").unlink()  # crash between the .h5 rename and the marker
+    assert completed_shard_ids(tmp_path) == {0}
+    index = build_index(tmp_path)
+    assert [s["shard_id"] for s in index["shards"]] == [0]
+    assert [o["object_id"] for o in index["objects"]] == ["obj-000", "obj-001"]
+
+
+def test_all_failed_shard_has_marker_but_no_file(tmp_path: Path) -> None:
+    failures = [ObjectFailure("bad", "03001627", "train", "failed", "MeshLoadError: no faces")]
+    stats = write_shard(tmp_path, 7, [], failures, attrs=ATTRS)
+    assert stats.file is None and stats.num_failed == 1 and stats.bytes == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["shard-00007.json"]
+    assert completed_shard_ids(tmp_path) == {7}
+
+
+def test_index_aggregates_markers_failures_and_skipped(tmp_path: Path) -> None:
+    ensure_job_config(tmp_path, {"views": 2})
+    write_shard(tmp_path, 0, make_objects(0, 3), [ObjectFailure("f1", "01", "test", "failed", "timeout")],
+                attrs=ATTRS, stats={"seconds": 1.5})
+    write_shard(tmp_path, 1, make_objects(3, 2, split="test"), [], attrs=ATTRS)
+    write_skipped(tmp_path, [ObjectFailure("04379243-", "04379243", "train", "skipped", "reference skip list")])
+    index = build_index(tmp_path)
+    assert json.loads((tmp_path / "index.json").read_text()) == index
+    assert index["counts"] == {"shards": 2, "objects": 5, "failed": 1, "skipped": 1,
+                               "splits": {"test": 2, "train": 3}, "synsets": {"00": 2, "01": 2, "02": 1},
+                               "bytes": sum(p.stat().st_size for p in tmp_path.glob("shard-*.h5"))}
+    assert index["config"] == {"views": 2} and index["class_names"] == ATTRS["class_names"]
+    assert [(o["object_id"], o["shard_id"], o["row"]) for o in index["objects"]] == [
+        ("obj-000", 0, 0), ("obj-001", 0, 1), ("obj-002", 0, 2), ("obj-003", 1, 0), ("obj-004", 1, 1)]
+    assert index["failures"] == [{"object_id": "f1", "synset": "01", "split": "test", "status": "failed",
+                                  "reason": "timeout", "shard_id": 0}]
+    assert index["skipped"][0]["reason"] == "reference skip list"
+    assert index["shards"][0]["stats"] == {"seconds": 1.5}
+    from clip2point.datasets.atomic_io import sha256_file
+    assert index["shards"][1]["sha256"] == sha256_file(tmp_path / "shard-00001.h5")
+
+
+def test_index_refuses_an_object_in_two_shards(tmp_path: Path) -> None:
+    write_shard(tmp_path, 0, make_objects(0, 2), [], attrs=ATTRS)
+    write_shard(tmp_path, 1, make_objects(1, 2), [], attrs=ATTRS)
+    with pytest.raises(ShardError, match=r"1 object ids appear more than once .*obj-001"):
+        build_index(tmp_path)
+
+
+def test_unreadable_marker_is_named(tmp_path: Path) -> None:
+    (tmp_path / "shard-00003.json").write_text("{not json")
+    with pytest.raises(ShardError, match=r"shard-00003.json: unreadable completion marker"):
+        build_index(tmp_path)
+
+
+def test_job_config_written_once_and_mismatch_refused(tmp_path: Path) -> None:
+    config = {"views": 10, "size": (224, 224), "light": {"seed": 0}}
+    path = ensure_job_config(tmp_path, config)
+    assert json.loads(path.read_text())["config"] == {"views": 10, "size": [224, 224], "light": {"seed": 0}}
+    assert ensure_job_config(tmp_path, config) == path  # tuples vs lists: same configuration
+    with pytest.raises(ConfigError, match=r"2 keys differ: light.seed: folder has 0, given 1; views: folder has 10, "
+                                          r"given 6\); rerun with the same flags to resume, or choose a new output folder"):
+        ensure_job_config(tmp_path, {**config, "views": 6, "light": {"seed": 1}})
+
+
+@pytest.mark.parametrize("field,value,match", [
+    ("rgb", np.zeros((2, 8, 8, 3), np.float32), r"rgb must be a uint8 array"),
+    ("depth", np.zeros((2, 8, 9), np.float32), r"shapes disagree"),
+    ("elev", np.zeros(3, np.float32), r"elev must have shape \(2,\)"),
+])
+def test_rendered_object_validates(field: str, value: np.ndarray, match: str) -> None:
+    base = synthetic_object("x", size=8).__dict__
+    with pytest.raises(ValueError, match=match):
+        type(synthetic_object("x", size=8))(**{**base, field: value})
+
+
+def test_writer_refuses_mixed_shapes_and_missing_config(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"must share shapes: b has rgb \(2, 16, 16, 3\)"):
+        write_shard(tmp_path, 0, [synthetic_object("a"), synthetic_object("b", size=16)], [], attrs=ATTRS)
+    with pytest.raises(ValueError, match=r"needs attrs\['config'\]"):
+        write_shard(tmp_path, 0, make_objects(0, 1), [], attrs={})
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("damage,match", [
+    ("text", r"not an HDF5 file"),
+    ("truncate", r"cannot open as HDF5, the file is truncated or corrupt \(.*truncated file"),
+    ("foreign", r"foreign HDF5 file: attribute 'format' is None"),
+    ("schema", r"schema_version 99 is not supported"),
+])
+def test_open_shard_names_bad_files(tmp_path: Path, damage: str, match: str) -> None:
+    stats = write_shard(tmp_path, 0, make_objects(0, 2), [], attrs=ATTRS)
+    path = stats.file
+    if damage == "text":
+        path.write_text("hello")
+    elif damage == "truncate":
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 3])
+    elif damage == "foreign":
+        path.unlink()
+        with h5py.File(path, "w") as h5:
+            h5["data"] = np.zeros(3)
+    else:
+        with h5py.File(path, "r+") as h5:
+            h5.attrs["schema_version"] = 99
+    with pytest.raises(ShardError, match=rf"^{path}: {match}"):
+        open_shard(path)
+
+
+def node_folder(root: Path, shard_ids: list[int], config: dict | None = None, first: int = 0) -> Path:
+    """A folder as one --node-rank run leaves it: its own shards (3 objects each), config, skips."""
+    ensure_job_config(root, config or {"views": 2})
+    for sid in shard_ids:
+        write_shard(root, sid, make_objects(first + 3 * sid, 3), [], attrs=ATTRS)
+    write_skipped(root, [ObjectFailure("04379243-", "04379243", "train", "skipped", "reference skip list")])
+    return root
+
+
+def test_merge_node_folders(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from clip2point.cli import main
+
+    a, b = node_folder(tmp_path / "a", [0, 2]), node_folder(tmp_path / "b", [1, 3])
+    assert main(["shards", "merge", str(tmp_path / "out"), str(a), str(b)]) == 0
+    assert capsys.readouterr().out.strip() == f"{tmp_path / 'out'}: 4 shards, 12 objects, 0 failed, 1 skipped -> {tmp_path / 'out' / 'index.json'}"
+    index = json.loads((tmp_path / "out" / "index.json").read_text())
+    assert [s["shard_id"] for s in index["shards"]] == [0, 1, 2, 3]
+    assert [o["object_id"] for o in index["objects"]] == [f"obj-{i:03d}" for i in range(12)]
+    assert index["config"] == {"views": 2} and len(index["skipped"]) == 1
+    for sid, src in ((0, a), (1, b), (2, a), (3, b)):
+        name = f"shard-{sid:05d}.h5"
+        assert (tmp_path / "out" / name).read_bytes() == (src / name).read_bytes()
+    # merging again, or a replica of a node, changes nothing
+    copy = tmp_path / "a-replica"
+    shutil.copytree(a, copy)
+    assert shard_merge.merge_shard_folders(tmp_path / "out", [a, b, copy]) == index
+
+
+def test_merge_refuses_mixed_runs(tmp_path: Path) -> None:
+    a = node_folder(tmp_path / "a", [0])
+    other = node_folder(tmp_path / "other", [0], first=50)
+    with pytest.raises(ShardError, match=r"other/shard-00000.json: shard 0 is also in .*/a with different content"):
+        shard_merge.merge_shard_folders(tmp_path / "out", [a, other])
+    six = node_folder(tmp_path / "six", [1], config={"views": 6})
+    with pytest.raises(ConfigError, match=r"six and .*/a were made with different configurations \(views: folder has 2, given 6\)"):
+        shard_merge.merge_shard_folders(tmp_path / "out2", [a, six])
+    (tmp_path / "bare").mkdir()
+    with pytest.raises(ConfigError, match=r"bare/config.json is missing"):
+        shard_merge.merge_shard_folders(tmp_path / "out3", [a, tmp_path / "bare"])
+
+
+def test_merge_in_place_indexes_a_shared_folder(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from clip2point.cli import main
+
+    shared = node_folder(tmp_path / "shared", [0, 1, 2])  # three nodes wrote here, nobody indexed
+    assert not (shared / "index.json").exists()
+    assert main(["shards", "merge", str(shared)]) == 0
+    assert "3 shards, 9 objects" in capsys.readouterr().out
+    assert json.loads((shared / "index.json").read_text())["counts"]["objects"] == 9

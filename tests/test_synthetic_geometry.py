@@ -1,0 +1,125 @@
+"""Building blocks of the synthetic set checked against closed-form geometry, plus the
+texture images' determinism."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+
+from clip2point.datasets.synthetic_geometry import _triangulate, arc, extrude, lathe, place, planar_uv, tube
+from clip2point.datasets.synthetic_materials import PATTERNS, Texture, save_texture, texture_image
+
+L_SHAPE = np.array([(0, 0), (3, 0), (3, 1), (1, 1), (1, 2), (0, 2)], dtype=float)  # area 4, non-convex
+
+
+def _shoelace(poly: np.ndarray) -> float:
+    return 0.5 * float(np.sum(poly[:, 0] * np.roll(poly[:, 1], -1) - np.roll(poly[:, 0], -1) * poly[:, 1]))
+
+
+def test_ear_clipping_covers_a_non_convex_polygon_exactly() -> None:
+    tris = _triangulate(L_SHAPE)
+    assert tris.shape == (len(L_SHAPE) - 2, 3)
+    areas = [_shoelace(L_SHAPE[t]) for t in tris]
+    assert min(areas) > 0  # every triangle counter-clockwise, none degenerate
+    assert sum(areas) == pytest.approx(_shoelace(L_SHAPE))
+
+
+def test_ear_clipping_rejects_a_self_intersecting_outline() -> None:
+    bow_tie = np.array([(0, 0), (2, 2), (2, 0), (0, 2)], dtype=float)
+    with pytest.raises(ValueError, match="polygon is not simple"):
+        _triangulate(bow_tie)
+
+
+@pytest.mark.parametrize("axes", ["xyz", "zyx", "xzy", "yxz"])
+@pytest.mark.parametrize("clockwise", [False, True])
+def test_extrude_is_a_closed_outward_prism(axes: str, clockwise: bool) -> None:
+    outline = L_SHAPE[::-1] if clockwise else L_SHAPE
+    mesh = extrude(outline, 0.5, axes=axes, offset=2.0)
+    assert mesh.is_watertight
+    assert mesh.volume == pytest.approx(4 * 0.5)  # positive: normals point outwards
+    depth_axis = "xyz".index(axes[2])
+    assert mesh.bounds[:, depth_axis] == pytest.approx([1.75, 2.25])
+
+
+def test_place_permutes_axes_and_keeps_orientation() -> None:
+    mesh = extrude(L_SHAPE, 1.0)
+    moved = place(mesh, "zxy")
+    np.testing.assert_allclose(moved.vertices[:, [2, 0, 1]], mesh.vertices)
+    assert moved.volume == pytest.approx(mesh.volume)
+    with pytest.raises(ValueError, match="permutation of 'xyz'"):
+        place(mesh, "xxy")
+
+
+def test_lathe_of_a_closed_profile_is_a_cylinder_with_unit_uvs() -> None:
+    mesh, uv = lathe([(0.0, 0.0), (1.0, 0.0), (1.0, 2.0), (0.0, 2.0)], sections=64)
+    assert mesh.volume == pytest.approx(np.pi * 2.0, rel=2e-3)  # inscribed 64-gon
+    assert len(uv) == len(mesh.vertices)
+    assert uv.min() == 0.0 and uv.max() == 1.0
+    np.testing.assert_allclose(mesh.bounds, [[-1, 0, -1], [1, 2, 1]], atol=1e-9)
+    assert not (mesh.area_faces <= 1e-12).any()  # pole triangles dropped
+
+
+def test_open_lathe_is_a_single_sided_shell() -> None:
+    mesh, _ = lathe([(1.0, 0.0), (0.5, 1.0)], sections=32)
+    assert not mesh.is_watertight
+    slant = np.hypot(0.5, 1.0)
+    assert mesh.area == pytest.approx(np.pi * (1.0 + 0.5) * slant, rel=5e-3)  # frustum side
+
+
+def test_lathe_rejects_a_bad_profile() -> None:
+    with pytest.raises(ValueError, match=r"lathe profile must be \[N>=2, 2\]"):
+        lathe([(1.0, 0.0)])
+
+
+def test_straight_tube_is_a_closed_cylinder() -> None:
+    mesh = tube([(0, 0, 0), (0, 0, 1), (0, 0, 3)], 0.5, sections=48)
+    assert mesh.is_watertight
+    assert mesh.volume == pytest.approx(np.pi * 0.25 * 3.0, rel=5e-3)
+
+
+def test_bent_tube_follows_its_arc() -> None:
+    path = arc((0, 0, 0), 1.0, 0.0, 180.0, plane="xy", steps=40)
+    np.testing.assert_allclose(np.linalg.norm(path, axis=1), 1.0)
+    mesh = tube(path, 0.05, sections=12)
+    radial = np.linalg.norm(mesh.vertices[:, :2], axis=1)
+    assert radial.min() > 0.94 and radial.max() < 1.06
+    assert mesh.volume == pytest.approx(np.pi * 0.05**2 * np.pi, rel=0.03)
+
+
+def test_planar_uv_splits_corners_and_stays_in_the_unit_square() -> None:
+    mesh = extrude(L_SHAPE, 1.0)
+    split, uv = planar_uv(mesh)
+    assert len(split.vertices) == 3 * len(mesh.faces) == len(uv)
+    assert uv.min() >= 0.0 and uv.max() <= 1.0
+    assert split.area == pytest.approx(mesh.area)
+    top = np.flatnonzero(mesh.face_normals[:, 2] > 0.99)
+    # faces looking along z are projected onto x, y: u tracks x / 3, v tracks y / 2
+    corners = split.vertices[split.faces[top]].reshape(-1, 3)
+    np.testing.assert_allclose(uv[split.faces[top].ravel()], corners[:, :2] / [3.0, 2.0])
+
+
+@pytest.mark.parametrize("pattern", PATTERNS)
+@pytest.mark.parametrize("fmt", ["jpg", "png"])
+def test_textures_are_deterministic_and_two_toned(pattern: str, fmt: str) -> None:
+    tex = Texture(pattern, (0.9, 0.1, 0.1), (0.1, 0.1, 0.9), seed=7, fmt=fmt)
+    blobs = []
+    for _ in range(2):
+        buf = io.BytesIO()
+        save_texture(tex, buf)
+        blobs.append(buf.getvalue())
+    assert blobs[0] == blobs[1]
+    pixels = np.asarray(texture_image(tex), dtype=np.float64)
+    assert pixels.shape == (128, 128, 3)
+    assert pixels[..., 0].max() > 150 and pixels[..., 2].max() > 150  # both colours appear
+    other = np.asarray(texture_image(Texture(pattern, (0.9, 0.1, 0.1), (0.1, 0.1, 0.9), seed=8, fmt=fmt)))
+    if pattern in ("wood", "fabric"):
+        assert not np.array_equal(pixels, other)  # the seed matters where the pattern is random
+
+
+def test_texture_spec_validation() -> None:
+    with pytest.raises(ValueError, match=r"unknown texture pattern 'marble'"):
+        Texture("marble", (1, 1, 1), (0, 0, 0))
+    with pytest.raises(ValueError, match=r"texture format must be 'jpg' or 'png'; got 'gif'"):
+        Texture("wood", (1, 1, 1), (0, 0, 0), fmt="gif")

@@ -1,0 +1,42 @@
+"""Helpers for the pre-training tests: small random shard folders and tiny weights files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from clip2point.datasets.shards import build_index, write_shard
+from clip2point.datasets.synthetic_shards import synthetic_object
+
+CLASS_NAMES = ["airplane", "chair", "night_stand"]
+
+
+def write_random_shards(folder: Path, *, train: int = 16, test: int = 6, views: int = 3, per_shard: int = 8,
+                        num_points: int = 96, seed: int = 0) -> Path:
+    """A shard folder of render-free objects (ellipse RGB views, ellipsoid clouds), both splits."""
+    objects = [
+        synthetic_object(f"{split}-{i:03d}", synset=f"0{label}000000", label=label, split=split, views=views,
+                         size=32, num_points=num_points, seed=seed * 1000 + k)
+        for k, (split, i) in enumerate([("train", i) for i in range(train)] + [("test", i) for i in range(test)])
+        for label in [k % len(CLASS_NAMES)]
+    ]
+    for shard_id, start in enumerate(range(0, len(objects), per_shard)):
+        write_shard(folder, shard_id, objects[start:start + per_shard], [],
+                    attrs={"config": {"kind": "test-random", "seed": seed}, "class_names": CLASS_NAMES})
+    build_index(folder)
+    return folder
+
+
+def tiny_weights_file(path: Path, seed: int = 7) -> Path:
+    """The c2p-tiny model's random weights saved as a local --pretrained file."""
+    import open_clip
+
+    from clip2point.train.models import register_model_configs
+
+    register_model_configs()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = open_clip.create_model("c2p-tiny")
+    torch.save(model.state_dict(), path)
+    return path

@@ -1,0 +1,140 @@
+"""Pre-training settings (SPEC §5 defaults), validated once with messages that say how to fix them."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from clip2point.errors import ConfigError
+
+OPTIMIZERS = ("lamb", "adamw")
+PRECISIONS = ("auto", "bf16", "fp16", "fp32")
+SELECT_METRICS = ("auto", "val_top1", "modelnet40_top1", "val_retrieval_top1", "train_loss")
+
+# Settings a resumed run may change: they do not alter the optimisation trajectory.
+RESUME_FREE_FIELDS = frozenset({
+    "shards", "out", "epochs", "max_steps", "num_workers", "checkpoint_every", "keep_last", "log_every",
+    "val_shards", "modelnet40", "val_views", "val_points", "select_metric", "cache_image_features",
+    "feature_cache_dir", "device", "progress", "resume",
+})
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One pre-training run. ``batch_size`` is the global batch (all ranks, all accumulation steps)."""
+
+    shards: str
+    out: str
+    model: str = "ViT-B-32"
+    pretrained: str | None = "openai"
+    batch_size: int = 256
+    epochs: int = 100
+    max_steps: int | None = None  # stop early after this many optimiser steps (smoke runs)
+    lr: float = 6e-3
+    weight_decay: float = 1e-4
+    optimizer: str = "lamb"
+    restart_epochs: float = 2.0  # cosine warm-restart period
+    eta_min: float = 1e-6
+    temperature: float = 0.07
+    precision: str = "auto"  # bf16 on CUDA, fp32 on CPU
+    accum_steps: int = 1
+    num_points: int = 1024
+    dist_jitter: float = 0.1
+    depth_preset: str = "clip2point"
+    seed: int = 0
+    deterministic: bool = False
+    num_workers: int = 4
+    checkpoint_every: int = 500  # optimiser steps; also at each epoch end
+    keep_last: int = 3
+    log_every: int = 10
+    val_shards: str | None = None
+    val_split: str = "test"
+    modelnet40: str | None = None
+    val_views: int = 6
+    val_points: int = 1024
+    select_metric: str = "auto"  # val_top1 with --val-shards, else train_loss
+    cache_image_features: bool = False
+    feature_cache_dir: str | None = None  # default RUN/feature_cache
+    device: str | None = None  # default: cuda:LOCAL_RANK when available, else cpu
+    progress: bool = True
+    resume: str | None = None  # None, "auto" or a checkpoint path
+
+    def __post_init__(self) -> None:
+        _positive(self, "batch_size", "epochs", "accum_steps", "num_points", "checkpoint_every", "keep_last",
+                  "log_every", "val_views", "val_points")
+        _positive_float(self, "lr", "restart_epochs", "temperature")
+        _choice(self, "optimizer", OPTIMIZERS)
+        _choice(self, "precision", PRECISIONS)
+        _choice(self, "select_metric", SELECT_METRICS)
+        if self.max_steps is not None and self.max_steps < 1:
+            raise ConfigError(f"max_steps must be >= 1 or unset; got {self.max_steps}")
+        if not 0 <= self.dist_jitter < 1:
+            raise ConfigError(f"dist_jitter must be in [0, 1) (a fraction of the camera distance); got {self.dist_jitter}")
+        if self.weight_decay < 0 or self.eta_min < 0 or self.num_workers < 0:
+            raise ConfigError("weight_decay, eta_min and num_workers must be >= 0")
+        if self.eta_min >= self.lr:
+            raise ConfigError(f"eta_min ({self.eta_min}) must be below lr ({self.lr})")
+        if self.batch_size % self.accum_steps:
+            raise ConfigError(
+                f"batch_size {self.batch_size} is not divisible by accum_steps {self.accum_steps}; "
+                "pick a batch size that is a multiple of the accumulation steps"
+            )
+        if self.select_metric == "modelnet40_top1" and not self.modelnet40:
+            raise ConfigError("--select-metric modelnet40_top1 needs --modelnet40 PATH")
+        if self.select_metric in ("val_top1", "val_retrieval_top1") and not self.val_shards:
+            raise ConfigError(f"--select-metric {self.select_metric} needs --val-shards PATH")
+
+    @property
+    def selection_metric(self) -> str:
+        """The metric that picks ``best.pt`` (higher is better, except ``train_loss``)."""
+        if self.select_metric != "auto":
+            return self.select_metric
+        return "val_top1" if self.val_shards else "train_loss"
+
+    def micro_batch(self, world_size: int) -> int:
+        """Objects per rank per forward pass; the global batch must split evenly."""
+        per_rank, rest = divmod(self.batch_size, world_size * self.accum_steps)
+        if rest or per_rank < 1:
+            raise ConfigError(
+                f"global batch {self.batch_size} does not split into {world_size} ranks x "
+                f"{self.accum_steps} accumulation steps; use a multiple of {world_size * self.accum_steps}"
+            )
+        return per_rank
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"unknown training settings {unknown}; this clip2point version does not know them")
+        return cls(**data)
+
+
+def resume_differences(stored: dict[str, Any], current: TrainConfig) -> list[str]:
+    """Settings that differ between a checkpoint's run and this one and would change training."""
+    now = current.to_dict()
+    keys = sorted((set(stored) | set(now)) - RESUME_FREE_FIELDS)
+    return [f"{k}: checkpoint {stored.get(k, '<absent>')!r}, now {now.get(k, '<absent>')!r}"
+            for k in keys if stored.get(k, "<absent>") != now.get(k, "<absent>")]
+
+
+def _positive(cfg: TrainConfig, *names: str) -> None:
+    for name in names:
+        value = getattr(cfg, name)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ConfigError(f"{name} must be a positive integer; got {value!r}")
+
+
+def _positive_float(cfg: TrainConfig, *names: str) -> None:
+    for name in names:
+        if not getattr(cfg, name) > 0:
+            raise ConfigError(f"{name} must be > 0; got {getattr(cfg, name)!r}")
+
+
+def _choice(cfg: TrainConfig, name: str, options: tuple[str, ...]) -> None:
+    if getattr(cfg, name) not in options:
+        raise ConfigError(f"{name} must be one of {', '.join(options)}; got {getattr(cfg, name)!r}")

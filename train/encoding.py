@@ -1,0 +1,75 @@
+"""Point clouds to view features and view-summed zero-shot logits (SPEC §6).
+
+Shared by validation during pre-training and by evaluation, so both score a checkpoint the
+same way: project on the points' device, encode every view with the depth tower, L2-normalise,
+and sum the per-view cosine similarities.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from clip2point.render.depth import depth_to_image, project_depth, to_clip_input
+
+ViewArg = torch.Tensor | float
+
+
+def depth_views_to_clip_input(
+    points: torch.Tensor,
+    elev: ViewArg,
+    azim: ViewArg,
+    dist: ViewArg,
+    *,
+    preset: str = "clip2point",
+    size: int | None = None,
+    image_size: int = 224,
+) -> torch.Tensor:
+    """[B,P,3] points to the encoder's input [B,V,3,H,W]: the preset's depth picture, 3 channels,
+    CLIP mean/std where the preset uses it. ``size`` is the raster (None: the preset's own)."""
+    maps = project_depth(points, elev, azim, dist, preset=preset, size=size)
+    return to_clip_input(depth_to_image(maps, preset, image_size=image_size), preset)
+
+
+def encode_images(encoder: nn.Module, images: torch.Tensor) -> torch.Tensor:
+    """[B,V,3,H,W] images to L2-normalised float32 features [B,V,D] in one encoder call."""
+    b, v = images.shape[:2]
+    flat = images.flatten(0, 1)
+    if flat.is_cuda:
+        flat = flat.contiguous(memory_format=torch.channels_last)
+    feats = encoder(flat)
+    return F.normalize(feats.float(), dim=-1).view(b, v, -1)
+
+
+def encode_depth_views(
+    encoder: nn.Module,
+    points: torch.Tensor,
+    elev: ViewArg,
+    azim: ViewArg,
+    dist: ViewArg,
+    *,
+    preset: str = "clip2point",
+    size: int | None = None,
+    image_size: int = 224,
+) -> torch.Tensor:
+    """L2-normalised view features [B,V,D] of depth maps projected from ``points`` [B,P,3].
+
+    ``elev``/``azim`` (degrees) and ``dist`` follow ``project_depth``: ``[V]``, ``[B,V]`` or a
+    float for ``dist``; ``size`` None means the preset's raster (224 for ``clip2point``).
+    Wrap the call in ``torch.no_grad()``/autocast as the caller needs.
+    """
+    images = depth_views_to_clip_input(
+        points, elev, azim, dist, preset=preset, size=size, image_size=image_size
+    )
+    return encode_images(encoder, images)
+
+
+def view_summed_logits(view_feats: torch.Tensor, text_feats: torch.Tensor) -> torch.Tensor:
+    """[B,V,D] view features and [C,D] class features to logits [B,C] = Σ_v cos(f_v, t_c)."""
+    if view_feats.ndim != 3 or text_feats.ndim != 2 or view_feats.shape[-1] != text_feats.shape[-1]:
+        raise ValueError(
+            f"view_summed_logits needs view features [B,V,D] and text features [C,D] with the same D; "
+            f"got {tuple(view_feats.shape)} and {tuple(text_feats.shape)}"
+        )
+    return torch.einsum("bvd,cd->bc", view_feats.float(), text_feats.float())

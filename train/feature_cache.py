@@ -1,0 +1,110 @@
+"""Frozen image-tower features, computed once per (object, view) and reused every epoch.
+
+The image tower never changes during pre-training, so its features are a pure function of
+(tower weights, RGB views, preprocessing). The cache file is named and stamped by a key over
+exactly those: the weights hash, every shard's sha256 from ``index.json`` and the input size.
+Anything else gives another key, so a stale cache is never read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from clip2point.datasets.shards import load_index
+from clip2point.datasets.torch_dataset import ShardDataset
+from clip2point.errors import CheckpointError
+from clip2point.train.checkpoint import torch_save_atomic
+from clip2point.train.step import autocast, channels_last, rgb_to_clip_input
+
+log = logging.getLogger(__name__)
+
+FORMAT = "clip2point.image-features/1"
+
+
+def shard_checksums(root: str | Path) -> dict[str, str]:
+    """Shard file name -> sha256, as the folder's index records them."""
+    return {s["file"]: s["sha256"] for s in load_index(root)["shards"] if s.get("file")}
+
+
+def cache_key(weights_hash: str, checksums: dict[str, str], split: str | None, image_size: int) -> str:
+    payload = {"format": FORMAT, "weights": weights_hash, "shards": dict(sorted(checksums.items())),
+               "split": split, "image_size": image_size}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class ImageFeatureCache:
+    """``features`` [N,V,D] float32; row of an object from ``rows``."""
+
+    key: str
+    rows: dict[str, int]
+    features: torch.Tensor
+
+    def lookup(self, object_ids: Sequence[str], views: torch.Tensor) -> torch.Tensor:
+        """Features [B,D] of each object's chosen view."""
+        idx = torch.tensor([self.rows[o] for o in object_ids], dtype=torch.long)
+        return self.features[idx, views.to("cpu").long()]
+
+
+@torch.no_grad()
+def compute_features(
+    dataset: ShardDataset, encoder: nn.Module, *, device: torch.device, precision: str, image_size: int,
+    batch_size: int, num_workers: int,
+) -> torch.Tensor:
+    """Every view of every object through the frozen tower: [N,V,D] float32 on the CPU."""
+    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers,
+                        pin_memory=device.type == "cuda")
+    out = []
+    for item in loader:
+        rgb = item["rgb"].to(device, non_blocking=True)  # [b,V,H,W,3]
+        b, v = rgb.shape[:2]
+        with autocast(device, precision):
+            feats = encoder(channels_last(rgb_to_clip_input(rgb.flatten(0, 1), image_size)))
+        out.append(feats.float().view(b, v, -1).cpu())
+    return torch.cat(out)
+
+
+def cache_path(cache_dir: Path, key: str) -> Path:
+    return cache_dir / f"image-features-{key[:24]}.pt"
+
+
+def build_cache(
+    root: str | Path, split: str | None, encoder: nn.Module, *, weights_hash: str, cache_dir: Path,
+    device: torch.device, precision: str, image_size: int, batch_size: int, num_workers: int,
+) -> Path:
+    """Write the cache file for this key unless it already exists; return its path."""
+    key = cache_key(weights_hash, shard_checksums(root), split, image_size)
+    path = cache_path(cache_dir, key)
+    if path.is_file():
+        log.info("image features: reusing %s", path)
+        return path
+    dataset = ShardDataset(root, split=split, view="all", fields=("rgb",))
+    log.info("image features: encoding %d objects x %d views once (cache %s)", len(dataset), dataset.num_views, path)
+    feats = compute_features(dataset, encoder, device=device, precision=precision, image_size=image_size,
+                             batch_size=batch_size, num_workers=num_workers)
+    torch_save_atomic({"format": FORMAT, "key": key, "object_ids": list(map(str, dataset.object_ids)),
+                       "features": feats}, path)
+    return path
+
+
+def load_cache(root: str | Path, split: str | None, *, weights_hash: str, cache_dir: Path, image_size: int) -> ImageFeatureCache:
+    """The cache for the current weights and shards; a file whose stamp differs is refused."""
+    key = cache_key(weights_hash, shard_checksums(root), split, image_size)
+    path = cache_path(cache_dir, key)
+    try:
+        raw = torch.load(path, map_location="cpu", weights_only=True)
+    except (OSError, RuntimeError, EOFError) as exc:
+        raise CheckpointError(path, f"unreadable image-feature cache ({exc}); delete it to rebuild") from exc
+    if raw.get("format") != FORMAT or raw.get("key") != key:
+        raise CheckpointError(path, "image-feature cache was made for other weights or shards; delete it to rebuild")
+    rows = {oid: i for i, oid in enumerate(raw["object_ids"])}
+    return ImageFeatureCache(key=key, rows=rows, features=raw["features"])

@@ -1,0 +1,153 @@
+"""One faithful training step (SPEC §5), split into the stages the benchmark times separately.
+
+Per object: the loader's random view v and its RGB image; 1,024 random stored points; two
+depth maps of view v at independently jittered distances dist·(1 + U(−j, j)), projected on the
+training device. Random draws come from a generator seeded by (seed, step, rank, micro-batch),
+so a resumed run draws exactly what the uninterrupted run drew.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import Any, ContextManager
+
+import numpy as np
+import torch
+from torch import nn
+
+from clip2point.errors import Clip2PointError, ConfigError
+from clip2point.render.depth import CLIP_MEAN, CLIP_STD
+from clip2point.train.config import TrainConfig
+from clip2point.train.distributed import gather_with_grad
+from clip2point.train.encoding import depth_views_to_clip_input
+from clip2point.train.losses import LossParts, pretrain_loss
+
+
+class NonFiniteLossError(Clip2PointError):
+    """The loss became NaN or infinite: training stopped before the bad update."""
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One micro-batch on the training device. Exactly one of ``rgb`` / ``image_feats`` is set."""
+
+    points: torch.Tensor  # float32 [B,N,3]
+    elev: torch.Tensor  # float32 [B], degrees
+    azim: torch.Tensor  # float32 [B]
+    dist: torch.Tensor  # float32 [B]
+    rgb: torch.Tensor | None = None  # uint8 [B,H,W,3]
+    image_feats: torch.Tensor | None = None  # float [B,D], cached frozen-tower features
+
+    @property
+    def size(self) -> int:
+        return self.points.shape[0]
+
+
+def to_device_batch(item: dict[str, Any], device: torch.device, image_feats: torch.Tensor | None = None) -> Batch:
+    """Collated loader output to the device (non-blocking: the loader pins memory on CUDA)."""
+
+    def move(t: torch.Tensor) -> torch.Tensor:
+        return t.to(device, non_blocking=True)
+
+    return Batch(
+        points=move(item["points"]).float(),
+        elev=move(item["elev"]).float(),
+        azim=move(item["azim"]).float(),
+        dist=move(item["dist"]).float(),
+        rgb=move(item["rgb"]) if image_feats is None else None,
+        image_feats=None if image_feats is None else move(image_feats),
+    )
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """``auto`` is bf16 on CUDA and fp32 on CPU; fp16 needs CUDA."""
+    if precision == "auto":
+        return "bf16" if device.type == "cuda" else "fp32"
+    if precision == "fp16" and device.type != "cuda":
+        raise ConfigError("--precision fp16 needs a CUDA device; use fp32 (or bf16) on the CPU")
+    return precision
+
+
+def autocast(device: torch.device, precision: str) -> ContextManager[Any]:
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def step_generator(seed: int, step: int, rank: int, micro: int, device: torch.device) -> torch.Generator:
+    """A generator that depends only on where in training we are, not on what ran before."""
+    state = int(np.random.SeedSequence([seed, step, rank, micro]).generate_state(1, dtype=np.uint64)[0])
+    gen = torch.Generator(device=device)
+    gen.manual_seed(state & 0x7FFF_FFFF_FFFF_FFFF)
+    return gen
+
+
+def subsample_points(points: torch.Tensor, n: int, gen: torch.Generator) -> torch.Tensor:
+    """``n`` distinct random points of each cloud (all of them when the cloud is smaller)."""
+    b, total, _ = points.shape
+    if total <= n:
+        return points
+    keys = torch.rand(b, total, generator=gen, device=points.device)
+    idx = keys.topk(n, dim=1).indices
+    return points.gather(1, idx[..., None].expand(-1, -1, 3))
+
+
+def jittered_distances(dist: torch.Tensor, jitter: float, gen: torch.Generator) -> torch.Tensor:
+    """[B] distances to [B,2]: two independent dist·(1 + U(−jitter, jitter)) per object."""
+    u = torch.rand(dist.shape[0], 2, generator=gen, device=dist.device) * 2 - 1
+    return dist[:, None] * (1 + jitter * u)
+
+
+def depth_pair_input(batch: Batch, cfg: TrainConfig, gen: torch.Generator, image_size: int) -> torch.Tensor:
+    """The two jittered depth pictures of each object's view, CLIP-ready: [B,2,3,H,W]."""
+    points = subsample_points(batch.points, cfg.num_points, gen)
+    dists = jittered_distances(batch.dist, cfg.dist_jitter, gen)
+    two = (-1, 2)
+    with torch.no_grad():
+        return depth_views_to_clip_input(
+            points, batch.elev[:, None].expand(*two), batch.azim[:, None].expand(*two), dists,
+            preset=cfg.depth_preset, image_size=image_size,
+        )
+
+
+def rgb_to_clip_input(rgb: torch.Tensor, image_size: int) -> torch.Tensor:
+    """uint8 [B,H,W,3] to CLIP's input [B,3,S,S] (bilinear resize only when the size differs)."""
+    x = rgb.permute(0, 3, 1, 2).float().div_(255.0)
+    if x.shape[-1] != image_size or x.shape[-2] != image_size:
+        x = nn.functional.interpolate(x, size=(image_size, image_size), mode="bilinear", align_corners=False)
+    mean = torch.tensor(CLIP_MEAN, device=x.device)[:, None, None]
+    std = torch.tensor(CLIP_STD, device=x.device)[:, None, None]
+    return (x - mean) / std
+
+
+def channels_last(x: torch.Tensor) -> torch.Tensor:
+    return x.contiguous(memory_format=torch.channels_last) if x.is_cuda else x
+
+
+@torch.no_grad()
+def image_features(image_encoder: nn.Module, batch: Batch, image_size: int) -> torch.Tensor:
+    """Frozen-tower features [B,D] of the RGB views (or the cached ones)."""
+    if batch.image_feats is not None:
+        return batch.image_feats
+    if batch.rgb is None:
+        raise ValueError("a batch needs either RGB views or cached image features")
+    return image_encoder(channels_last(rgb_to_clip_input(batch.rgb, image_size)))
+
+
+def compute_loss(
+    model: nn.Module, image_encoder: nn.Module, batch: Batch, cfg: TrainConfig, gen: torch.Generator,
+    *, precision: str, image_size: int,
+) -> LossParts:
+    """Forward pass of one micro-batch; features are gathered over ranks before the loss."""
+    depth = depth_pair_input(batch, cfg, gen, image_size)
+    device = batch.points.device
+    with autocast(device, precision):
+        f_img = image_features(image_encoder, batch, image_size)
+        f_depth, w = model(channels_last(depth.flatten(0, 1)))
+    f_depth = f_depth.float().view(batch.size, 2, -1)
+    return pretrain_loss(
+        gather_with_grad(f_depth[:, 0]), gather_with_grad(f_depth[:, 1]), gather_with_grad(f_img.float()),
+        w, cfg.temperature,
+    )

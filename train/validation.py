@@ -1,0 +1,156 @@
+"""Per-epoch validation: zero-shot accuracy (SPEC §6) and held-out depth→image retrieval.
+
+Zero-shot scores the depth tower the way evaluation does (``train.encoding``): V views, L2-
+normalised view features, view-summed cosine logits against "image of a {name}" prompts.
+Retrieval asks whether the depth feature of an object's view finds that same view's RGB feature
+among all held-out objects; it shows learning even when class names mean nothing to the text
+tower (the tiny random model of the tests).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from clip2point.datasets.torch_dataset import ShardDataset
+from clip2point.render.cameras import ViewPreset, align_modelnet, get_view_preset
+from clip2point.train.config import TrainConfig
+from clip2point.train.encoding import encode_depth_views, view_summed_logits
+from clip2point.train.models import ClipBundle, PretrainModel, encode_prompts
+from clip2point.train.step import autocast, channels_last, rgb_to_clip_input
+
+log = logging.getLogger(__name__)
+
+VAL_SEED = 12345  # fixed point subsets and views: every epoch scores the same inputs
+
+
+@dataclass(frozen=True)
+class ZeroShotSet:
+    """Clouds [N,P,3] (y-up), labels [N] and the class names they index."""
+
+    name: str
+    points: torch.Tensor
+    labels: torch.Tensor
+    class_names: tuple[str, ...]
+
+
+def fixed_subset(points: np.ndarray, n: int, seed: int = VAL_SEED) -> np.ndarray:
+    """The same ``n`` random points of every cloud in every epoch."""
+    if points.shape[1] <= n:
+        return points
+    rng = np.random.default_rng(seed)
+    idx = np.stack([rng.choice(points.shape[1], n, replace=False) for _ in range(points.shape[0])])
+    return np.take_along_axis(points, idx[..., None], axis=1)
+
+
+def shard_zero_shot_set(root: str | Path, split: str | None, num_points: int) -> ZeroShotSet:
+    dataset = ShardDataset(root, split=split, view=0, fields=("points",))
+    points = np.stack([dataset[i]["points"].numpy() for i in range(len(dataset))])
+    return ZeroShotSet(f"shards:{split}", torch.from_numpy(fixed_subset(points, num_points)),
+                       torch.from_numpy(dataset.labels), tuple(dataset.class_names))
+
+
+def modelnet40_zero_shot_set(root: str | Path, num_points: int) -> ZeroShotSet:
+    """ModelNet40's test split through helper loaders, rotated into ShapeNet's frame (SPEC §6)."""
+    from clip2point.datasets.pointsets import PointSetOptions, load_pointset
+
+    ps = load_pointset("modelnet40", root, "test", PointSetOptions(num_points=num_points))
+    points = align_modelnet(ps.points) if ps.frame == "z-up" else ps.points
+    return ZeroShotSet("modelnet40", torch.from_numpy(np.ascontiguousarray(points, dtype=np.float32)),
+                       torch.from_numpy(ps.labels), tuple(ps.class_names))
+
+
+@torch.no_grad()
+def zero_shot_predictions(
+    encoder: nn.Module, points: torch.Tensor, text_feats: torch.Tensor, views: ViewPreset, *,
+    device: torch.device, precision: str, batch_size: int, preset: str = "clip2point",
+) -> torch.Tensor:
+    """Predicted class per cloud from view-summed logits, in batches."""
+    elev, azim = torch.tensor(views.elev), torch.tensor(views.azim)
+    preds = []
+    for chunk in points.split(batch_size):
+        with autocast(device, precision):
+            feats = encode_depth_views(encoder, chunk.to(device), elev, azim, views.dist, preset=preset)
+        preds.append(view_summed_logits(feats, text_feats.to(device)).argmax(dim=1).cpu())
+    return torch.cat(preds)
+
+
+def zero_shot_top1(encoder: nn.Module, data: ZeroShotSet, text_feats: torch.Tensor, *, num_views: int,
+                   device: torch.device, precision: str, batch_size: int) -> float:
+    preds = zero_shot_predictions(encoder, data.points, text_feats, get_view_preset(num_views),
+                                  device=device, precision=precision, batch_size=batch_size)
+    return float((preds == data.labels).float().mean())
+
+
+@torch.no_grad()
+def retrieval_top1(
+    depth_encoder: nn.Module, image_encoder: nn.Module, root: str | Path, split: str | None, *,
+    num_points: int, device: torch.device, precision: str, batch_size: int, image_size: int = 224,
+    preset: str = "clip2point",
+) -> tuple[float, int]:
+    """Held-out depth→image retrieval top-1 over N objects (chance 1/N), and N.
+
+    Each object shows one fixed random view; its depth map (dist unjittered, fixed point
+    subset) must retrieve that view's RGB feature among all N RGB features.
+    """
+    dataset = ShardDataset(root, split=split, view="random", fields=("rgb", "points"), seed=VAL_SEED)
+    depth_feats, image_feats = [], []
+    for item in DataLoader(dataset, batch_size=batch_size, shuffle=False):
+        points = torch.from_numpy(fixed_subset(item["points"].numpy(), num_points)).to(device)
+        with autocast(device, precision):
+            f_d = encode_depth_views(depth_encoder, points, item["elev"][:, None], item["azim"][:, None],
+                                     item["dist"][:, None], preset=preset)[:, 0]
+            f_i = image_encoder(channels_last(rgb_to_clip_input(item["rgb"].to(device), image_size)))
+        depth_feats.append(f_d.float())
+        image_feats.append(nn.functional.normalize(f_i.float(), dim=-1))
+    sims = torch.cat(depth_feats) @ torch.cat(image_feats).T
+    hits = sims.argmax(dim=1) == torch.arange(sims.shape[0], device=sims.device)
+    return float(hits.float().mean()), int(sims.shape[0])
+
+
+
+class Validator:
+    """Builds the held-out sets and prompts once, then scores the depth tower after each epoch."""
+
+    def __init__(self, cfg: TrainConfig, bundle: ClipBundle, *, device: torch.device, precision: str,
+                 image_size: int) -> None:
+        self.cfg, self.bundle, self.device = cfg, bundle, device
+        self.precision, self.image_size = precision, image_size
+        self._sets: dict[str, tuple[ZeroShotSet, torch.Tensor]] = {}
+
+    def _zero_shot_sets(self) -> dict[str, tuple[ZeroShotSet, torch.Tensor]]:
+        if not self._sets:
+            cfg = self.cfg
+            sets = []
+            if cfg.val_shards:
+                sets.append(("val", shard_zero_shot_set(cfg.val_shards, cfg.val_split, cfg.val_points)))
+            if cfg.modelnet40:
+                sets.append(("modelnet40", modelnet40_zero_shot_set(cfg.modelnet40, cfg.val_points)))
+            for key, data in sets:
+                self._sets[key] = (data, encode_prompts(self.bundle, data.class_names))
+                log.info("validation set %s: %d clouds, %d classes", data.name, len(data.labels), len(data.class_names))
+        return self._sets
+
+    def run(self, model: PretrainModel) -> dict[str, float]:
+        """``val_top1``, ``val_retrieval_top1`` and ``modelnet40_top1`` for the sets configured."""
+        cfg = self.cfg
+        common = dict(device=self.device, precision=self.precision, batch_size=max(1, cfg.batch_size // 4))
+        metrics: dict[str, float] = {}
+        was_training = model.training
+        model.eval()
+        try:
+            for key, (data, text) in self._zero_shot_sets().items():
+                metrics[f"{key}_top1"] = zero_shot_top1(model.depth_encoder, data, text, num_views=cfg.val_views,
+                                                        **common)
+            if cfg.val_shards:
+                metrics["val_retrieval_top1"], _ = retrieval_top1(
+                    model.depth_encoder, model.image_encoder, cfg.val_shards, cfg.val_split,
+                    num_points=cfg.val_points, image_size=self.image_size, preset=cfg.depth_preset, **common)
+        finally:
+            model.train(was_training)
+        return metrics
