@@ -31,16 +31,15 @@ from shard_data import BenchData, write_shards
 log = logging.getLogger("shard_layout")
 
 CANDIDATES = (
-    ShardLayout("none", chunk="view"),
-    ShardLayout("none", chunk="object"),
-    ShardLayout("lzf", shuffle=False, chunk="view"),
-    ShardLayout("lzf", shuffle=True, chunk="view"),
-    ShardLayout("lzf", shuffle=True, chunk="object"),
-    ShardLayout("gzip", 1, shuffle=False, chunk="view"),
-    ShardLayout("gzip", 1, shuffle=True, chunk="view"),
-    ShardLayout("gzip", 1, shuffle=True, chunk="object"),
-    ShardLayout("gzip", 2, shuffle=True, chunk="view"),
-    ShardLayout("gzip", 4, shuffle=True, chunk="view"),
+    ShardLayout("none", "none", "none", chunk="view"),
+    ShardLayout("none", "none", "none", chunk="object"),
+    ShardLayout("lzf", "lzf", "none", chunk="view"),
+    ShardLayout("gzip-1", "gzip-1", "gzip-1", chunk="view"),
+    ShardLayout("gzip-1", "gzip-1", "none", chunk="view"),
+    ShardLayout("gzip-1", "gzip-1", "none", chunk="object"),
+    ShardLayout("gzip-4", "gzip-4", "none", chunk="view"),
+    ShardLayout("none", "gzip-1", "none", chunk="view"),
+    ShardLayout("none", "gzip-1", "none", chunk="object"),
 )
 
 

@@ -5,12 +5,16 @@ holds exactly the objects the index says. Per object: the content hash recompute
 matches the stored one, no NaN/inf, no blank RGB view (one colour, e.g. all white), no empty depth
 view, and the RGB silhouette agrees with the depth mask.
 
-Silhouette check: the RGB view is perspective (60° at 2·dist), the depth view orthographic over
-[-1,1]·dist, so the RGB mask (pixels darker than ``white`` in some channel) is first resampled
-into the depth frame by :func:`rgb_frame_zoom`; what is left is perspective foreshortening and
-the holes between projected points, so the IoU threshold is lenient (0.5 by default): a correct
-pair of a real render scores well above it, a wrong view, a mirrored asymmetric object, an empty
-or off-centre render well below.
+Silhouette check: the RGB view is perspective (``yfov`` at 2·dist), the depth view orthographic
+over [-1,1]·dist, so each foreground depth pixel is carried into the RGB frame with its own depth
+(a point at view depth z sits 2·dist − s from the RGB camera, s = (dist − z)·dist its height
+toward the camera, and its image coordinate shrinks by dist / ((2·dist − s)·tan(yfov/2))). The
+carried pixels are closed (dilate then erode, ``close_px`` at 224², scaled with the size) to fill
+the holes between projected points, then compared with the RGB mask (pixels darker than
+``white`` in some channel) by IoU. On rendered ShapeNet-style objects with 1,024-point depth,
+matching pairs score 0.75-0.96 (thin parts such as wings seen edge-on ~0.5); a mirrored
+asymmetric view scores 0.1-0.5. The default threshold, 0.4, is lenient on purpose: it flags
+empty, shifted, swapped or badly mirrored views, not subtle ones.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from clip2point.datasets.atomic_io import sha256_file
-from clip2point.datasets.shard_format import content_hash, open_shard, read_object, read_strings, rgb_frame_zoom
+from clip2point.datasets.shard_format import content_hash, open_shard, read_object, read_strings
 from clip2point.errors import ConfigError, ShardError
 
 
@@ -30,9 +34,10 @@ from clip2point.errors import ConfigError, ShardError
 class VerifySettings:
     """Thresholds of the per-object checks."""
 
-    min_iou: float = 0.5
+    min_iou: float = 0.4
     yfov_deg: float = 60.0
     white: int = 250
+    close_px: int = 5
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.min_iou <= 1.0:
@@ -41,6 +46,8 @@ class VerifySettings:
             raise ConfigError(f"yfov_deg must be in (0, 180); got {self.yfov_deg}")
         if not 1 <= self.white <= 255:
             raise ConfigError(f"white must be in [1, 255]; got {self.white}")
+        if self.close_px < 1:
+            raise ConfigError(f"close_px must be >= 1; got {self.close_px}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,22 +64,39 @@ class Problem:
         return f"{where}: {self.message}"
 
 
-def rgb_mask_in_depth_frame(rgb: np.ndarray, size: tuple[int, int], settings: VerifySettings) -> np.ndarray:
-    """Non-white RGB pixels, resampled (nearest) onto the depth grid of ``size``."""
-    fg = (rgb < settings.white).any(axis=-1)
-    zoom = rgb_frame_zoom(settings.yfov_deg)
+def square_morph(mask: np.ndarray, radius: int, reduce: str) -> np.ndarray:
+    """Dilation (``any``) or erosion (``all``) by a (2r+1)² square, outside counting as background
+    for dilation and as foreground for erosion (so closing does not eat the image border).
+    Counts come from an integral image: O(H·W) whatever the radius."""
+    size = 2 * radius + 1
+    padded = np.pad(mask, radius, constant_values=reduce == "all").astype(np.int32)
+    integral = np.pad(padded.cumsum(0).cumsum(1), ((1, 0), (1, 0)))
+    counts = integral[size:, size:] - integral[:-size, size:] - integral[size:, :-size] + integral[:-size, :-size]
+    return counts > 0 if reduce == "any" else counts == size * size
 
-    def source(n_out: int, n_in: int) -> np.ndarray:
-        u = ((np.arange(n_out) + 0.5) / n_out * 2 - 1) / zoom
-        return np.clip(np.floor((u + 1) / 2 * n_in).astype(np.int64), 0, n_in - 1)
 
-    return fg[np.ix_(source(size[0], fg.shape[0]), source(size[1], fg.shape[1]))]
+def depth_mask_in_rgb_frame(depth: np.ndarray, dist: float, rgb_size: tuple[int, int],
+                            settings: VerifySettings) -> np.ndarray:
+    """Foreground depth pixels carried into the RGB camera's frame (see the module docstring)."""
+    rows, cols = np.nonzero(depth)
+    height, width = depth.shape
+    s = (dist - depth[rows, cols].astype(np.float64)) * dist
+    scale = dist / ((2.0 * dist - s) * np.tan(np.radians(settings.yfov_deg) / 2.0))
+    u = ((2 * cols + 1) / width - 1) * scale
+    v = ((2 * rows + 1) / height - 1) * scale
+    out_r = np.floor((v + 1) / 2 * rgb_size[0]).astype(np.int64)
+    out_c = np.floor((u + 1) / 2 * rgb_size[1]).astype(np.int64)
+    inside = (out_r >= 0) & (out_r < rgb_size[0]) & (out_c >= 0) & (out_c < rgb_size[1])
+    mask = np.zeros(rgb_size, dtype=bool)
+    mask[out_r[inside], out_c[inside]] = True
+    radius = max(1, round(settings.close_px * rgb_size[1] / 224))
+    return square_morph(square_morph(mask, radius, "any"), radius, "all")
 
 
-def silhouette_iou(rgb: np.ndarray, depth: np.ndarray, settings: VerifySettings) -> float:
-    """IoU of the RGB silhouette (in the depth frame) and the depth mask; 1 when both are empty."""
-    a = rgb_mask_in_depth_frame(rgb, depth.shape, settings)
-    b = depth != 0
+def silhouette_iou(rgb: np.ndarray, depth: np.ndarray, dist: float, settings: VerifySettings) -> float:
+    """IoU of the RGB silhouette and the depth mask carried into the RGB frame; 1 when both are empty."""
+    a = (rgb < settings.white).any(axis=-1)
+    b = depth_mask_in_rgb_frame(depth, dist, a.shape, settings)
     union = np.logical_or(a, b).sum()
     return 1.0 if union == 0 else float(np.logical_and(a, b).sum() / union)
 
@@ -85,14 +109,14 @@ def check_object(arrays: dict[str, Any], settings: VerifySettings) -> Iterator[t
         bad = int(np.count_nonzero(~np.isfinite(arrays[name])))
         if bad:
             yield "nan", f"{name} has {bad} NaN/inf values"
-    for v, (rgb, depth) in enumerate(zip(arrays["rgb"], arrays["depth"])):
+    for v, (rgb, depth, dist) in enumerate(zip(arrays["rgb"], arrays["depth"], arrays["dist"])):
         blank = _blank_reason(rgb)
         if blank:
             yield "blank", f"RGB view {v} is blank ({blank})"
         if not np.any(depth[np.isfinite(depth)] != 0):
             yield "empty-depth", f"depth view {v} is empty (no foreground)"
         if not blank and np.isfinite(depth).all():
-            iou = silhouette_iou(rgb, depth, settings)
+            iou = silhouette_iou(rgb, depth, float(dist), settings)
             if iou < settings.min_iou:
                 yield "silhouette", f"view {v}: RGB silhouette and depth mask disagree (IoU {iou:.2f} < {settings.min_iou})"
 

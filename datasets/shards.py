@@ -15,6 +15,7 @@ import json
 import logging
 import re
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -97,12 +98,13 @@ def write_shard(
     file_attrs = {"code_version": code_version(), **to_jsonable(dict(attrs)), "shard_id": int(shard_id)}
     objects = sorted(objects, key=lambda o: o.object_id)
     _refuse_duplicates([o.object_id for o in objects] + [f.object_id for f in failures], folder, shard_id)
+    hashes = [o.content_hash() for o in objects]
     h5_path, digest, size = None, None, 0
     if objects:
         h5_path = folder / shard_file_name(shard_id)
         with atomic_path(h5_path) as tmp:
             with h5py.File(tmp, "w") as h5:
-                write_shard_file(h5, list(objects), file_attrs, layout)
+                write_shard_file(h5, list(objects), hashes, file_attrs, layout)
             digest, size = sha256_file(tmp), tmp.stat().st_size
     marker = {
         "format": MARKER_FORMAT,
@@ -111,7 +113,7 @@ def write_shard(
         "file": h5_path.name if h5_path else None,
         "sha256": digest,
         "bytes": size,
-        "objects": [_object_record(o) for o in objects],
+        "objects": [_object_record(o, h) for o, h in zip(objects, hashes)],
         "failures": [f.to_json() for f in sorted(failures, key=lambda f: f.object_id)],
         "class_names": _json_value(file_attrs.get("class_names")),
         "shapes": {name: list(getattr(objects[0], name).shape) for name in ("rgb", "points")} if objects else None,
@@ -131,14 +133,13 @@ def _json_value(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
 
-def _object_record(obj: RenderedObject) -> dict[str, Any]:
+def _object_record(obj: RenderedObject, content_hash: str) -> dict[str, Any]:
     return {"object_id": obj.object_id, "synset": obj.synset, "label": int(obj.label), "split": obj.split,
-            "hash": obj.content_hash()}
+            "hash": content_hash}
 
 
 def _refuse_duplicates(ids: list[str], folder: Path, shard_id: int) -> None:
-    seen: set[str] = set()
-    dupes = sorted({i for i in ids if i in seen or seen.add(i)})  # type: ignore[func-returns-value]
+    dupes = sorted(i for i, n in Counter(ids).items() if n > 1)
     if dupes:
         raise ValueError(f"{folder / shard_file_name(shard_id)}: object ids given twice: {dupes[:5]}")
 

@@ -10,8 +10,11 @@ Layout (ShapeNetCore v2 + the ShapeNet-55 split files)::
 
 Object ``i`` of a class depends only on (seed, synset, i), so a set with more objects per class
 contains the smaller one, and the same settings always give the same bytes. The set is written
-into a sibling temporary folder and renamed into place, so an interrupted run leaves no
-half-written set behind.
+into a private sibling folder and renamed into place, so an interrupted run leaves no
+half-written set behind and concurrent writers of the same set do not collide.
+
+Bump ``GENERATOR_VERSION`` whenever the bytes of a set change (``test_generator_output_is_pinned``
+says so): caches keyed on it (the render job's) then rebuild instead of reusing stale meshes.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import json
 import logging
 import os
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -33,7 +37,7 @@ from clip2point.errors import ConfigError, PathError
 log = logging.getLogger(__name__)
 
 FORMAT = "clip2point-synthetic-shapenet"
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 3
 MANIFEST = "manifest.json"
 TEST_EVERY = 5  # object i is a test object when i % 5 == 1: 20 %, and >= 1 per class from 2 objects on
 MAX_PER_CLASS = 10_000
@@ -48,7 +52,11 @@ class SyntheticSettings:
     synsets: tuple[str, ...] = SYNTHETIC_SYNSETS
 
     def __post_init__(self) -> None:
-        if isinstance(self.per_class, bool) or not isinstance(self.per_class, int) or not 1 <= self.per_class <= MAX_PER_CLASS:
+        if (
+            isinstance(self.per_class, bool)
+            or not isinstance(self.per_class, int)
+            or not 1 <= self.per_class <= MAX_PER_CLASS
+        ):
             raise ConfigError(f"per_class must be an integer from 1 to {MAX_PER_CLASS}; got {self.per_class!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ConfigError(f"seed must be a non-negative integer; got {self.seed!r}")
@@ -89,8 +97,15 @@ def _manifest(settings: SyntheticSettings, digest: str) -> dict:
     classes = []
     for synset in settings.synsets:
         test = sum(is_test_object(i) for i in range(settings.per_class))
-        classes.append({"synset": synset, "name": synset_name(synset), "count": settings.per_class,
-                        "train": settings.per_class - test, "test": test})
+        classes.append(
+            {
+                "synset": synset,
+                "name": synset_name(synset),
+                "count": settings.per_class,
+                "train": settings.per_class - test,
+                "test": test,
+            }
+        )
     return {
         "format": FORMAT,
         "generator_version": GENERATOR_VERSION,
@@ -133,6 +148,26 @@ def _is_empty_dir(path: Path) -> bool:
     return path.is_dir() and not any(path.iterdir())
 
 
+def _holds(root: Path, settings: SyntheticSettings) -> bool:
+    """Does ``root`` hold the complete set these settings describe?"""
+    have = read_manifest(root)
+    return have == _manifest(settings, have.get("files_sha256", ""))
+
+
+def _publish(partial: Path, out: Path, settings: SyntheticSettings) -> None:
+    """Rename the finished set into place. Losing a race to another writer of the identical
+    set is fine (its bytes are ours); losing it to anything else is an error."""
+    try:
+        if out.exists():
+            out.rmdir()  # only ever an empty folder here; fails if someone filled it meanwhile
+        os.rename(partial, out)
+    except OSError:
+        if (out / MANIFEST).is_file() and _holds(out, settings):
+            log.info("another process wrote the identical synthetic set to %s first; using it", out)
+            return
+        raise PathError(out, "was filled by another process while the synthetic set was being written") from None
+
+
 def write_synthetic_set(
     out: str | Path, *, per_class: int = 20, seed: int = 0, classes: Sequence[str] | None = None
 ) -> Path:
@@ -140,21 +175,22 @@ def write_synthetic_set(
 
     ``classes`` (synset ids or names) restricts the set to some classes; by default every
     procedural class is written. Refuses a non-empty folder: use ``ensure_synthetic_set`` to
-    reuse a set that is already there.
+    reuse a set that is already there. The set is built in a private sibling folder and renamed
+    into place, so concurrent writers (several nodes of one job) and interruptions are safe.
     """
     settings = SyntheticSettings(per_class=per_class, seed=seed, synsets=resolve_classes(classes))
     out = Path(out)
     if out.exists() and not _is_empty_dir(out):
         raise PathError(out, "is not an empty folder; refusing to write a synthetic set over it (choose a new folder)")
     out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(f".{out.name}.partial")
-    if partial.exists():
-        shutil.rmtree(partial)  # our own leftover from an interrupted run (the name is ours)
-    partial.mkdir()
-    _write_into(partial, settings)
-    if out.exists():
-        out.rmdir()
-    os.replace(partial, out)
+    partial = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    try:
+        os.chmod(partial, 0o755)  # mkdtemp makes it private; the published set is for everyone
+        _write_into(partial, settings)
+        _publish(partial, out, settings)
+    finally:
+        if partial.exists():
+            shutil.rmtree(partial)
     log.info("wrote synthetic set: %d classes x %d models (seed %d) to %s", len(settings.synsets), per_class, seed, out)
     return out
 
@@ -182,10 +218,12 @@ def ensure_synthetic_set(
     out = Path(out)
     if out.exists() and not _is_empty_dir(out):
         if not (out / MANIFEST).exists():
-            raise PathError(out, "is not empty and holds no synthetic-set manifest.json; refusing to overwrite it (choose a new folder)")
-        have = read_manifest(out)
-        want = _manifest(settings, have.get("files_sha256", ""))
-        if have != want:
+            raise PathError(
+                out,
+                "is not empty and holds no synthetic-set manifest.json; refusing to overwrite it (choose a new folder)",
+            )
+        if not _holds(out, settings):
+            have = read_manifest(out)
             raise PathError(
                 out,
                 f"holds a different synthetic set (seed {have.get('seed')}, per_class {have.get('per_class')}, "

@@ -10,7 +10,7 @@ from typing import Iterable, Sequence, TypeVar
 import numpy as np
 import trimesh
 
-from clip2point.datasets.synthetic_geometry import planar_uv
+from clip2point.datasets.synthetic_geometry import lathe, planar_uv
 from clip2point.datasets.synthetic_materials import Material
 
 T = TypeVar("T")
@@ -39,6 +39,11 @@ class Assembly:
             uv = None
         self.parts.append(Part(mesh, material, uv))
 
+    def add_lathe(self, profile: Sequence[tuple[float, float]], material: Material, sections: int = 28) -> None:
+        """Add a surface of revolution about +y with its natural (around, along) UVs."""
+        mesh, uv = lathe(profile, sections=sections)
+        self.add(mesh, material, uv)
+
     def add_all(self, meshes: Iterable[trimesh.Trimesh], material: Material) -> None:
         for mesh in meshes:
             self.add(mesh, material)
@@ -51,6 +56,15 @@ class Assembly:
         """[2,3] min/max over all parts."""
         verts = np.concatenate([p.mesh.vertices for p in self.parts])
         return np.stack([verts.min(axis=0), verts.max(axis=0)])
+
+    def transformed(self, matrix: np.ndarray) -> "Assembly":
+        """Copy with every part moved by a 4x4 rigid transform (UVs travel with the vertices)."""
+        out = Assembly()
+        for p in self.parts:
+            mesh = p.mesh.copy()
+            mesh.apply_transform(matrix)
+            out.parts.append(Part(mesh, p.material, p.uv))
+        return out
 
     def normalized(self) -> "Assembly":
         """Copy centred on the bounding-box centre and scaled to a unit diagonal (ShapeNet v2)."""

@@ -6,16 +6,18 @@ import argparse
 
 from clip2point.datasets.synthetic import ensure_synthetic_set, read_manifest
 from clip2point.datasets.synthetic_shapes import SYNTHETIC_SYNSETS
-from clip2point.datasets.taxonomy import synset_name
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    names = ", ".join(synset_name(s) for s in SYNTHETIC_SYNSETS)
     parser.add_argument("out", help="folder to write (absent or empty; an identical existing set is reused)")
     parser.add_argument("--per-class", type=int, default=20, metavar="N", help="models per class (default 20)")
     parser.add_argument("--seed", type=int, default=0, metavar="S", help="set seed; same seed, same bytes (default 0)")
-    parser.add_argument("--classes", default=None, metavar="LIST",
-                        help=f"comma-separated class names or synset ids (default: all of {names})")
+    parser.add_argument(
+        "--classes",
+        default=None,
+        metavar="LIST",
+        help=f"comma-separated class names or synset ids, e.g. chair,table (default: all {len(SYNTHETIC_SYNSETS)} classes)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -24,6 +26,8 @@ def run(args: argparse.Namespace) -> int:
     manifest = read_manifest(out)
     train = sum(c["train"] for c in manifest["classes"])
     test = sum(c["test"] for c in manifest["classes"])
-    print(f"synthetic set: {manifest['num_models']} models, {len(manifest['classes'])} classes "
-          f"(train {train} / test {test}), seed {manifest['seed']} -> {out}")
+    print(
+        f"synthetic set: {manifest['num_models']} models, {len(manifest['classes'])} classes "
+        f"(train {train} / test {test}), seed {manifest['seed']} -> {out}"
+    )
     return 0

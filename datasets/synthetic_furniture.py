@@ -11,10 +11,17 @@ import numpy as np
 
 from clip2point.datasets.synthetic_assembly import Assembly, choice
 from clip2point.datasets.synthetic_geometry import ball, box, lathe, rod, tube
-from clip2point.datasets.synthetic_materials import Material, Texture, jitter, solid, textured
+from clip2point.datasets.synthetic_materials import Material, Texture, jitter, solid, texture_seed, textured
 
 WOODS = ((0.55, 0.35, 0.18), (0.72, 0.52, 0.3), (0.36, 0.22, 0.12), (0.82, 0.68, 0.48))
-FABRICS = ((0.25, 0.32, 0.55), (0.55, 0.2, 0.18), (0.45, 0.45, 0.45), (0.7, 0.62, 0.48), (0.2, 0.42, 0.3), (0.12, 0.12, 0.12))
+FABRICS = (
+    (0.25, 0.32, 0.55),
+    (0.55, 0.2, 0.18),
+    (0.45, 0.45, 0.45),
+    (0.7, 0.62, 0.48),
+    (0.2, 0.42, 0.3),
+    (0.12, 0.12, 0.12),
+)
 METALS = ((0.15, 0.15, 0.16), (0.62, 0.63, 0.66), (0.75, 0.6, 0.3))
 
 
@@ -23,7 +30,7 @@ def wood(rng: np.random.Generator, name: str = "wood") -> Material:
     base = jitter(rng, choice(rng, WOODS))
     if rng.uniform() < 0.5:
         dark = tuple(c * 0.65 for c in base)
-        return textured(name, Texture("wood", base, dark, seed=int(rng.integers(1 << 30)), fmt="jpg"))
+        return textured(name, Texture("wood", base, dark, seed=texture_seed(rng), fmt="jpg"))
     return solid(name, base)
 
 
@@ -33,9 +40,9 @@ def fabric(rng: np.random.Generator, name: str = "fabric") -> Material:
     pick = rng.uniform()
     if pick < 0.3:
         accent = tuple(min(1.0, c * 1.35 + 0.05) for c in base)
-        return textured(name, Texture("fabric", base, accent, seed=int(rng.integers(1 << 30)), fmt="png"))
+        return textured(name, Texture("fabric", base, accent, seed=texture_seed(rng), fmt="png"))
     if pick < 0.4:
-        return textured(name, Texture("checker", base, (0.9, 0.88, 0.82), seed=int(rng.integers(1 << 30)), fmt="png"))
+        return textured(name, Texture("checker", base, (0.9, 0.88, 0.82), seed=texture_seed(rng), fmt="png"))
     return solid(name, base)
 
 
@@ -194,8 +201,12 @@ def bench(rng: np.random.Generator) -> Assembly:
             y = seat_h + 0.12 + k * 0.11
             a.add(box((length, 0.08, 0.025), (0, y, depth / 2 + 0.02 + k * 0.03)), planks)
         for x in (-length / 2 + 0.12, length / 2 - 0.12):
-            path = [(x, 0, -depth / 2), (x, seat_h - 0.02, -depth / 2 + 0.03), (x, seat_h - 0.02, depth / 2),
-                    (x, seat_h + 0.12 + back_slats * 0.11, depth / 2 + 0.02 + back_slats * 0.03)]
+            path = [
+                (x, 0, -depth / 2),
+                (x, seat_h - 0.02, -depth / 2 + 0.03),
+                (x, seat_h - 0.02, depth / 2),
+                (x, seat_h + 0.12 + back_slats * 0.11, depth / 2 + 0.02 + back_slats * 0.03),
+            ]
             a.add(tube(path, 0.025, sections=8), frame)
             a.add(rod((x, 0, depth / 2), (x, seat_h - 0.02, depth / 2), 0.025, sections=8), frame)
             if rng.uniform() < 0.6:
@@ -229,7 +240,10 @@ def bed(rng: np.random.Generator) -> Assembly:
         a.add(box((width + 0.1, foot_h, 0.06), (0, foot_h / 2, -length / 2 - 0.03)), frame)
     pillows = 1 if width < 1.2 else 2
     for x in np.linspace(-width / 4, width / 4, pillows) if pillows > 1 else [0.0]:
-        a.add(box((width / pillows * 0.8, 0.12, 0.4), (x, base_h + mat_h + 0.06, length / 2 - 0.3)), solid("pillow", (0.97, 0.97, 0.95)))
+        a.add(
+            box((width / pillows * 0.8, 0.12, 0.4), (x, base_h + mat_h + 0.06, length / 2 - 0.3)),
+            solid("pillow", (0.97, 0.97, 0.95)),
+        )
     return a
 
 
@@ -246,7 +260,10 @@ def bookshelf(rng: np.random.Generator) -> Assembly:
     levels = np.linspace(0.04, height - t / 2, shelves + 1)
     for y in levels:
         a.add(box((width - 2 * t, t, depth), (0, y, 0)), frame)
-    book_colors = [solid(f"books{k}", c) for k, c in enumerate(((0.6, 0.1, 0.1), (0.1, 0.25, 0.5), (0.85, 0.75, 0.3), (0.2, 0.45, 0.25)))]
+    book_colors = [
+        solid(f"books{k}", c)
+        for k, c in enumerate(((0.6, 0.1, 0.1), (0.1, 0.25, 0.5), (0.85, 0.75, 0.3), (0.2, 0.45, 0.25)))
+    ]
     gap = levels[1] - levels[0] - t
     for k, y in enumerate(levels[:-1]):
         if rng.uniform() < 0.25:

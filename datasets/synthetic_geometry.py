@@ -46,26 +46,34 @@ def ball(radius: float, center: ArrayLike, *, subdivisions: int = 2) -> trimesh.
     return mesh
 
 
-def lathe(profile: ArrayLike, *, sections: int = 24) -> tuple[trimesh.Trimesh, np.ndarray]:
+def lathe(
+    profile: ArrayLike, *, sections: int = 24, turn: tuple[float, float] = (0.0, 360.0)
+) -> tuple[trimesh.Trimesh, np.ndarray]:
     """Surface of revolution about +y of a ``(radius, y)`` polyline, with its own UVs.
 
     The profile is not closed for you: start or end it at radius 0 for a closed bottom/top, or
     leave it open for a single-sided shell (lamp shades, bowls), as ShapeNet models often are.
+    ``turn`` (degrees) sweeps only part of the way round (visors, panels); 90 degrees faces -z.
     u runs around the axis, v along the profile's arc length; the seam column is duplicated so
     textures do not smear across it.
     """
     prof = np.asarray(profile, dtype=np.float64)
     if prof.ndim != 2 or prof.shape[1] != 2 or len(prof) < 2:
         raise ValueError(f"lathe profile must be [N>=2, 2] (radius, y); got shape {prof.shape}")
-    theta = np.linspace(0.0, 2.0 * np.pi, sections + 1)
+    theta = np.radians(np.linspace(turn[0], turn[1], sections + 1))
     radius, height = prof[:, 0][:, None], prof[:, 1][:, None]
     verts = np.stack(
-        [radius * np.cos(theta)[None], np.broadcast_to(height, (len(prof), sections + 1)), -radius * np.sin(theta)[None]],
+        [
+            radius * np.cos(theta)[None],
+            np.broadcast_to(height, (len(prof), sections + 1)),
+            -radius * np.sin(theta)[None],
+        ],
         axis=-1,
     ).reshape(-1, 3)
     arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(prof, axis=0), axis=1))])
     v = arc / max(arc[-1], 1e-12)
-    uv = np.stack(np.meshgrid(theta / (2.0 * np.pi), v), axis=-1).reshape(-1, 2)
+    u = (theta - theta[0]) / max(theta[-1] - theta[0], 1e-12)
+    uv = np.stack(np.meshgrid(u, v), axis=-1).reshape(-1, 2)
     cols = sections + 1
     r, c = np.meshgrid(np.arange(len(prof) - 1), np.arange(sections), indexing="ij")
     a = (r * cols + c).ravel()
@@ -77,8 +85,28 @@ def lathe(profile: ArrayLike, *, sections: int = 24) -> tuple[trimesh.Trimesh, n
     return mesh, uv
 
 
+def _segments_cross(p: np.ndarray, q: np.ndarray, r: np.ndarray, s: np.ndarray) -> bool:
+    """Do segments pq and rs properly intersect (touching endpoints do not count)?"""
+
+    def side(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> float:
+        return float((b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0]))
+
+    return side(p, q, r) * side(p, q, s) < 0 and side(r, s, p) * side(r, s, q) < 0
+
+
+def _check_simple(poly: np.ndarray) -> None:
+    n = len(poly)
+    for i in range(n):
+        for j in range(i + 2, n):
+            if (j + 1) % n == i:
+                continue
+            if _segments_cross(poly[i], poly[(i + 1) % n], poly[j], poly[(j + 1) % n]):
+                raise ValueError(f"polygon is not simple: edge {i} crosses edge {j}; cannot triangulate")
+
+
 def _triangulate(poly: np.ndarray) -> np.ndarray:
     """Ear clipping of a simple counter-clockwise polygon [N,2] -> triangles [N-2,3]."""
+    _check_simple(poly)
     idx = list(range(len(poly)))
     tris: list[tuple[int, int, int]] = []
 
@@ -181,7 +209,9 @@ def tube(path: ArrayLike, radius: float | ArrayLike, *, sections: int = 8, caps:
     return mesh
 
 
-def arc(center: ArrayLike, radius: float, start_deg: float, end_deg: float, *, plane: str = "xy", steps: int = 10) -> np.ndarray:
+def arc(
+    center: ArrayLike, radius: float, start_deg: float, end_deg: float, *, plane: str = "xy", steps: int = 10
+) -> np.ndarray:
     """Points on a circular arc in an axis plane (mug handles, curved backs)."""
     ang = np.radians(np.linspace(start_deg, end_deg, steps))
     pts = np.zeros((steps, 3))

@@ -56,9 +56,16 @@ def textured(name: str, texture: Texture) -> Material:
 
 
 def jitter(rng: np.random.Generator, color: RGB, amount: float = 0.06) -> RGB:
-    """A nearby colour, so two objects of one palette entry still differ a little."""
-    c = np.clip(np.asarray(color) + rng.uniform(-amount, amount, 3), 0.0, 1.0)
+    """A nearby colour, so two objects of one palette entry still differ a little: mostly a
+    brightness change, with a hue shift small enough that dark greys do not turn purple."""
+    base = np.asarray(color, dtype=np.float64)
+    c = np.clip(base * (1.0 + rng.uniform(-2 * amount, 2 * amount)) + rng.uniform(-amount, amount, 3) * 0.3, 0.0, 1.0)
     return tuple(round(float(v), 4) for v in c)  # type: ignore[return-value]
+
+
+def texture_seed(rng: np.random.Generator) -> int:
+    """A texture's own seed, drawn from the object's generator."""
+    return int(rng.integers(1 << 30))
 
 
 def texture_image(tex: Texture, size: int = TEXTURE_SIZE) -> Image.Image:

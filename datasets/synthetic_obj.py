@@ -66,8 +66,10 @@ def mtl_text(materials: dict[Material, str], textures: dict[Texture, str]) -> st
     out = []
     for material, name in materials.items():
         kd = " ".join(f"{c:.6f}" for c in material.kd)
-        out.append(f"newmtl {name}\n\tKa 0.100000 0.100000 0.100000\n\tKd {kd}\n"
-                   f"\tKs 0.200000 0.200000 0.200000\n\tNs 10.000000\n\td 1.000000\n\tillum 2\n")
+        out.append(
+            f"newmtl {name}\n\tKa 0.100000 0.100000 0.100000\n\tKd {kd}\n"
+            f"\tKs 0.200000 0.200000 0.200000\n\tNs 10.000000\n\td 1.000000\n\tillum 2\n"
+        )
         if material.texture is not None:
             out.append(f"\tmap_Kd ../images/{textures[material.texture]}\n")
         out.append("\n")

@@ -12,8 +12,12 @@ from typing import Callable
 
 import numpy as np
 
+from clip2point.datasets import synthetic_accessories as accessories
+from clip2point.datasets import synthetic_appliances as appliances
 from clip2point.datasets import synthetic_furniture as furniture
+from clip2point.datasets import synthetic_handheld as handheld
 from clip2point.datasets import synthetic_objects as objects
+from clip2point.datasets import synthetic_transport as transport
 from clip2point.datasets import synthetic_vehicles as vehicles
 from clip2point.datasets.synthetic_assembly import Assembly
 from clip2point.datasets.taxonomy import synset_name
@@ -25,23 +29,59 @@ Generator = Callable[[np.random.Generator], Assembly]
 SHAPE_GENERATORS: dict[str, Generator] = {
     "02691156": vehicles.airplane,
     "02747177": objects.trash_bin,
+    "02773838": accessories.bag,
+    "02801938": accessories.basket,
+    "02808440": appliances.bathtub,
     "02818832": furniture.bed,
     "02828884": furniture.bench,
+    "02843684": appliances.birdhouse,
     "02871439": furniture.bookshelf,
     "02876657": objects.bottle,
     "02880940": objects.bowl,
     "02924116": vehicles.bus,
+    "02933112": appliances.cabinet,
+    "02942699": handheld.camera,
     "02946921": objects.can,
+    "02954340": accessories.cap,
     "02958343": vehicles.car,
+    "02992529": handheld.cellphone,
     "03001627": furniture.chair,
+    "03046257": handheld.clock,
+    "03085013": handheld.keyboard,
+    "03207941": appliances.dishwasher,
     "03211117": objects.display,
+    "03261776": handheld.earphone,
+    "03325088": accessories.faucet,
+    "03337140": appliances.file_cabinet,
+    "03467517": handheld.guitar,
+    "03513137": accessories.helmet,
+    "03593526": accessories.jar,
+    "03624134": handheld.knife,
     "03636649": objects.lamp,
     "03642806": objects.laptop,
+    "03691459": appliances.loudspeaker,
+    "03710193": appliances.mailbox,
+    "03759954": handheld.microphone,
+    "03761084": appliances.microwaves,
+    "03790512": vehicles.motorbike,
     "03797390": objects.mug,
+    "03928116": appliances.piano,
+    "03938244": accessories.pillow,
+    "03948459": handheld.pistol,
     "03991062": objects.flowerpot,
+    "04004475": appliances.printer,
+    "04074963": handheld.remote,
+    "04090263": handheld.rifle,
+    "04099429": transport.rocket,
+    "04225987": vehicles.skateboard,
     "04256520": furniture.sofa,
+    "04330267": appliances.stove,
     "04379243": furniture.table,
-    "04530566": vehicles.watercraft,
+    "04401088": handheld.telephone,
+    "04460130": accessories.tower,
+    "04468005": transport.train,
+    "04530566": transport.watercraft,
+    "04554684": appliances.washer,
 }
 
 SYNTHETIC_SYNSETS: tuple[str, ...] = tuple(sorted(SHAPE_GENERATORS))

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from clip2point.datasets.shard_format import RenderedObject, rgb_frame_zoom
+from clip2point.datasets.shard_format import RenderedObject
 
-RGB_ZOOM = rgb_frame_zoom(60.0)
+RGB_ZOOM = 2.0 * float(np.tan(np.radians(30.0)))  # RGB half-extent at the centre: 2·dist·tan(60°/2)
 TEN_VIEW_ELEV = (0, 90, 180, 270, 225, 225, 315, 315, 0, 0)
 TEN_VIEW_AZIM = (0, 0, 0, 0, -45, 45, -45, 45, -90, 90)
 
@@ -27,11 +27,12 @@ def _ellipse(size: int, a: float, b: float, cx: float, cy: float, zoom: float) -
 def _ellipse_view(rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarray]:
     """One RGB view (uint8 [H,W,3]) and its depth (float32 [H,W], background 0). The RGB frame is
     wider by ``RGB_ZOOM``, like the 60° perspective camera at 2·dist against the [-1,1]
-    orthographic depth frame, so the RGB silhouette is the depth mask shrunk by 1/RGB_ZOOM."""
+    orthographic depth frame, and the relief is shallow (z in [0.9, 1]), so the perspective RGB
+    silhouette is close to the depth mask shrunk by 1/RGB_ZOOM."""
     a, b = rng.uniform(0.3, 0.8, size=2)
     cx, cy = rng.uniform(-0.15, 0.15, size=2)
     _, _, depth_height = _ellipse(size, a, b, cx, cy, 1.0)
-    depth = np.where(depth_height > 0, 1.0 - 0.5 * depth_height, 0.0).astype(np.float32)
+    depth = np.where(depth_height > 0, 1.0 - 0.1 * depth_height, 0.0).astype(np.float32)
     x, y, height = _ellipse(size, a, b, cx, cy, RGB_ZOOM)
     inside = height > 0
     colour = rng.uniform(40, 220, size=3)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import pickle
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -121,7 +122,7 @@ def load_adapter(path: str | Path) -> tuple[DualPathAdapter, dict[str, Any]]:
         raise CheckpointError(path, "adapter checkpoint does not exist")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, pickle.UnpicklingError, EOFError, ValueError) as exc:
+    except (RuntimeError, pickle.UnpicklingError, EOFError, ValueError, struct.error) as exc:
         raise CheckpointError(path, f"not a readable torch checkpoint ({exc})") from exc
     if not isinstance(payload, dict) or payload.get("schema") != ADAPTER_SCHEMA:
         raise CheckpointError(path, "not a few-shot adapter checkpoint (written by clip2point fewshot)")

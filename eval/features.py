@@ -13,8 +13,6 @@ import json
 import logging
 import time
 from pathlib import Path
-from typing import Callable
-
 import numpy as np
 import torch
 from torch import nn
@@ -46,22 +44,25 @@ def _autocast(device: torch.device) -> torch.autocast:
 
 
 @torch.no_grad()
-def compute_view_features(encoder: nn.Module, points: torch.Tensor, views: ViewSettings,
-                          device: str | torch.device = "cpu") -> torch.Tensor:
-    """L2-normalised features float32 [N,V,D] (on the CPU) of every cloud of ``points`` [N,P,3]."""
-    from clip2point.train.encoding import encode_depth_views  # noqa: PLC0415
+def compute_view_features(encoders: dict[str, nn.Module], points: torch.Tensor, views: ViewSettings,
+                          device: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
+    """L2-normalised features float32 [N,V,D] (on the CPU) of every cloud of ``points`` [N,P,3]
+    under each encoder; the depth maps are projected once and shared by all encoders."""
+    from clip2point.train.encoding import depth_views_to_clip_input, encode_images  # noqa: PLC0415
 
     device = torch.device(device)
     elev, azim, dist = get_view_preset(views.num_views).tensors(device)
-    chunks = []
+    chunks: dict[str, list[torch.Tensor]] = {name: [] for name in encoders}
     start_time = time.perf_counter()
     for start in range(0, len(points), views.batch_size):
         batch = points[start:start + views.batch_size].to(device, non_blocking=True)
-        with _autocast(device):
-            feats = encode_depth_views(encoder, batch, elev, azim, dist, preset=views.preset, size=views.image_size)
-        chunks.append(feats.float().cpu())
-    log.info("encoded %d objects x %d views in %.1f s", len(points), views.num_views, time.perf_counter() - start_time)
-    return torch.cat(chunks) if chunks else torch.empty(0, views.num_views, 0)
+        images = depth_views_to_clip_input(batch, elev, azim, dist, preset=views.preset, size=views.image_size)
+        for name, encoder in encoders.items():
+            with _autocast(device):
+                chunks[name].append(encode_images(encoder, images).float().cpu())
+    log.info("encoded %d objects x %d views with %d encoder(s) in %.1f s", len(points), views.num_views,
+             len(encoders), time.perf_counter() - start_time)
+    return {name: torch.cat(c) if c else torch.empty(0, views.num_views, 0) for name, c in chunks.items()}
 
 
 def _digest(array: np.ndarray) -> str:
@@ -81,28 +82,39 @@ class FeatureStore:
         return {"version": FEATURES_VERSION, "points": _digest(points.numpy()), "encoder": encoder_id,
                 "views": views.num_views, "preset": views.preset, "image_size": views.image_size}
 
-    def get(self, key: dict[str, object], compute: Callable[[], torch.Tensor]) -> torch.Tensor:
-        """The features for ``key``: from memory, else from the cache folder, else ``compute()``."""
+    def _path(self, key: dict[str, object]) -> Path | None:
+        return cache_file(self.cache_dir, "features", key) if self.cache_dir is not None else None
+
+    def _lookup(self, key: dict[str, object]) -> torch.Tensor | None:
         name = json.dumps(key, sort_keys=True)
         if name in self._memory:
-            self.hits += 1
             return self._memory[name]
-        path = cache_file(self.cache_dir, "features", key) if self.cache_dir is not None else None
-        if path is not None and path.is_file():
-            with np.load(path) as data:
-                feats = torch.from_numpy(data["features"])
-            self.hits += 1
-            log.info("read cached view features %s from %s", tuple(feats.shape), path)
-        else:
-            feats = compute()
-            self.misses += 1
-            if path is not None:
-                save_npz_atomic(path, features=feats.numpy())
+        path = self._path(key)
+        if path is None or not path.is_file():
+            return None
+        with np.load(path) as data:
+            feats = torch.from_numpy(data["features"])
+        log.info("read cached view features %s from %s", tuple(feats.shape), path)
         self._memory[name] = feats
         return feats
 
-    def features(self, encoder: nn.Module, encoder_id: str, points: torch.Tensor, views: ViewSettings,
-                 device: str | torch.device = "cpu") -> torch.Tensor:
-        """``compute_view_features`` through the cache."""
-        return self.get(self.key(points, encoder_id, views),
-                        lambda: compute_view_features(encoder, points, views, device))
+    def _store(self, key: dict[str, object], feats: torch.Tensor) -> None:
+        self._memory[json.dumps(key, sort_keys=True)] = feats
+        path = self._path(key)
+        if path is not None:
+            save_npz_atomic(path, features=feats.numpy())
+
+    def features(self, encoders: dict[str, tuple[nn.Module, str]], points: torch.Tensor, views: ViewSettings,
+                 device: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
+        """Features of ``points`` under each ``encoders[name] = (module, weights id)``: cached
+        ones are reused, the missing ones are computed together (one projection pass)."""
+        keys = {name: self.key(points, ident, views) for name, (_, ident) in encoders.items()}
+        found = {name: self._lookup(key) for name, key in keys.items()}
+        missing = {name: encoders[name][0] for name, feats in found.items() if feats is None}
+        self.hits += len(encoders) - len(missing)
+        self.misses += len(missing)
+        if missing:
+            for name, feats in compute_view_features(missing, points, views, device).items():
+                self._store(keys[name], feats)
+                found[name] = feats
+        return found  # type: ignore[return-value]

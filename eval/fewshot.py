@@ -125,7 +125,7 @@ def train_adapter(train: Features, labels: torch.Tensor, text_feats: torch.Tenso
                 optimiser.zero_grad(set_to_none=True)
                 loss.backward()
                 optimiser.step()
-                losses.append(float(loss))
+                losses.append(float(loss.detach()))
             val_acc = None
             if val is not None:
                 val_acc = float((predict(adapter, val[0], text_feats) == val[1]).mean() * 100.0)

@@ -38,8 +38,8 @@ def encode_pointset(encoders: Encoders, pointset: PointSet, paths: Sequence[str]
                     store: FeatureStore) -> Features:
     """View features of every cloud for each path (computed once; the store keeps them)."""
     points = prepare_points(pointset, config.data.align)
-    return {p: store.features(encoders.visual[p], encoders.ids[p], points, config.views, config.encoder.device)
-            for p in paths}
+    towers = {p: (encoders.visual[p], encoders.ids[p]) for p in paths}
+    return store.features(towers, points, config.views, config.encoder.device)
 
 
 def _load_splits(config: FewShotConfig) -> tuple[PointSet, PointSet]:

@@ -56,7 +56,7 @@ def classify(encoder: nn.Module, encoder_id: str, pointset: PointSet, text_feats
     """Logits [N,C] of every cloud of ``pointset`` (the testable core: any encoder works)."""
     store = store or FeatureStore()
     points = prepare_points(pointset, align)
-    feats = store.features(encoder, encoder_id, points, views, device)
+    feats = store.features({"scoring": (encoder, encoder_id)}, points, views, device)["scoring"]
     return zero_shot_logits(feats, text_feats)
 
 

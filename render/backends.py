@@ -23,10 +23,12 @@ log = logging.getLogger(__name__)
 BACKENDS = ("loky", "ray", "dask")
 
 
-def check_backend(name: str) -> str:
-    if name not in BACKENDS:
-        raise ConfigError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
-    return name
+def check_execution(backend: str, workers: int) -> None:
+    """Refuse a bad backend or worker count before any work (or any file) is done."""
+    if backend not in BACKENDS:
+        raise ConfigError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ConfigError(f"workers must be >= 1; got {workers!r}")
 
 
 def threads_per_worker(workers: int) -> int:
@@ -38,9 +40,7 @@ def threads_per_worker(workers: int) -> int:
 def run_shards(worker: RenderWorker, tasks: Iterable[ShardTask], *, workers: int, backend: str) -> Iterator[ShardOutcome]:
     """Run ``tasks`` and yield outcomes as shards finish. One loky worker runs in this process
     (no pool to start, same code path as a pool worker's ``run_shard``)."""
-    check_backend(backend)
-    if workers < 1:
-        raise ConfigError(f"workers must be >= 1; got {workers}")
+    check_execution(backend, workers)
     if workers == 1 and backend == "loky":
         try:
             for task in tasks:
@@ -49,9 +49,21 @@ def run_shards(worker: RenderWorker, tasks: Iterable[ShardTask], *, workers: int
             worker.close()
         return
     with _joblib_backend(backend, workers):
+        if backend == "ray":
+            yield from _in_waves(worker, tasks, workers)
+            return
         parallel = joblib.Parallel(n_jobs=workers if backend == "loky" else -1, return_as="generator_unordered",
                                    pre_dispatch="2*n_jobs", batch_size=1)
         yield from parallel(joblib.delayed(run_shard_in_pool)(worker, task) for task in tasks)
+
+
+def _in_waves(worker: RenderWorker, tasks: Iterable[ShardTask], workers: int) -> Iterator[ShardOutcome]:
+    """Ray's joblib backend only returns whole lists; waves of a few shards per worker keep the
+    progress bar moving at a small cost in stragglers at each wave's end."""
+    pending, wave = list(tasks), 4 * workers
+    parallel = joblib.Parallel(n_jobs=-1, batch_size=1)
+    for start in range(0, len(pending), wave):
+        yield from parallel(joblib.delayed(run_shard_in_pool)(worker, t) for t in pending[start:start + wave])
 
 
 @contextmanager

@@ -17,7 +17,7 @@ so view v of one preset shows the object from the same side as view v of another
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, NamedTuple, Union
+from typing import Callable, NamedTuple, Sequence, Union
 
 import numpy as np
 import torch
@@ -30,6 +30,7 @@ __all__ = [
     "DepthPreset",
     "DEPTH_PRESETS",
     "get_depth_preset",
+    "available_depth_presets",
     "project_depth",
     "depth_to_image",
     "to_clip_input",
@@ -40,13 +41,14 @@ __all__ = [
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 
-Views = Union[float, "list[float]", np.ndarray, torch.Tensor]
+Views = Union[float, Sequence[float], np.ndarray, torch.Tensor]
 
 
 class DepthMaps(NamedTuple):
     """Raw depth rasters of B clouds × V views.
 
-    depth: float32 [B,V,H,W] view-space depth of what each pixel shows, 0 on background.
+    depth: float32 [B,V,H,W] view-space depth of what each pixel shows, 0 on background
+           (``pointclip-v2``: the method's quantised nearness instead, larger = nearer).
     mask:  bool [B,V,H,W], True where a point covers the pixel.
     """
 
@@ -101,8 +103,14 @@ def get_depth_preset(name: str) -> DepthPreset:
         return DEPTH_PRESETS[name]
     except KeyError:
         raise ConfigError(
-            f"unknown depth preset {name!r}; choose one of {', '.join(sorted(DEPTH_PRESETS))}"
+            f"unknown depth preset {name!r}; choose one of {', '.join(available_depth_presets())}"
         ) from None
+
+
+def available_depth_presets() -> tuple[str, ...]:
+    """Names of every registered preset (the built-in three plus any registered later)."""
+    _load_builtin_presets()
+    return tuple(sorted(DEPTH_PRESETS))
 
 
 def _load_builtin_presets() -> None:
@@ -129,6 +137,10 @@ def make_view_batch(points: torch.Tensor, elev: Views, azim: Views, dist: Views)
     e = _view_grid(elev, batch, "elev", device)
     a = _view_grid(azim, batch, "azim", device)
     d = _view_grid(dist, batch, "dist", device)
+    if len({e.shape[1], a.shape[1], d.shape[1]} - {1}) > 1:
+        raise ConfigError(
+            f"elev, azim and dist must give the same number of views; got {e.shape[1]}, {a.shape[1]} and {d.shape[1]}"
+        )
     e, a, d = torch.broadcast_tensors(e, a, d)
     if not bool((d > 0).all()):
         raise ConfigError("dist must be positive (it is the camera distance and the zoom divisor)")

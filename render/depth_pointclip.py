@@ -52,6 +52,8 @@ def _resize(image: torch.Tensor, image_size: int) -> torch.Tensor:
 
 
 def rasterize_pointclip(points: torch.Tensor, views: ViewBatch, size: int) -> DepthMaps:
+    """One pixel per point (``ceil(v − 0.5)`` of the perspective coordinate, as PointCLIP's
+    ``points2depth`` with a 1×1 footprint); the pixel holds count / Σ 1/z."""
     x, y, z = _rotate(points, views, zoom=True).unbind(-1)
     z = z + POINTCLIP_SHIFT
     # +x is left and +y up in view space, so the column grows with −x and the row with −y.
@@ -89,6 +91,8 @@ def _gaussian_kernel(sigma: float, device: torch.device) -> torch.Tensor:
 
 
 def rasterize_pointclip_v2(points: torch.Tensor, views: ViewBatch, size: int) -> DepthMaps:
+    """PointCLIP V2's grid: the cell index uses the unclipped ``ceil`` of the depth level while
+    the stored value is the clipped level, exactly as its ``points2grid`` does."""
     view = _normalise_per_view(_rotate(points, views, zoom=False))
     # Grid axes: columns grow with −x (x is left), rows with −y (y is up), level with −z (near).
     col_c, row_c, near = -view[..., 0] * V2_OBJECT_RATIO, -view[..., 1] * V2_OBJECT_RATIO, -view[..., 2]

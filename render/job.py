@@ -27,7 +27,7 @@ from clip2point.datasets.shards import (
 from clip2point.datasets.taxonomy import CLASS_NAMES
 from clip2point.errors import ConfigError
 from clip2point.provenance import to_jsonable
-from clip2point.render.backends import check_backend, run_shards, threads_per_worker
+from clip2point.render.backends import check_execution, run_shards, threads_per_worker
 from clip2point.render.job_config import RenderJobConfig, default_cache_dir
 from clip2point.render.retry import RetryLookup, reconcile_retries, retry_shard_tasks
 from clip2point.render.worker import STAGES, RenderWorker, ShardOutcome, ShardTask
@@ -91,10 +91,12 @@ class JobReport:
 
 def synthetic_source(config: RenderJobConfig) -> Path:
     """The built-in synthetic set for this seed and size, written once into the cache folder
-    (``default_cache_dir()/synthetic-seed{S}-per{N}``) and reused by every later job."""
-    from clip2point.datasets.synthetic import ensure_synthetic_set  # noqa: PLC0415  (only this source needs it)
+    (``default_cache_dir()/synthetic-v{generator}-c{classes}-seed{S}-per{N}``) and reused by every
+    later job; the generator version and class count in the name keep an upgrade from reusing it."""
+    from clip2point.datasets.synthetic import GENERATOR_VERSION, SYNTHETIC_SYNSETS, ensure_synthetic_set  # noqa: PLC0415
 
-    folder = default_cache_dir() / f"synthetic-seed{config.seed}-per{config.synthetic_per_class}"
+    folder = default_cache_dir() / (f"synthetic-v{GENERATOR_VERSION}-c{len(SYNTHETIC_SYNSETS)}"
+                                    f"-seed{config.seed}-per{config.synthetic_per_class}")
     return ensure_synthetic_set(folder, config.synthetic_per_class, config.seed)
 
 
@@ -140,7 +142,7 @@ def run_render_job(
 
     ``retry_failed`` then re-renders the folder's recorded failures into new shards (one node only).
     Raises ``ConfigError`` when ``config.out`` holds another configuration."""
-    check_backend(backend)
+    check_execution(backend, workers)
     if retry_failed and num_nodes != 1:
         raise ConfigError("--retry-failed runs on one node over the merged folder; drop --num-nodes/--node-rank")
     plan = plan_job(config)

@@ -19,6 +19,7 @@ import numpy as np
 import trimesh
 
 from clip2point.errors import ConfigError, MeshLoadError
+from clip2point.render.obj_materials import has_material_library, texture_warnings
 
 log = logging.getLogger(__name__)
 
@@ -47,21 +48,23 @@ class LoadedMesh:
 def load_mesh(path: str | Path, *, max_faces: int | None = None) -> LoadedMesh:
     """Load, validate and normalise one mesh file; raises ``MeshLoadError`` if it is unusable.
 
-    ``max_faces`` rejects oversized files before normalisation so a job can bound memory/time.
+    ``max_faces`` (triangles) rejects oversized files so a job can bound memory and time; an
+    OBJ is checked from its ``f`` records before trimesh parses it.
     """
     if max_faces is not None and max_faces < 1:
         raise ConfigError(f"max_faces must be a positive integer or None; got {max_faces}")
     path = Path(path)
     _check_file(path)
-    is_obj = path.suffix.lower() == ".obj"
-    records = obj_vertex_records(path) if is_obj else None
-    warnings = missing_textures(path) if is_obj else []
+    lines = _obj_lines(path) if path.suffix.lower() == ".obj" else None
+    records = _vertex_records(path, lines) if lines is not None else None
+    if lines is not None:
+        _check_face_budget(path, _obj_triangle_count(lines), max_faces)
     parts = _triangle_parts(path, _read_scene(path))
-    if is_obj and not declares_materials(path):
+    warnings = texture_warnings(path, lines, parts) if lines is not None else []
+    if lines is not None and not has_material_library(path, lines):
         _drop_visuals(parts)
     num_faces = sum(len(p.faces) for p in parts)
-    if max_faces is not None and num_faces > max_faces:
-        raise MeshLoadError(path, f"{num_faces} faces is more than max_faces={max_faces}")
+    _check_face_budget(path, num_faces, max_faces)
     for part in parts:
         _check_finite(path, part.vertices, "vertices")
     anchor = records if records is not None else np.concatenate([p.vertices for p in parts])
@@ -76,9 +79,14 @@ def load_mesh(path: str | Path, *, max_faces: int | None = None) -> LoadedMesh:
     return LoadedMesh(path, _scene_of(parts), mesh, num_faces, tuple(warnings))
 
 
-def obj_vertex_records(path: Path) -> np.ndarray:
+def obj_vertex_records(path: str | Path) -> np.ndarray:
     """The ``v`` records of an OBJ file exactly as written (x y z; optional colours dropped)."""
-    rows = [line.split()[1:4] for line in _obj_lines(path) if line.startswith(("v ", "v\t"))]
+    path = Path(path)
+    return _vertex_records(path, _obj_lines(path))
+
+
+def _vertex_records(path: Path, lines: list[str]) -> np.ndarray:
+    rows = [line.split()[1:4] for line in lines if line.startswith(("v ", "v\t"))]
     if not rows:
         raise MeshLoadError(path, "no vertex ('v') records in the OBJ file")
     try:
@@ -91,49 +99,19 @@ def obj_vertex_records(path: Path) -> np.ndarray:
     return records
 
 
-def declares_materials(path: Path) -> bool:
-    """Whether an OBJ names a material library that exists. Without one, trimesh invents a
-    placeholder material for files with UVs, which must not be rendered as if it were real."""
-    return any(
-        (path.parent / name).is_file()
-        for line in _obj_lines(path)
-        if line.startswith("mtllib")
-        for name in line.split()[1:]
-    )
-
-
 def _drop_visuals(parts: list[trimesh.Trimesh]) -> None:
     for part in parts:
         part.visual = trimesh.visual.ColorVisuals(mesh=part)
 
 
-def missing_textures(path: Path) -> list[str]:
-    """Material libraries and ``map_Kd`` images an OBJ names but that do not exist.
-
-    trimesh silently drops such textures; we report them so a job can record them."""
-    messages = []
-    for line in _obj_lines(path):
-        if not line.startswith("mtllib"):
-            continue
-        for name in line.split()[1:]:
-            library = path.parent / name
-            if not library.is_file():
-                messages.append(f"material library {name} not found; rendering untextured")
-                continue
-            messages.extend(_missing_maps(library))
-    return messages
+def _obj_triangle_count(lines: list[str]) -> int:
+    """Triangles the ``f`` records make once polygons are fanned (n vertices -> n - 2)."""
+    return sum(max(len(line.split()) - 3, 0) for line in lines if line.startswith(("f ", "f\t")))
 
 
-def _missing_maps(library: Path) -> list[str]:
-    """``map_Kd`` images of one .mtl that are absent (paths relative to the .mtl's folder)."""
-    messages, material = [], "?"
-    for line in library.read_text(encoding="utf-8", errors="replace").splitlines():
-        tokens = line.split()
-        if len(tokens) >= 2 and tokens[0] == "newmtl":
-            material = tokens[1]
-        elif len(tokens) >= 2 and tokens[0] == "map_Kd" and not (library.parent / tokens[-1]).is_file():
-            messages.append(f"texture {tokens[-1]} of material {material} not found; rendering it untextured")
-    return messages
+def _check_face_budget(path: Path, num_faces: int, max_faces: int | None) -> None:
+    if max_faces is not None and num_faces > max_faces:
+        raise MeshLoadError(path, f"{num_faces} faces is more than max_faces={max_faces}")
 
 
 def _obj_lines(path: Path) -> list[str]:

@@ -67,14 +67,15 @@ class RGBSettings:
 
 
 class RGBRenderer:
-    """Renders ``LoadedMesh`` objects to RGB views. Build once per process; not thread-safe."""
+    """Renders ``LoadedMesh`` objects to RGB views. Build once per process and reuse it for
+    every object; not thread-safe. Keyword arguments are ``RGBSettings`` fields
+    (``yfov_deg``, ``znear``, ``zfar``, ``camera``, ``ambient``, ``diffuse``, ...)."""
 
     def __init__(self, size: int = 224, **settings: Any) -> None:
         self.settings = RGBSettings(size=size, **settings)
         self._pyrender = import_pyrender()
         self._offscreen = offscreen_renderer(self._pyrender, self.settings.size, samples=self.settings.msaa_samples)
-        flags = self._pyrender.RenderFlags
-        self._flags = flags.SKIP_CULL_FACES  # SPEC §4: draw both sides of every triangle
+        self._flags = self._pyrender.RenderFlags.SKIP_CULL_FACES  # SPEC §4: draw both sides
 
     def render(self, mesh: LoadedMesh, views: ViewPreset, *, light_seed: int) -> RGBViews:
         """All views of one object: camera at ``2·views.dist`` (SPEC §4), one seeded

@@ -21,8 +21,8 @@ def offscreen_renderer(pyrender: ModuleType, size: int, *, samples: int) -> Any:
     """A ``pyrender.OffscreenRenderer`` (one GL context; build once per process and reuse)
     whose renderer uses our two-sided Phong shaders and ``samples`` MSAA samples (0 = none)."""
     offscreen = pyrender.OffscreenRenderer(size, size)
-    # OffscreenRenderer has no hook for its renderer; the attribute is the documented
-    # place it keeps it (see pyrender/offscreen.py) and the context is current-agnostic here.
+    # pyrender has no hook to choose the renderer class, so we replace the private one it
+    # just built; that is safe because Renderer.__init__ creates no GL objects.
     offscreen._renderer = _renderer_class(pyrender)(size, size, samples=samples)
     return offscreen
 

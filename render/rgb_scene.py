@@ -1,8 +1,10 @@
-"""A ``LoadedMesh`` as one pyrender mesh: one primitive per material part, materials
-double-sided and opaque, colours as floats in [0, 1], textures bounded in size.
+"""A ``LoadedMesh`` as one pyrender mesh: one primitive per textured part, and every part that
+is only coloured (material colour, vertex or face colours, or nothing) merged into a single
+primitive with per-vertex colours. ShapeNet objects often have dozens of untextured
+materials, and pyrender pays a Python-side cost per primitive per view.
 
-Kept apart from the renderer so the baseline benchmark and the renderer build identical
-geometry. pyrender is passed in (imported through ``gl.import_pyrender``), never imported here.
+Materials are double-sided and opaque, colours floats in [0, 1], textures bounded in size.
+pyrender is passed in (imported through ``gl.import_pyrender``), never imported here.
 """
 
 from __future__ import annotations
@@ -17,11 +19,19 @@ from PIL import Image
 from clip2point.render.mesh_io import LoadedMesh
 
 DEFAULT_COLOR = (0.7, 0.7, 0.7, 1.0)  # parts with no material: light grey, visible on white
+WHITE = (1.0, 1.0, 1.0, 1.0)
 
 
 def build_pyrender_mesh(pyrender: ModuleType, loaded: LoadedMesh, *, max_texture_size: int = 1024) -> Any:
     """One ``pyrender.Mesh`` holding every part of the normalised scene."""
-    primitives = [_primitive(pyrender, part, max_texture_size) for part in loaded.scene.geometry.values()]
+    textured, coloured = [], []
+    for part in loaded.scene.geometry.values():
+        image = _texture_image(part)
+        if image is None:
+            coloured.append(part)
+        else:
+            textured.append(_textured_primitive(pyrender, part, image, max_texture_size))
+    primitives = textured + ([_coloured_primitive(pyrender, coloured)] if coloured else [])
     return pyrender.Mesh(primitives=primitives)
 
 
@@ -40,66 +50,78 @@ def unit_color(value: Any) -> np.ndarray:
     return color
 
 
-def _primitive(pyrender: ModuleType, part: trimesh.Trimesh, max_texture_size: int) -> Any:
+def _texture_image(part: trimesh.Trimesh) -> Image.Image | None:
+    """The part's diffuse texture, if it has one and the UVs to map it."""
     visual = part.visual
-    kind = visual.kind if visual is not None else None
-    if kind == "face":
-        return _face_colored_primitive(pyrender, part)
-    texcoord, color_0, factor, image = None, None, DEFAULT_COLOR, None
-    if kind == "texture":
-        factor, image = _material_color_and_image(visual.material)
-        if visual.uv is not None and image is not None:
-            texcoord = np.asarray(visual.uv, dtype=np.float32)
-        else:
-            image = None
-    elif kind == "vertex":
-        color_0 = np.asarray(visual.vertex_colors, dtype=np.float32) / 255.0
-        factor = (1.0, 1.0, 1.0, 1.0)
+    if visual is None or visual.kind != "texture" or visual.uv is None:
+        return None
+    material = visual.material
+    if isinstance(material, trimesh.visual.material.PBRMaterial):
+        return material.baseColorTexture
+    return getattr(material, "image", None)
+
+
+def _material_factor(material: Any, *, textured: bool) -> np.ndarray:
+    """Diffuse colour of a material. A textured OBJ material shows its texture alone, as the
+    reference's loader does (it ignores ``Kd`` when ``map_Kd`` loads); glTF multiplies factor
+    and texture by its own specification."""
+    if isinstance(material, trimesh.visual.material.PBRMaterial):
+        factor = material.baseColorFactor
+        return unit_color(factor if factor is not None else WHITE)
+    if isinstance(material, trimesh.visual.material.SimpleMaterial):
+        return unit_color(WHITE if textured else material.diffuse)
+    return unit_color(DEFAULT_COLOR)
+
+
+def _textured_primitive(pyrender: ModuleType, part: trimesh.Trimesh, image: Image.Image, max_size: int) -> Any:
+    texture = pyrender.Texture(source=_texture_pixels(image, max_size), source_channels="RGB")
     return pyrender.Primitive(
         positions=np.asarray(part.vertices, dtype=np.float32),
         normals=np.asarray(part.vertex_normals, dtype=np.float32),
-        texcoord_0=texcoord,
-        color_0=color_0,
+        texcoord_0=np.asarray(part.visual.uv, dtype=np.float32),
         indices=np.asarray(part.faces, dtype=np.uint32),
-        material=_material(pyrender, factor, image, max_texture_size),
+        material=_material(pyrender, _material_factor(part.visual.material, textured=True), texture),
         mode=pyrender.constants.GLTF.TRIANGLES,
     )
 
 
-def _face_colored_primitive(pyrender: ModuleType, part: trimesh.Trimesh) -> Any:
-    """Per-face colours need unshared vertices: three per face, each with the face's colour."""
-    positions = np.asarray(part.vertices, dtype=np.float32)[part.faces].reshape(-1, 3)
-    normals = np.repeat(np.asarray(part.face_normals, dtype=np.float32), 3, axis=0)
-    colors = np.repeat(np.asarray(part.visual.face_colors, dtype=np.float32) / 255.0, 3, axis=0)
+def _coloured_primitive(pyrender: ModuleType, parts: list[trimesh.Trimesh]) -> Any:
+    """All untextured parts as one primitive; each vertex carries its part's colour."""
+    pieces = [_coloured_arrays(part) for part in parts]
+    offsets = np.cumsum([0] + [len(p[0]) for p in pieces[:-1]])
     return pyrender.Primitive(
-        positions=positions,
-        normals=normals,
-        color_0=colors,
-        material=_material(pyrender, (1.0, 1.0, 1.0, 1.0), None, 0),
+        positions=np.concatenate([p[0] for p in pieces]),
+        normals=np.concatenate([p[1] for p in pieces]),
+        color_0=np.concatenate([p[2] for p in pieces]),
+        indices=np.concatenate([p[3] + off for p, off in zip(pieces, offsets)]).astype(np.uint32),
+        material=_material(pyrender, unit_color(WHITE), None),
         mode=pyrender.constants.GLTF.TRIANGLES,
     )
 
 
-def _material_color_and_image(material: Any) -> tuple[np.ndarray, Image.Image | None]:
-    """Diffuse colour and texture of an OBJ (Simple) or glTF (PBR) material. A textured OBJ
-    material shows its texture alone, as the reference's loader does (it ignores ``Kd`` when
-    ``map_Kd`` loads); glTF multiplies factor and texture by its own specification."""
-    if isinstance(material, trimesh.visual.material.PBRMaterial):
-        color = material.baseColorFactor if material.baseColorFactor is not None else (1.0, 1.0, 1.0)
-        return unit_color(color), material.baseColorTexture
-    if isinstance(material, trimesh.visual.material.SimpleMaterial):
-        if material.image is not None:
-            return unit_color((1.0, 1.0, 1.0)), material.image
-        return unit_color(material.diffuse), None
-    return unit_color(DEFAULT_COLOR), None
+def _coloured_arrays(part: trimesh.Trimesh) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(positions, normals, RGBA colours, faces) of one part, float32 / int64."""
+    kind = part.visual.kind if part.visual is not None else None
+    if kind == "face":  # per-face colours need unshared vertices, three per face
+        positions = part.vertices[part.faces].reshape(-1, 3)
+        normals = np.repeat(part.face_normals, 3, axis=0)
+        colors = np.repeat(np.asarray(part.visual.face_colors) / 255.0, 3, axis=0)
+        faces = np.arange(len(positions)).reshape(-1, 3)
+    else:
+        positions, normals, faces = part.vertices, part.vertex_normals, part.faces
+        if kind == "vertex":
+            colors = np.asarray(part.visual.vertex_colors) / 255.0
+        else:
+            material = part.visual.material if kind == "texture" else None
+            colors = np.tile(_material_factor(material, textured=False), (len(positions), 1))
+    colors[:, 3] = 1.0
+    return (np.asarray(positions, np.float32), np.asarray(normals, np.float32),
+            np.asarray(colors, np.float32), np.asarray(faces, np.int64))
 
 
-def _material(pyrender: ModuleType, factor: Any, image: Image.Image | None, max_size: int) -> Any:
-    texture = None
-    if image is not None:
-        texture = pyrender.Texture(source=_texture_pixels(image, max_size), source_channels="RGB")
+def _material(pyrender: ModuleType, factor: np.ndarray, texture: Any) -> Any:
     return pyrender.MetallicRoughnessMaterial(
-        baseColorFactor=unit_color(factor),
+        baseColorFactor=factor,
         baseColorTexture=texture,
         doubleSided=True,  # SPEC §4: no back-face culling; our shader lights both sides
         alphaMode="OPAQUE",

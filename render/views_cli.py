@@ -5,12 +5,12 @@ by eye before a long job."""
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 
 from clip2point.render.cameras import get_view_preset
 from clip2point.render.depth import project_depth
@@ -18,8 +18,6 @@ from clip2point.render.mesh_io import load_mesh
 from clip2point.render.rgb import CAMERAS, RGBRenderer
 from clip2point.render.sampling import DEPTH_POINTS, STORED_POINTS, sample_surface
 from clip2point.render.sheets import contact_sheet, depth_tile, save_sheet
-
-log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -54,7 +52,7 @@ def render_views(mesh_path: Path, *, num_views: int, size: int, camera: str, see
     }
 
 
-def views_sheet(arrays: dict[str, np.ndarray], title: str):
+def views_sheet(arrays: dict[str, np.ndarray], title: str) -> Image.Image:
     """Two rows, one column per view: RGB above, depth below (near dark, far light)."""
     depth_tiles = [depth_tile(d) for d in arrays["depth"]]
     labels = [f"e{e:g} a{a:g}" for e, a in zip(arrays["elev"], arrays["azim"])]

@@ -174,7 +174,7 @@ class RenderWorker:
             (failures if isinstance(result, ObjectFailure) else drawn).append(result)
         with clock.stage("depth"):
             objects = self._with_depth(drawn)
-        stats = {"seconds": clock.seconds, "policy": self.config.policy(), "gl_rebuilds": rebuilds,
+        stats = {"seconds": {k: v for k, v in clock.seconds.items() if k != "write"}, "policy": self.config.policy(), "gl_rebuilds": rebuilds,
                  "retry_of": dict(task.retry_of)}
         written = write_shard(self.config.out, task.shard_id, objects, failures, attrs=self.attrs, stats=stats)
         clock.seconds["write"] += written.write_seconds

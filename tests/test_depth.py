@@ -14,8 +14,8 @@ from clip2point.render.cameras import get_view_preset
 from clip2point.render.depth import (
     CLIP_MEAN,
     CLIP_STD,
-    DEPTH_PRESETS,
     DepthMaps,
+    available_depth_presets,
     depth_to_image,
     get_depth_preset,
     project_depth,
@@ -162,6 +162,19 @@ def test_presets_differ_as_their_methods_do() -> None:
     assert torch.equal(to_clip_input(pc_img, "pointclip")[:, :, 1], pc_img)  # no mean/std
 
 
+@pytest.mark.parametrize("preset", ["clip2point", "pointclip", "pointclip-v2"])
+def test_presets_share_the_image_orientation(preset: str) -> None:
+    """A blob at world +x and +y, seen from the front (camera on +z), sits top-right in every
+    preset: view +x is left, so world +x lands right of centre; +y is up."""
+    gen = torch.Generator().manual_seed(2)
+    blob = torch.randn(1, 200, 3, generator=gen) * 0.05 + torch.tensor([0.4, 0.3, 0.0])
+    anchor = torch.tensor([[[-0.4, -0.3, 0.0]]])  # a lone point bottom-left keeps v2's box centred
+    mask = project_depth(torch.cat([blob, anchor], dim=1), [0.0], [0.0], 1.0, preset=preset).mask[0, 0]
+    rows, cols = mask.nonzero().float().unbind(-1)
+    centre = (mask.shape[-1] - 1) / 2
+    assert cols.median() > centre and rows.median() < centre
+
+
 def test_pointclip_pixel_holds_the_harmonic_mean_depth() -> None:
     points = torch.tensor([[[0.0, 0.0, 0.4], [0.0, 0.0, -0.2], [0.0, 0.0, 0.1]]])
     maps = project_depth(points, [0.0], [0.0], 1.0, preset="pointclip")
@@ -181,7 +194,7 @@ def test_pointclip_v2_ignores_dist_and_fills_gaps() -> None:
 
 
 def test_every_preset_runs_on_a_batch_and_is_registered() -> None:
-    assert {"clip2point", "pointclip", "pointclip-v2"} <= set(DEPTH_PRESETS)
+    assert available_depth_presets() == ("clip2point", "pointclip", "pointclip-v2")
     points = torch.rand(2, 64, 3) - 0.5
     for name in ("clip2point", "pointclip", "pointclip-v2"):
         maps = project_depth(points, [0.0, 90.0, 180.0], [0.0, 0.0, 45.0], 1.0, preset=name, size=64)
@@ -201,6 +214,8 @@ def test_bad_inputs_are_rejected_with_clear_messages() -> None:
         project_depth(torch.full((1, 5, 3), float("nan")), [0.0], [0.0])
     with pytest.raises(ConfigError, match=r"elev must be a number, \[V\] or \[B,V\] with B=1"):
         project_depth(points, torch.zeros(3, 2), [0.0])
+    with pytest.raises(ConfigError, match="the same number of views; got 2, 3 and 1"):
+        project_depth(points, [0.0, 1.0], [0.0, 1.0, 2.0])
     with pytest.raises(ConfigError, match="dist must be positive"):
         project_depth(points, [0.0], [0.0], 0.0)
     with pytest.raises(ConfigError, match="size must be at least 8"):
@@ -218,7 +233,7 @@ def test_cuda_matches_cpu() -> None:
     gen = torch.Generator().manual_seed(1)
     points = torch.rand(4, 1024, 3, generator=gen) - 0.5
     elev, azim, dist = get_view_preset(10).tensors()
-    for name in DEPTH_PRESETS:
+    for name in available_depth_presets():
         cpu = project_depth(points, elev, azim, dist, preset=name)
         gpu = project_depth(points.cuda(), elev.cuda(), azim.cuda(), dist.cuda(), preset=name)
         assert gpu.depth.is_cuda

@@ -110,6 +110,17 @@ def test_shapenet_missing_texture_warns_and_loads(tmp_path: Path, shared_data: P
     assert loaded.num_faces == 5856
 
 
+def test_undecodable_texture_warns_and_loads(tmp_path: Path, shared_data: Path) -> None:
+    source = shared_data / "meshes/pytorch3d_cow"
+    for name in ("cow.obj", "cow.mtl"):
+        shutil.copy(source / name, tmp_path / name)
+    (tmp_path / "cow_texture.png").write_bytes((source / "cow_texture.png").read_bytes()[:300])
+    loaded = load_mesh(tmp_path / "cow.obj")
+    assert loaded.warnings == (
+        "texture cow_texture.png of material material_1 could not be decoded; rendering it untextured",
+    )
+
+
 def _box_at(offset: tuple[float, float, float], scale: float) -> trimesh.Trimesh:
     box = trimesh.creation.box(extents=(2.0, 1.0, 0.5))
     box.apply_scale(scale)
@@ -197,3 +208,13 @@ def test_max_faces(shared_data: Path) -> None:
         load_mesh(path, max_faces=967)
     with pytest.raises(ConfigError, match="max_faces must be a positive integer"):
         load_mesh(path, max_faces=0)
+    # quads count as two triangles, checked before parsing (armchair: 9,200 quads)
+    with pytest.raises(MeshLoadError, match="18400 faces is more than max_faces=18399"):
+        load_mesh(shared_data / "meshes/kaolin_armchair/armchair.obj", max_faces=18399)
+
+
+def test_max_faces_applies_to_other_formats(tmp_path: Path) -> None:
+    path = tmp_path / "box.ply"
+    trimesh.creation.box().export(path)
+    with pytest.raises(MeshLoadError, match="12 faces is more than max_faces=11"):
+        load_mesh(path, max_faces=11)

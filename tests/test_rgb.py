@@ -3,6 +3,7 @@ mode against the depth projector."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Iterator
 
@@ -14,8 +15,10 @@ from scipy import ndimage
 from clip2point.errors import ConfigError
 from clip2point.render.cameras import ViewPreset, get_view_preset
 from clip2point.render.depth import project_depth
+from clip2point.render.gl import import_pyrender
 from clip2point.render.mesh_io import LoadedMesh, load_mesh
 from clip2point.render.rgb import RGBRenderer, RGBSettings, light_poses
+from clip2point.render.rgb_scene import build_pyrender_mesh
 from clip2point.render.sampling import sample_surface
 
 SIZE = 96
@@ -49,7 +52,7 @@ def test_same_seed_same_pixels_across_renderers(renderer: RGBRenderer, cow: Load
         again = fresh.render(cow, preset, light_seed=7)
     np.testing.assert_array_equal(first.rgb, again.rgb)
     np.testing.assert_array_equal(first.mask, again.mask)
-    relit = renderer.render(cow, preset, light_seed=8)
+    relit = renderer.render(cow, preset, light_seed=8)  # closing `fresh` left this context alive
     np.testing.assert_array_equal(first.mask, relit.mask)
     assert not np.array_equal(first.rgb, relit.rgb)
 
@@ -81,6 +84,27 @@ def test_material_colour_is_read_as_0_to_1(renderer: RGBRenderer, shared_data: P
     fg = views.rgb[views.mask].astype(np.float64)
     red, green, blue = fg.mean(axis=0)
     assert red > 90 and red > 4 * green and green == pytest.approx(blue, abs=2)
+
+
+def test_untextured_parts_merge_into_one_primitive(tmp_path: Path, shared_data: Path) -> None:
+    """Two coloured materials become one primitive with per-vertex colours; the textured one
+    keeps its own primitive, texture and UVs."""
+    shutil.copy(shared_data / "meshes/pytorch3d_cow/cow_texture.png", tmp_path / "tex.png")
+    (tmp_path / "parts.mtl").write_text(
+        "newmtl red\nKd 1 0 0\nnewmtl green\nKd 0 1 0\nnewmtl tex\nKd 0.2 0.2 0.2\nmap_Kd tex.png\n"
+    )
+    (tmp_path / "parts.obj").write_text(
+        "mtllib parts.mtl\nv 0 0 0\nv 1 0 0\nv 0 1 0\nv 0 0 1\nvt 0 0\nvt 1 0\nvt 0 1\n"
+        "usemtl red\nf 1 2 3\nusemtl green\nf 1 2 4\nusemtl tex\nf 1/1 3/2 4/3\n"
+    )
+    mesh = build_pyrender_mesh(import_pyrender(), load_mesh(tmp_path / "parts.obj"))
+    textured, coloured = mesh.primitives
+    assert textured.material.baseColorTexture is not None and textured.texcoord_0.shape == (3, 2)
+    np.testing.assert_allclose(textured.material.baseColorFactor, [1, 1, 1, 1])  # texture alone
+    assert coloured.material.baseColorTexture is None and coloured.texcoord_0 is None
+    colours = {tuple(c) for c in np.round(coloured.color_0, 6)}
+    assert colours == {(1.0, 0.0, 0.0, 1.0), (0.0, 1.0, 0.0, 1.0)}
+    assert len(coloured.indices) == 2
 
 
 def _quad(tmp_path: Path) -> LoadedMesh:

@@ -50,7 +50,33 @@ def test_round_trip_is_exact_and_schema_is_plain_h5py(tmp_path: Path) -> None:
         assert "git_commit" in json.loads(h5.attrs["code_version"])
         assert h5["rgb"].shape == (3, 2, 32, 32, 3) and h5["rgb"].chunks == (1, 1, 32, 32, 3)
         assert h5["depth"].chunks == (1, 1, 32, 32) and h5["points"].chunks == (1, 64, 3)
-        assert h5["rgb"].compression == "lzf" and h5["rgb"].shuffle
+        assert h5["rgb"].compression is None and h5["points"].compression is None
+        assert h5["depth"].compression == "gzip" and h5["depth"].compression_opts == 1 and h5["depth"].shuffle
+
+
+@pytest.mark.parametrize("layout", [
+    shard_format.COMPACT_LAYOUT,
+    shard_format.ShardLayout(rgb="lzf", depth="none", points="gzip-3", chunk="object"),
+])
+def test_round_trip_in_other_layouts(tmp_path: Path, layout: shard_format.ShardLayout) -> None:
+    objs = make_objects(0, 2)
+    stats = write_shard(tmp_path, 0, objs, [], attrs=ATTRS, layout=layout)
+    with open_shard(stats.file) as h5:
+        for row, obj in enumerate(objs):
+            got = read_object(h5, row, stats.file)
+            for name in shard_format.ARRAY_FIELDS:
+                np.testing.assert_array_equal(got[name], getattr(obj, name))
+        if layout.chunk == "object":
+            assert h5["rgb"].chunks == (1, 2, 32, 32, 3) and h5["points"].compression_opts == 3
+        else:
+            assert h5["rgb"].compression_opts == 1 and not h5["rgb"].shuffle  # shuffling bytes of uint8 is moot
+
+
+def test_layout_validates_codecs() -> None:
+    with pytest.raises(ConfigError, match=r"shard codec for depth must be one of none, lzf, gzip-1, .*; got 'zstd'"):
+        shard_format.ShardLayout(depth="zstd")
+    with pytest.raises(ConfigError, match=r"shard chunk must be 'view' or 'object'; got 'row'"):
+        shard_format.ShardLayout(chunk="row")
 
 
 def test_content_hash_tracks_array_equality() -> None:
@@ -74,8 +100,8 @@ def test_same_input_gives_identical_bytes(tmp_path: Path) -> None:
 def test_crash_mid_write_leaves_no_shard_marker_or_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     real = shard_format.write_shard_file
 
-    def crash(h5, objects, attrs, layout):
-        real(h5, objects, attrs, layout)
+    def crash(h5, objects, hashes, attrs, layout):
+        real(h5, objects, hashes, attrs, layout)
         h5.flush()
         raise KeyboardInterrupt("killed mid-write")
 

@@ -12,7 +12,7 @@ from torch.utils.data import DataLoader, DistributedSampler
 
 from clip2point.datasets.shards import build_index, write_shard
 from clip2point.datasets.synthetic_shards import synthetic_object
-from clip2point.datasets.torch_dataset import ShardDataset
+from clip2point.datasets.torch_dataset import ShardDataset, counter_hash
 from clip2point.errors import ConfigError
 
 V, S, N = 3, 16, 32
@@ -74,6 +74,15 @@ def test_random_view_is_reproducible_per_seed_epoch_index(folder: Path) -> None:
     assert epochs[0] == first and len({tuple(e) for e in epochs}) == 6
     assert {v for e in epochs for v in e} == set(range(V))
     assert [ShardDataset(folder, seed=4).view_of(i) for i in range(len(ds))] != first
+
+
+def test_counter_hash_views_are_uniform_and_independent() -> None:
+    views = np.array([counter_hash(0, 0, i) % 10 for i in range(20000)])
+    counts = np.bincount(views, minlength=10)
+    assert counts.min() > 1800 and counts.max() < 2200  # 2000 expected, ±4.5 sigma
+    next_epoch = np.array([counter_hash(0, 1, i) % 10 for i in range(20000)])
+    assert 0.08 < np.mean(views == next_epoch) < 0.12  # epochs draw independently (0.1 expected)
+    assert counter_hash(1, 2, 3) != counter_hash(3, 2, 1)
 
 
 def test_split_filter_and_errors(folder: Path) -> None:

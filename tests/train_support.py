@@ -40,3 +40,34 @@ def tiny_weights_file(path: Path, seed: int = 7) -> Path:
         model = open_clip.create_model("c2p-tiny")
     torch.save(model.state_dict(), path)
     return path
+
+
+def _main(argv: list[str]) -> int:
+    """``python train_support.py [--kill-after-step N] PRETRAIN_FLAGS``: a pretrain run that, when
+    asked, SIGKILLs itself right after step N, the way a crash or a preempted node would."""
+    import argparse
+    import logging
+    import os
+    import signal
+
+    from clip2point.train.cli import add_arguments, config_from_args
+    from clip2point.train.trainer import train
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--kill-after-step", type=int, default=None)
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO)
+
+    def hook(step: int) -> None:
+        if step == args.kill_after_step:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    train(config_from_args(args), on_step_end=hook)
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(_main(sys.argv[1:]))

@@ -100,6 +100,8 @@ def load_cache(root: str | Path, split: str | None, *, weights_hash: str, cache_
     """The cache for the current weights and shards; a file whose stamp differs is refused."""
     key = cache_key(weights_hash, shard_checksums(root), split, image_size)
     path = cache_path(cache_dir, key)
+    if not path.is_file():
+        raise CheckpointError(path, "no image-feature cache for these weights and shards; build_cache makes it")
     try:
         raw = torch.load(path, map_location="cpu", weights_only=True)
     except (OSError, RuntimeError, EOFError) as exc:

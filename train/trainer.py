@@ -14,7 +14,7 @@ import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import torch
@@ -74,11 +74,22 @@ def train(cfg: TrainConfig, *, on_step_end: StepHook | None = None) -> TrainResu
         shutdown_distributed()
 
 
-def _log_to_file(path: Path) -> None:
+@contextlib.contextmanager
+def _log_to_file(path: Path | None) -> Iterator[None]:
     """Mirror the package's log records into ``RUN/out.log`` (appended across resumes)."""
+    if path is None:
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
     handler = logging.FileHandler(path, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.getLogger("clip2point").addHandler(handler)
+    logger = logging.getLogger("clip2point")
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
 
 
 def seed_everything(seed: int, deterministic: bool) -> None:
@@ -163,10 +174,12 @@ class Trainer:
 
     # ------------------------------------------------------------------ loop
     def run(self) -> TrainResult:
+        with _log_to_file(self.run_dir / "out.log" if self.env.is_main else None):
+            return self._run()
+
+    def _run(self) -> TrainResult:
         self._resume()
         if self.env.is_main:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
-            _log_to_file(self.run_dir / "out.log")
             write_json_atomic(self.run_dir / "config.json", {"config": self.cfg.to_dict(), "code_version": code_version()})
         self.metrics_log = MetricsLog(self.run_dir, resume_step=self.state.progress.step) if self.env.is_main else None
         self._log_header()

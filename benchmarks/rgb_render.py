@@ -1,0 +1,168 @@
+"""Throughput of the RGB renderer: 10 views per object at 224², real meshes and the synthetic set.
+
+Ours: ``RGBRenderer`` (one GL context per worker, the scene built once per object and only
+camera and light moved per view, no MSAA, a two-sided Phong shader).
+Baseline: pyrender as its documentation shows it, with the context reused (a fair, not a
+straw-man, baseline): per view a new ``Scene`` with ``Mesh.from_trimesh`` of every part,
+camera and light, rendered by the stock ``OffscreenRenderer`` (4x MSAA framebuffer, PBR
+shader), ``SKIP_CULL_FACES`` so it draws what ours draws.
+An ablation renders ours with 4x MSAA to show what the framebuffer alone costs.
+
+Each variant runs in its own fresh process (one render worker), which also reports its peak
+RSS. Mesh loading is timed apart from rendering. Prints one JSON object as its last line.
+
+    python benchmarks/rgb_render.py [--per-class 1] [--repeats 1] [--gl-threads 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import multiprocessing
+import os
+import resource
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger("benchmarks.rgb_render")
+
+SHARED_MESHES = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "meshes"
+SIZE, LIGHT_SEED = 224, 0
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _render_ours(paths: list[str], repeats: int, msaa_samples: int) -> dict:
+    from clip2point.render.cameras import get_view_preset
+    from clip2point.render.mesh_io import load_mesh
+    from clip2point.render.rgb import RGBRenderer
+
+    preset = get_view_preset(10)
+    render_s = load_s = 0.0
+    views = 0
+    with RGBRenderer(SIZE, msaa_samples=msaa_samples) as renderer:
+        renderer.render(load_mesh(paths[0]), preset, light_seed=LIGHT_SEED)  # compile shaders
+        for _ in range(repeats):
+            for path in paths:
+                t0 = time.perf_counter()
+                mesh = load_mesh(path)
+                t1 = time.perf_counter()
+                renderer.render(mesh, preset, light_seed=LIGHT_SEED)
+                render_s += time.perf_counter() - t1
+                load_s += t1 - t0
+                views += preset.num_views
+    return {"views": views, "render_s": render_s, "load_s": load_s, "peak_rss_mb": _peak_rss_mb()}
+
+
+def _render_baseline(paths: list[str], repeats: int) -> dict:
+    """pyrender's default usage: a new scene per view, stock renderer (MSAA, PBR)."""
+    from clip2point.render.cameras import get_view_preset
+    from clip2point.render.gl import import_pyrender
+    from clip2point.render.mesh_io import load_mesh
+    from clip2point.render.rgb import camera_poses, light_poses
+
+    pyrender = import_pyrender()
+    preset = get_view_preset(10)
+    poses = camera_poses(preset, 2.0 * preset.dist)
+    lights = light_poses(preset.num_views, LIGHT_SEED)
+    offscreen = pyrender.OffscreenRenderer(SIZE, SIZE)
+    flags = pyrender.RenderFlags.SKIP_CULL_FACES
+
+    def render_object(mesh) -> None:
+        parts = list(mesh.scene.geometry.values())
+        for pose, light in zip(poses, lights):
+            scene = pyrender.Scene(bg_color=(1.0, 1.0, 1.0, 1.0), ambient_light=(0.5, 0.5, 0.5))
+            scene.add(pyrender.Mesh.from_trimesh(parts))
+            scene.add(pyrender.PerspectiveCamera(yfov=math.radians(60), znear=1.0, zfar=100.0), pose=pose)
+            scene.add(pyrender.DirectionalLight(color=np.ones(3), intensity=3.0), pose=light)
+            offscreen.render(scene, flags=flags)
+
+    render_s = load_s = 0.0
+    views = 0
+    render_object(load_mesh(paths[0]))  # compile shaders
+    for _ in range(repeats):
+        for path in paths:
+            t0 = time.perf_counter()
+            mesh = load_mesh(path)
+            t1 = time.perf_counter()
+            render_object(mesh)
+            render_s += time.perf_counter() - t1
+            load_s += t1 - t0
+            views += preset.num_views
+    offscreen.delete()
+    return {"views": views, "render_s": render_s, "load_s": load_s, "peak_rss_mb": _peak_rss_mb()}
+
+
+def _in_worker(fn, *args) -> dict:
+    """Run one variant in a fresh spawned process: its own GL context and its own peak RSS."""
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(fn, *args).result()
+
+
+def _mesh_sets(per_class: int, workdir: Path) -> dict[str, list[str]]:
+    sets = {"shared_meshes": sorted(str(p) for p in SHARED_MESHES.glob("*/*.obj"))}
+    try:
+        from clip2point.datasets.synthetic import write_synthetic_set
+    except ImportError:
+        log.warning("clip2point.datasets.synthetic is not available: skipping the synthetic set")
+        return sets
+    root = write_synthetic_set(workdir / "synthetic", per_class=per_class, seed=0)
+    sets["synthetic"] = sorted(str(p) for p in Path(root).glob("*/*/models/model_normalized.obj"))
+    return sets
+
+
+def _summary(result: dict) -> dict:
+    return {
+        "objects_views": result["views"],
+        "views_per_s": round(result["views"] / result["render_s"], 2),
+        "load_s_per_object": round(result["load_s"] / (result["views"] / 10), 4),
+        "peak_rss_mb": round(result["peak_rss_mb"], 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--per-class", type=int, default=1, help="synthetic models per class")
+    parser.add_argument("--repeats", type=int, default=1, help="passes over each set")
+    parser.add_argument("--gl-threads", type=int, default=1, help="LP_NUM_THREADS for llvmpipe (1 per worker)")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    os.environ["LP_NUM_THREADS"] = str(args.gl_threads)  # inherited by the spawned workers
+
+    report: dict = {"size": SIZE, "views_per_object": 10, "gl_threads": args.gl_threads, "sets": {}}
+    totals = {"ours": [0, 0.0, 0.0], "baseline": [0, 0.0, 0.0]}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, paths in _mesh_sets(args.per_class, Path(tmp)).items():
+            ours = _in_worker(_render_ours, paths, args.repeats, 0)
+            msaa = _in_worker(_render_ours, paths, args.repeats, 4)
+            base = _in_worker(_render_baseline, paths, args.repeats)
+            report["sets"][name] = {
+                "objects": len(paths),
+                "ours": _summary(ours),
+                "ours_msaa4": _summary(msaa),
+                "baseline": _summary(base),
+                "speedup": round(base["render_s"] / ours["render_s"] * ours["views"] / base["views"], 2),
+            }
+            log.info("%s: %s", name, report["sets"][name])
+            for key, result in (("ours", ours), ("baseline", base)):
+                totals[key][0] += result["views"]
+                totals[key][1] += result["render_s"]
+                totals[key][2] = max(totals[key][2], result["peak_rss_mb"])
+    report["views_per_s"] = round(totals["ours"][0] / totals["ours"][1], 2)
+    report["baseline_views_per_s"] = round(totals["baseline"][0] / totals["baseline"][1], 2)
+    report["speedup"] = round(report["views_per_s"] / report["baseline_views_per_s"], 2)
+    report["peak_rss_mb_per_worker"] = round(totals["ours"][2], 1)
+    report["baseline_peak_rss_mb_per_worker"] = round(totals["baseline"][2], 1)
+    print(json.dumps(report))
+
+
+if __name__ == "__main__":
+    main()

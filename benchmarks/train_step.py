@@ -1,0 +1,175 @@
+"""Pre-training step throughput and where the time goes (loader, depth rendering, image tower,
+depth tower, optimiser), for the project's step against a baseline that follows the reference
+recipe literally.
+
+- project: the trainer's own stages: loader reading points only (RGB features come from the
+  image-feature cache, built once and timed separately), the batched disc projector on the
+  training device, bf16 autocast + channels-last on CUDA (fp32 on CPU), LAMB.
+- baseline: fp32, RGB read and the frozen image tower run every step, depth maps from the
+  obvious scatter-min projector (``benchmarks/depth_projection.py``'s baseline), same LAMB.
+
+Data: render-free shards (10 views, 224², 2,048 points) written to a temporary folder. Defaults:
+tiny model, batch 16 on CPU; ``--model ViT-B-32 --batch-size 256`` on CUDA. The last line is
+JSON with ``samples_per_s`` and ``baseline_samples_per_s``.
+
+    python benchmarks/train_step.py [--device cpu|cuda] [--model c2p-tiny] [--batch-size 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Callable, Iterator
+
+import torch
+from torch.utils.data import DataLoader
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from depth_projection import baseline_project  # noqa: E402  (the literal scatter-min projector)
+
+from clip2point.datasets.shards import build_index, write_shard  # noqa: E402
+from clip2point.datasets.synthetic_shards import synthetic_object  # noqa: E402
+from clip2point.datasets.torch_dataset import ShardDataset  # noqa: E402
+from clip2point.render.depth import DepthMaps, depth_to_image, to_clip_input  # noqa: E402
+from clip2point.train import feature_cache  # noqa: E402
+from clip2point.train.config import TrainConfig  # noqa: E402
+from clip2point.train.losses import pretrain_loss  # noqa: E402
+from clip2point.train.models import build_pretrain_model, create_clip  # noqa: E402
+from clip2point.train.schedule import build_optimizer  # noqa: E402
+from clip2point.train.step import (  # noqa: E402
+    Batch, autocast, channels_last, depth_pair_input, image_features, jittered_distances, resolve_precision,
+    step_generator, subsample_points, to_device_batch,
+)
+
+log = logging.getLogger("benchmarks.train_step")
+STAGES = ("loader", "depth_render", "image_tower", "depth_tower", "optimiser")
+
+
+def write_shards(folder: Path, n_objects: int) -> Path:
+    objects = [synthetic_object(f"obj-{i:04d}", label=i % 4, split="train", views=10, size=224, num_points=2048, seed=i)
+               for i in range(n_objects)]
+    write_shard(folder, 0, objects, [], attrs={"config": {"kind": "benchmark"}, "class_names": ["a", "b", "c", "d"]})
+    build_index(folder)
+    return folder
+
+
+class Timer:
+    """Accumulates wall time per stage; synchronises CUDA so GPU work lands in its own stage."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.device, self.seconds = device, defaultdict(float)
+
+    def stage(self, name: str, fn: Callable[[], object]) -> object:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        out = fn()
+        if self.device.type == "cuda":
+            torch.cuda.synchronize()
+        self.seconds[name] += time.perf_counter() - start
+        return out
+
+
+def baseline_depth(batch: Batch, cfg: TrainConfig, gen: torch.Generator) -> torch.Tensor:
+    points = subsample_points(batch.points, cfg.num_points, gen)
+    dists = jittered_distances(batch.dist, cfg.dist_jitter, gen)
+    two = (-1, 2)
+    raw = baseline_project(points, batch.elev[:, None].expand(*two), batch.azim[:, None].expand(*two), dists)
+    raw = raw.view(batch.size, 2, *raw.shape[-2:])
+    return to_clip_input(depth_to_image(DepthMaps(raw, raw > 0)))
+
+
+def run_steps(mode: str, args: argparse.Namespace, shards: Path, device: torch.device) -> dict[str, float]:
+    cfg = TrainConfig(shards=str(shards), out="unused", model=args.model, pretrained=None, batch_size=args.batch_size)
+    precision = resolve_precision("auto" if mode == "project" else "fp32", device)
+    bundle = create_clip(args.model, None, device=device)
+    model = build_pretrain_model(bundle).to(device)
+    if mode == "project" and device.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)
+    optimizer = build_optimizer(model, cfg)
+    cache = None
+    cache_s = 0.0
+    if mode == "project":
+        start = time.perf_counter()
+        data = ShardDataset(shards, view="all", fields=("rgb",))
+        feats = feature_cache.compute_features(data, model.image_encoder, device=device, precision=precision,
+                                               image_size=224, batch_size=max(1, args.batch_size // 4),
+                                               num_workers=args.workers)
+        cache = feature_cache.ImageFeatureCache("bench", {str(o): i for i, o in enumerate(data.object_ids)}, feats)
+        cache_s = time.perf_counter() - start
+    dataset = ShardDataset(shards, view="random", fields=("points",) if cache else ("rgb", "points"))
+    loader = DataLoader(dataset, batch_size=args.batch_size, shuffle=True, drop_last=True, num_workers=args.workers,
+                        pin_memory=device.type == "cuda", persistent_workers=args.workers > 0)
+    timer = Timer(device)
+    batches = _forever(loader)
+    for step in range(args.warmup + args.steps):
+        if step == args.warmup:
+            timer.seconds.clear()
+        item = timer.stage("loader", lambda: next(batches))
+        feats = cache.lookup(item["object_id"], item["view"]) if cache else None
+        batch = to_device_batch(item, device, feats)
+        gen = step_generator(0, step, 0, 0, device)
+        depth = timer.stage("depth_render", lambda: depth_pair_input(batch, cfg, gen, 224) if mode == "project"
+                            else baseline_depth(batch, cfg, gen))
+        with autocast(device, precision):
+            f_img = timer.stage("image_tower", lambda: image_features(model.image_encoder, batch, 224))
+
+        def depth_tower() -> None:
+            with autocast(device, precision):
+                f_depth, w = model(channels_last(depth.flatten(0, 1)) if mode == "project" else depth.flatten(0, 1))
+            f_depth = f_depth.float().view(batch.size, 2, -1)
+            pretrain_loss(f_depth[:, 0], f_depth[:, 1], f_img.float(), w).total.backward()
+
+        timer.stage("depth_tower", depth_tower)
+        timer.stage("optimiser", lambda: (optimizer.step(), optimizer.zero_grad(set_to_none=True)))
+    total = sum(timer.seconds[s] for s in STAGES)
+    out = {f"{s}_ms": 1000 * timer.seconds[s] / args.steps for s in STAGES}
+    out.update(samples_per_s=args.batch_size * args.steps / total, precision=precision, cache_build_s=cache_s)
+    return out
+
+
+def _forever(loader: DataLoader) -> Iterator[dict]:
+    while True:
+        yield from loader
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--model", default=None, help="default: ViT-B-32 on CUDA, c2p-tiny on CPU")
+    parser.add_argument("--batch-size", type=int, default=None, help="default: 256 on CUDA, 16 on CPU")
+    parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=None)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    device = torch.device(args.device)
+    args.model = args.model or ("ViT-B-32" if device.type == "cuda" else "c2p-tiny")
+    args.batch_size = args.batch_size or (256 if device.type == "cuda" else 16)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    with tempfile.TemporaryDirectory() as tmp:
+        shards = write_shards(Path(tmp) / "shards", n_objects=2 * args.batch_size)
+        results = {mode: run_steps(mode, args, shards, device) for mode in ("baseline", "project")}
+    for mode, r in results.items():
+        log.info("%-8s %7.1f samples/s  %s", mode, r["samples_per_s"],
+                 "  ".join(f"{s} {r[f'{s}_ms']:.1f} ms" for s in STAGES))
+    log.info("project image-feature cache build (once per weights+shards): %.2f s", results["project"]["cache_build_s"])
+    print(json.dumps({
+        "device": str(device), "model": args.model, "batch_size": args.batch_size, "threads": torch.get_num_threads(),
+        "samples_per_s": round(results["project"]["samples_per_s"], 2),
+        "baseline_samples_per_s": round(results["baseline"]["samples_per_s"], 2),
+        "project": results["project"], "baseline": results["baseline"],
+    }))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

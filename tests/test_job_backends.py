@@ -1,0 +1,53 @@
+"""Execution backends: Ray and Dask local clusters give the same objects as one in-process worker."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from job_helpers import object_hashes, small_config, synthetic_cache
+
+from clip2point.errors import ConfigError
+from clip2point.render.backends import threads_per_worker
+from clip2point.render.job import run_render_job
+
+__all__ = ["synthetic_cache"]
+
+LIMIT = 4  # two shards of two objects
+
+
+@pytest.fixture
+def reference(tmp_path: Path) -> dict[str, str]:
+    run_render_job(small_config(tmp_path / "reference", limit=LIMIT, objects_per_shard=2), progress=False)
+    return object_hashes(tmp_path / "reference")
+
+
+@pytest.mark.cluster
+@pytest.mark.parametrize("backend", ["dask", "ray"])
+def test_cluster_backend_matches_in_process(tmp_path: Path, reference: dict[str, str], backend: str,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    for variable in ("RAY_ADDRESS", "DASK_SCHEDULER_ADDRESS"):
+        monkeypatch.delenv(variable, raising=False)  # a local cluster, never a user's one
+    out = tmp_path / backend
+    report = run_render_job(small_config(out, limit=LIMIT, objects_per_shard=2), workers=2, backend=backend,
+                            progress=False)
+    assert (report.backend, report.shards_run, report.rendered, report.failed) == (backend, 2, LIMIT, 0)
+    assert object_hashes(out) == reference
+
+
+def test_unknown_backend_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="unknown backend 'spark'; choose one of loky, ray, dask"):
+        run_render_job(small_config(tmp_path / "out", limit=1), backend="spark", progress=False)
+
+
+def test_worker_count_must_be_positive(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="workers must be >= 1; got 0"):
+        run_render_job(small_config(tmp_path / "out", limit=1), workers=0, progress=False)
+
+
+@pytest.mark.parametrize(("cores", "workers", "threads"), [(16, 1, 16), (16, 2, 8), (16, 3, 5), (16, 64, 1), (2, 2, 1)])
+def test_rasteriser_threads_share_the_cores(monkeypatch: pytest.MonkeyPatch, cores: int, workers: int,
+                                            threads: int) -> None:
+    monkeypatch.setattr(os, "cpu_count", lambda: cores)
+    assert threads_per_worker(workers) == threads
