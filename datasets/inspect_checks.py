@@ -113,9 +113,10 @@ def check_object(arrays: dict[str, Any], settings: VerifySettings) -> Iterator[t
         blank = _blank_reason(rgb)
         if blank:
             yield "blank", f"RGB view {v} is blank ({blank})"
-        if not np.any(depth[np.isfinite(depth)] != 0):
+        empty = not np.any(depth[np.isfinite(depth)] != 0)
+        if empty:
             yield "empty-depth", f"depth view {v} is empty (no foreground)"
-        if not blank and np.isfinite(depth).all():
+        if not (blank or empty) and np.isfinite(depth).all():
             iou = silhouette_iou(rgb, depth, float(dist), settings)
             if iou < settings.min_iou:
                 yield "silhouette", f"view {v}: RGB silhouette and depth mask disagree (IoU {iou:.2f} < {settings.min_iou})"

@@ -6,7 +6,7 @@ objects (no groups), so one view of one object is one chunk read and ``h5ls``/h5
 ==========================  =========  ===============  ===============  ==========================
 dataset                     dtype      shape            chunks           filter (default layout)
 ==========================  =========  ===============  ===============  ==========================
-``rgb``                     uint8      [K, V, H, W, 3]  (1, 1, H, W, 3)  gzip-1
+``rgb``                     uint8      [K, V, H, W, 3]  (1, 1, H, W, 3)  none
 ``depth``                   float32    [K, V, H, W]     (1, 1, H, W)     shuffle + gzip-1
 ``points``                  float32    [K, N, 3]        (1, N, 3)        none
 ``elev`` ``azim`` ``dist``  float32    [K, V]           contiguous       none (degrees; dist)
@@ -26,32 +26,31 @@ objects give the same bytes.
 
 Layout chosen by measurement (``benchmarks/shard_layout.py``: 200 rendered-looking objects, 10
 views, 224², 8192 points; reads by ``ShardDataset`` in one process, warm page cache, CPU time,
-best of 3; 2 shared cores, so ±20 %):
+best of 3, on 2 shared cores, so ±20 %; shuffle is on for float arrays, it cuts depth by 23 %):
 
-==============================================  ===========  ==============  ===========
-layout                                          bytes/obj    1 view + pts/s  all views/s
-==============================================  ===========  ==============  ===========
-none, chunk per view                            3 613 kB     10 967          4 846
-none, chunk per object                          3 611 kB     9 798           5 954
-lzf, chunk per view, points compressed          794 kB       2 634           324
-lzf+shuffle, chunk per view, points compressed  637 kB       1 732           299
-lzf+shuffle, chunk per view                     644 kB       2 038           312
-lzf+shuffle, chunk per object                   642 kB       316             323
-gzip-1, chunk per view                          671 kB       3 397           523
-gzip-1+shuffle, view, points compressed         561 kB       1 768           426
-**gzip-1+shuffle, chunk per view** (default)    **574 kB**   **3 611**       492
-gzip-1+shuffle, chunk per object                566 kB       527             534
-gzip-2+shuffle, chunk per view                  566 kB       3 405           520
-gzip-4+shuffle, chunk per view                  541 kB       2 065           260
-==============================================  ===========  ==============  ===========
+=============================================================  =========  ===========  ===========
+layout (codec per array, chunking)                             bytes/obj  1 view+pts/s all views/s
+=============================================================  =========  ===========  ===========
+rgb none, depth none, points none, chunk per view              3 613 kB   15 429       3 996
+rgb none, depth none, points none, chunk per object            3 611 kB   15 138       5 976
+rgb lzf, depth lzf, points none, chunk per view                611 kB     2 720        321
+rgb gzip-1, depth gzip-1, points gzip-1, chunk per view        534 kB     2 057        472
+rgb gzip-1, depth gzip-1, points none, chunk per view          546 kB     4 086        539
+rgb gzip-1, depth gzip-1, points none, chunk per object        540 kB     548          549
+rgb gzip-4, depth gzip-4, points none, chunk per view          512 kB     2 356        250
+**rgb none, depth gzip-1, points none, chunk per view**        1 909 kB   13 619       3 886
+rgb none, depth gzip-1, points none, chunk per object          1 902 kB   15 263       5 211
+=============================================================  =========  ===========  ===========
 
-Per-view chunks make the training read (one view) 7x cheaper than per-object chunks at the same
-size. gzip-1 beats lzf here on both size and speed; shuffle shrinks depth by a quarter; points
-(surface samples) shrink by 13 % (2 % of an object) and halve the read rate, so they stay raw.
-Raw storage reads 3x faster per CPU but is 6.3x bigger (190 GB against 30 GB for ShapeNet's
-52,460 objects): once the set outgrows the page cache the disk decides, and 3,600 reads per
-CPU-second per worker is well above what a GPU consumes. Real rendered shards (1,024-point depth)
-take about 400 kB per object.
+The training step reads one RGB view and the points of a random object, 100 epochs over 52,460
+objects, and never the stored depth (it projects depth from the points on the device). So: RGB
+raw, because inflating a 150 kB view costs ~150 us, ten times the raw read, and PNG costs ~500 us
+(gzip-1 RGB would be 3.5x smaller); depth compressed (shuffle + gzip-1: 6x smaller; only
+``inspect`` reads it); points raw (surface samples shrink 13 % and halve the read rate). lzf is
+slower than gzip-1 here and larger. Views are chunks of their own so a compressed array still
+reads one view cheaply; per-object chunks would decompress ten views for one. ShapeNet's 52,460
+objects take about 100 GB this way (real renders: ~1.8 MB/object); ``COMPACT_LAYOUT`` (gzip-1
+RGB, ~25 GB, 3.3x slower reads) is there for small disks.
 """
 
 from __future__ import annotations
@@ -183,7 +182,7 @@ class ShardLayout:
         return f"rgb {self.rgb}, depth {self.depth}, points {self.points}, chunk per {self.chunk}"
 
 
-COMPACT_LAYOUT = ShardLayout(rgb="gzip-1")  # 3.3x smaller, RGB reads 2.5x costlier (see above)
+COMPACT_LAYOUT = ShardLayout(rgb="gzip-1")  # 3.5x smaller, one-view reads 3.3x slower (see above)
 DEFAULT_LAYOUT = ShardLayout()
 
 

@@ -193,10 +193,12 @@ ArrayT = TypeVar("ArrayT", np.ndarray, torch.Tensor)
 
 def align_modelnet(points: ArrayT) -> ArrayT:
     """Rotate ModelNet points ``[..., 3]`` into ShapeNet's frame, ``p · R_x(π/2) · R_y(−π/2)``
-    (SPEC §6). Returns the same array type and dtype it was given."""
+    (SPEC §6). Returns the same array type, and the same dtype for floating input."""
     if points.shape[-1] != 3:
         raise ValueError(f"points must have a last dimension of 3; got shape {tuple(points.shape)}")
     if isinstance(points, torch.Tensor):
-        matrix = torch.as_tensor(MODELNET_TO_SHAPENET, dtype=points.dtype, device=points.device)
-        return points @ matrix
-    return (np.asarray(points) @ MODELNET_TO_SHAPENET.astype(points.dtype, copy=False)).astype(points.dtype, copy=False)
+        points = points if points.is_floating_point() else points.float()
+        return points @ torch.as_tensor(MODELNET_TO_SHAPENET, dtype=points.dtype, device=points.device)
+    points = np.asarray(points)
+    dtype = points.dtype if np.issubdtype(points.dtype, np.floating) else np.float32
+    return (points @ MODELNET_TO_SHAPENET).astype(dtype, copy=False)

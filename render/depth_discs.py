@@ -5,8 +5,8 @@ Speed comes from visiting only the few pixels a disc can touch: a point at conti
 position u can cover only the ``K = floor(2·r_px) + 1`` integer pixel centres in
 ``(u − r_px, u + r_px)``, so each point contributes a K×K stencil (5×5 at 224², r = 0.02)
 instead of S² tests. The nearest z per pixel is a ``scatter_reduce(amin)`` into a
-``[maps, S²]`` buffer (2-D so the CPU kernel runs maps in parallel), a few maps at a time so
-the buffer and the temporaries stay cache-sized.
+``[maps, S²]`` buffer (2-D so the CPU kernel runs maps in parallel), some 20 maps at a time so
+the buffer and the temporaries stay cache-sized and are allocated once per call.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ def _axis_candidates(coord: torch.Tensor, size: int, radius: float, width: int) 
     candidate pixel, and the squared distances ``[n, K, P]`` to its K candidates along this axis
     (``inf`` for candidates off the image). Candidate k sits at flipped index ``first − k``."""
     u = ((coord + 1.0) * size - 1.0) * 0.5  # continuous unflipped pixel index
+    u = u.clamp(-2.0 * size, 3.0 * size)  # far-off points stay far off without overflowing int32
     first = torch.floor(u - radius * size * 0.5).to(torch.int32) + 1
     idx = first[:, None, :] + torch.arange(width, dtype=torch.int32, device=coord.device)[:, None]
     inside = (idx >= 0) & (idx < size)

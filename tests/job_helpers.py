@@ -7,6 +7,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import h5py
+import numpy as np
 import pytest
 
 from clip2point.render.job_config import RenderJobConfig
@@ -37,6 +39,20 @@ def object_hashes(folder: Path) -> dict[str, str]:
             assert record["object_id"] not in hashes, f"{record['object_id']} appears twice"
             hashes[record["object_id"]] = record["hash"]
     return hashes
+
+
+def assert_same_shards(folder: Path, reference: Path) -> None:
+    """Same shard files holding equal datasets (every array, label and string), row by row.
+
+    File bytes are not compared: the ``code_version`` attribute changes with each commit."""
+    names = sorted(p.name for p in reference.glob("shard-*.h5"))
+    assert sorted(p.name for p in folder.glob("shard-*.h5")) == names
+    for name in names:
+        with h5py.File(folder / name) as got, h5py.File(reference / name) as want:
+            assert sorted(got) == sorted(want)
+            for dataset in want:
+                np.testing.assert_array_equal(got[dataset][()], want[dataset][()], err_msg=f"{name}:{dataset}")
+            assert got.attrs["config"] == want.attrs["config"]
 
 
 def index_of(folder: Path) -> dict[str, Any]:

@@ -46,6 +46,7 @@ def slow_rasterize(view: torch.Tensor, size: int, radius: float) -> torch.Tensor
 def test_disc_raster_equals_the_slow_reference(size: int, radius: float) -> None:
     gen = torch.Generator().manual_seed(size)
     view = torch.rand(3, 60, 3, generator=gen) * torch.tensor([2.4, 2.4, 2.0]) - torch.tensor([1.2, 1.2, 0.3])
+    view[0, :2, :2] = torch.tensor([[1e12, 0.0], [0.0, -1e12]])  # far off the image: no effect
     depth, mask = rasterize_discs(view, size=size, radius=radius)
     slow = slow_rasterize(view, size, radius)
     assert torch.equal(mask, torch.isfinite(slow))

@@ -169,6 +169,8 @@ def test_verify_names_bad_objects(tmp_path: Path, capsys: pytest.CaptureFixture,
     code, out, _ = cli(capsys, "inspect", root, "verify")
     assert code == 1 and re.search(r"shard-00001.h5: " + expect, out), out
     assert "bad shards, 1 bad objects" in out
+    report = json.loads(cli(capsys, "inspect", root, "verify", "--json")[1])
+    assert report["bad_objects"] == ["obj-77"] and len({p["check"] for p in report["problems"]}) == 1
 
 
 def test_depth_mask_carried_into_rgb_frame_matches_a_slow_reference() -> None:
