@@ -10,7 +10,8 @@ layout (each copied a few times under different model ids so both workers have s
   the same number of worker processes doing nothing but ``RGBRenderer.render`` (meshes loaded
   and GL contexts created before the clock starts), i.e. what a job would reach if loading,
   sampling, depth and writing were free. The goal is end-to-end >= 80 % of it.
-- ``stage_seconds``: per-stage time summed over workers (seconds of worker time).
+- Both are the best of ``--repeats`` alternated runs; ``stage_seconds`` (per-stage time summed
+  over workers, seconds of worker time) belongs to the best job run.
 - ``projection_52460``: the full ShapeNet job on a 16-core node, from the per-object stage
   costs measured on the real meshes (assumptions in the dict and in the report).
 
@@ -33,6 +34,7 @@ from typing import Any
 
 import joblib
 
+from clip2point.datasets.shard_format import DEFAULT_LAYOUT
 from clip2point.render.backends import threads_per_worker
 from clip2point.render.job import plan_job, run_render_job
 from clip2point.render.job_config import RenderJobConfig
@@ -107,18 +109,26 @@ def rgb_stage_objects_per_s(config: RenderJobConfig, workers: int) -> float:
     return len(paths) / max(seconds for _, seconds in results)
 
 
-def measure(config: RenderJobConfig, workers: int) -> dict[str, Any]:
-    """Steady state: a tiny warm-up job first writes the synthetic set (if needed), starts the
-    loky pool and imports torch/pyrender in the workers -- once-per-job costs that 52,460
-    objects amortise but 40 would not."""
+def measure(config: RenderJobConfig, workers: int, repeats: int) -> dict[str, Any]:
+    """Best of ``repeats`` for both the job and the RGB stage, alternated so that a burst of load
+    from other processes on a shared machine hits both alike.
+
+    A tiny warm-up job first writes the synthetic set (if needed), starts the loky pool and
+    imports torch/pyrender in the workers: once-per-job costs that 52,460 objects amortise."""
     warm_up = dataclasses.replace(config, out=config.out.with_name(config.out.name + "-warmup"),
                                   limit=workers * config.objects_per_shard)
     run_render_job(warm_up, workers=workers, progress=False)
-    start = time.perf_counter()
-    report = run_render_job(config, workers=workers, progress=False)
-    wall = time.perf_counter() - start
+    best, rgb_alone = None, 0.0
+    for repeat in range(repeats):
+        out = config.out.with_name(f"{config.out.name}-{repeat}")
+        start = time.perf_counter()
+        report = run_render_job(dataclasses.replace(config, out=out), workers=workers, progress=False)
+        wall = time.perf_counter() - start
+        if best is None or wall < best[0]:
+            best = (wall, report)
+        rgb_alone = max(rgb_alone, rgb_stage_objects_per_s(config, workers))
+    wall, report = best
     objects = report.rendered + report.failed
-    rgb_alone = rgb_stage_objects_per_s(config, workers)
     return {
         "objects": objects,
         "failed": report.failed,
@@ -157,6 +167,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--synthetic-limit", type=int, default=96, help="synthetic objects to render")
     parser.add_argument("--copies", type=int, default=8, help="copies of each real mesh")
+    parser.add_argument("--repeats", type=int, default=2, help="best of N (shared machines are noisy)")
     parser.add_argument("--objects-per-shard", type=int, default=12,
                         help="small enough that every worker gets shards, big enough to amortise fsyncs")
     args = parser.parse_args()
@@ -165,14 +176,15 @@ def main() -> None:
         tmp_path = Path(tmp)
         common = {"objects_per_shard": args.objects_per_shard}
         synthetic = measure(RenderJobConfig(out=tmp_path / "synthetic", limit=args.synthetic_limit, **common),
-                            args.workers)
+                            args.workers, args.repeats)
         root = arrange_real_meshes(tmp_path / "real-shapenet", args.copies)
-        real = measure(RenderJobConfig(out=tmp_path / "real", shapenet_root=root, **common), args.workers)
+        real = measure(RenderJobConfig(out=tmp_path / "real", shapenet_root=root, **common), args.workers,
+                       args.repeats)
         real["mean_faces"] = mean_faces(root)
     result = {
         "benchmark": "generation",
         "workers": args.workers,
-        "settings": "10 views, 224 px, 8192 points, depth from 1024, lzf shards, loky",
+        "settings": f"10 views, 224 px, 8192 points, depth from 1024, loky; shards: {DEFAULT_LAYOUT.describe()}",
         "objects_per_s": synthetic["objects_per_s"],
         "rgb_stage_objects_per_s": synthetic["rgb_stage_objects_per_s"],
         "stage_seconds": synthetic["stage_seconds"],

@@ -3,11 +3,11 @@ encode → view-summed cosine scores, on synthetic clouds of 1,024 points.
 
 Runs the tiny model on the CPU, and ViT-B-32 (random weights: throughput does not depend on
 them) when CUDA is available. Baseline: the same work one object at a time (batch 1), which is
-what a per-object loop over a dataset does. Rates are best of ``--repeats`` after a warm-up;
+what a per-object loop over a dataset does; every batch size sees the same objects. Rates are best of ``--repeats`` after a warm-up;
 the CPU-time rate is less disturbed by other processes on a shared machine. Prints one JSON
 object as its last line.
 
-    python benchmarks/zeroshot.py [--objects 32] [--views 6] [--repeats 2]
+    python benchmarks/zeroshot.py [--objects 30] [--views 6] [--repeats 2] [--batch-sizes 1,8,32]
 """
 
 from __future__ import annotations
@@ -66,6 +66,8 @@ def main() -> None:
     parser.add_argument("--objects", type=int, default=30)
     parser.add_argument("--views", type=int, default=6, choices=(6, 10))
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--batch-sizes", type=lambda t: [int(v) for v in t.split(",")], default=[1, 8, 32],
+                        help="objects per encoder batch; 1 is the per-object-loop baseline")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     runs = [("c2p-tiny", "cpu")] + ([("ViT-B-32", "cuda"), ("c2p-tiny", "cuda")] if torch.cuda.is_available() else [])
@@ -73,14 +75,24 @@ def main() -> None:
                                  "torch_threads": torch.get_num_threads(), "cpu_count": os.cpu_count(),
                                  "load_average": os.getloadavg()[0]}
     for model, device in runs:
-        batched = objects_per_second(model, device, args.objects, args.views, 32, args.repeats)
-        single = objects_per_second(model, device, min(args.objects, 10), args.views, 1, args.repeats)
+        rates = {b: objects_per_second(model, device, args.objects, args.views, b, args.repeats)
+                 for b in args.batch_sizes}
         key = f"{model}_{device}"
-        result[key] = {"batch32": batched, "baseline_batch1": single,
-                       "speedup": batched["objects_per_s"] / single["objects_per_s"]}
-        print(f"{key}: {batched['objects_per_s']:.2f} objects/s batched, "
-              f"{single['objects_per_s']:.2f} objects/s one at a time", flush=True)
-    print(json.dumps(result, default=lambda v: round(float(v), 3) if isinstance(v, (float, np.floating)) else v))
+        result[key] = {f"batch{b}": r for b, r in rates.items()}
+        result[key]["speedup_vs_batch1"] = {f"batch{b}": r["objects_per_s"] / rates[1]["objects_per_s"]
+                                            for b, r in rates.items() if 1 in rates}
+        print(f"{key}: " + ", ".join(f"batch {b}: {r['objects_per_s']:.2f} objects/s" for b, r in rates.items()),
+              flush=True)
+    print(json.dumps(rounded(result)))
+
+
+def rounded(value: object) -> object:
+    """Floats to 3 decimals, recursively (rates are noisy well before the 4th digit)."""
+    if isinstance(value, dict):
+        return {k: rounded(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [rounded(v) for v in value]
+    return round(float(value), 3) if isinstance(value, (float, np.floating)) else value
 
 
 if __name__ == "__main__":

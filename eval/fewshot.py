@@ -85,8 +85,9 @@ class FewShotResult:
 
 
 def _take(feats: Features, idx: torch.Tensor | np.ndarray) -> Features:
-    idx = torch.as_tensor(np.asarray(idx), dtype=torch.long)
-    return {p: f[idx] for p, f in feats.items()}
+    device = next(iter(feats.values())).device
+    idx = torch.as_tensor(np.asarray(idx.cpu() if isinstance(idx, torch.Tensor) else idx), dtype=torch.long)
+    return {p: f[idx.to(device)] for p, f in feats.items()}
 
 
 @torch.no_grad()
@@ -95,7 +96,7 @@ def predict(adapter: DualPathAdapter, feats: Features, text_feats: torch.Tensor,
     adapter.eval()
     n = len(next(iter(feats.values())))
     out = [adapter.logits(_take(feats, np.arange(s, min(s + batch, n))), text_feats).argmax(1) for s in range(0, n, batch)]
-    return torch.cat(out).numpy() if out else np.zeros(0, dtype=np.int64)
+    return torch.cat(out).cpu().numpy() if out else np.zeros(0, dtype=np.int64)
 
 
 def _batches(n: int, size: int, generator: torch.Generator) -> list[torch.Tensor]:
@@ -112,7 +113,7 @@ def train_adapter(train: Features, labels: torch.Tensor, text_feats: torch.Tenso
     config = AdapterConfig(paths=settings.paths, num_views=first.shape[1], dim=first.shape[2])
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)  # adapter init and dropout masks
-        adapter = DualPathAdapter(config)
+        adapter = DualPathAdapter(config).to(first.device)
         optimiser = torch.optim.AdamW(adapter.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
         generator = torch.Generator().manual_seed(seed)
         best: tuple[float, int, dict[str, torch.Tensor]] | None = None
@@ -121,7 +122,7 @@ def train_adapter(train: Features, labels: torch.Tensor, text_feats: torch.Tenso
             adapter.train()
             losses = []
             for idx in _batches(len(labels), settings.batch_size, generator):
-                loss = F.cross_entropy(adapter.logits(_take(train, idx), text_feats), labels[idx])
+                loss = F.cross_entropy(adapter.logits(_take(train, idx), text_feats), labels[idx.to(labels.device)])
                 optimiser.zero_grad(set_to_none=True)
                 loss.backward()
                 optimiser.step()
@@ -140,14 +141,20 @@ def train_adapter(train: Features, labels: torch.Tensor, text_feats: torch.Tenso
 
 def run_fewshot_on_features(train_feats: Features, train_labels: np.ndarray, test_feats: Features,
                             test_labels: np.ndarray, text_feats: torch.Tensor, class_names: tuple[str, ...],
-                            settings: FewShotSettings, *, feature_rows: np.ndarray | None = None) -> FewShotResult:
+                            settings: FewShotSettings, *, feature_rows: np.ndarray | None = None,
+                            device: str | torch.device = "cpu") -> FewShotResult:
     """Every seed: draw K shots (+ validation) from the training split, train, score on test.
 
     ``train_labels`` cover the whole training split; ``feature_rows[i]`` is training object i's
     row in ``train_feats`` (default: the identity), so only drawn objects need features. The
-    testable core, independent of how the features were made."""
+    testable core, independent of how the features were made. Adapters train on ``device``
+    and are returned on the CPU."""
     results = []
-    labels_t = torch.as_tensor(train_labels, dtype=torch.long)
+    device = torch.device(device)
+    train_feats = {p: f.to(device) for p, f in train_feats.items()}
+    test_feats = {p: f.to(device) for p, f in test_feats.items()}
+    text_feats = text_feats.to(device)
+    labels_t = torch.as_tensor(train_labels, dtype=torch.long, device=device)
     rows = np.arange(len(train_labels)) if feature_rows is None else np.asarray(feature_rows)
     for seed in settings.seeds:
         split = sample_kshot(train_labels, settings.shots, seed=seed, val_per_class=settings.val_per_class,
@@ -160,7 +167,7 @@ def run_fewshot_on_features(train_feats: Features, train_labels: np.ndarray, tes
         report = classification_report(predict(adapter, test_feats, text_feats), test_labels, class_names)
         log.info("seed %d: %d-shot test accuracy %.2f%% (epoch %d%s)", seed, settings.shots, report.accuracy, epoch,
                  "" if val_acc is None else f", val {val_acc:.2f}%")
-        results.append(SeedResult(seed, report, epoch, val_acc, tuple(history), adapter))
+        results.append(SeedResult(seed, report, epoch, val_acc, tuple(history), adapter.cpu()))
     return FewShotResult(tuple(results))
 
 

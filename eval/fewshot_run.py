@@ -43,12 +43,19 @@ def encode_pointset(encoders: Encoders, pointset: PointSet, paths: Sequence[str]
 
 
 def _load_splits(config: FewShotConfig) -> tuple[PointSet, PointSet]:
+    """Both splits over the classes that have training objects: a class without any cannot be
+    learned from K shots (our shards list all 55 ShapeNet names, a small set holds a few)."""
     options = config.data.pointset_options()
     train = load_pointset(config.data.dataset, config.data.data, "train", options)
     test = load_pointset(config.data.dataset, config.data.data, "test", options)
     if train.class_names != test.class_names:
         raise ConfigError(f"{config.data.data}: train and test splits list different classes "
                           f"({len(train.class_names)} vs {len(test.class_names)})")
+    present = [n for i, n in enumerate(train.class_names) if (train.labels == i).any()]
+    if len(present) < len(train.class_names):
+        log.info("%d of %d classes have no training objects; few-shot uses the other %d",
+                 len(train.class_names) - len(present), len(train.class_names), len(present))
+        train, test = train.restrict_classes(present), test.restrict_classes(present)
     return train, test
 
 
@@ -69,7 +76,7 @@ def run_fewshot(config: FewShotConfig, *, encoders: Encoders | None = None,
     test_feats = encode_pointset(encoders, test, paths, config, store)
     texts = text_features(encoders, test.class_names, config.prompt)
     result = run_fewshot_on_features(train_feats, train.labels, test_feats, test.labels, texts, test.class_names,
-                                     config.fewshot, feature_rows=rows)
+                                     config.fewshot, feature_rows=rows, device=config.encoder.device)
     return result, encoders, test
 
 
@@ -110,4 +117,6 @@ def evaluate_saved_adapter(path: Path, config: FewShotConfig, *, store: FeatureS
     run_config = FewShotConfig(config.data, config.encoder, views, meta["prompt"], config.fewshot)
     feats = encode_pointset(encoders, test, paths, run_config, store or FeatureStore(config.data.cache_dir))
     texts = text_features(encoders, test.class_names, meta["prompt"])
-    return classification_report(predict(adapter, feats, texts), test.labels, test.class_names), meta
+    device = config.encoder.device
+    predictions = predict(adapter.to(device), {p: f.to(device) for p, f in feats.items()}, texts.to(device))
+    return classification_report(predictions, test.labels, test.class_names), meta

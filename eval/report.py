@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import tempfile
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -94,7 +95,8 @@ def save_confusion_png(report: ClassificationReport, path: str | Path, *, title:
     ax.set_yticks(range(c), report.class_names, fontsize=7)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
-    ax.set_title(title or f"accuracy {report.accuracy:.2f}% ({report.count} objects)", fontsize=9)
+    title = title or f"accuracy {report.accuracy:.2f}% ({report.count} objects)"
+    ax.set_title(textwrap.fill(title, width=int(12 * size)), fontsize=9)  # long titles wrap, never clip
     if c <= 20:
         for i, j in zip(*np.nonzero(report.confusion)):
             ax.text(j, i, str(report.confusion[i, j]), ha="center", va="center", fontsize=6,

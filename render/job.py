@@ -121,10 +121,14 @@ def _failure(entry: ExcludedEntry, status: str) -> ObjectFailure:
     return ObjectFailure(entry.object_id, entry.synset, entry.split, status, entry.reason)  # type: ignore[arg-type]
 
 
+def check_nodes(num_nodes: int, node_rank: int) -> None:
+    if num_nodes < 1 or not 0 <= node_rank < num_nodes:
+        raise ConfigError(f"need --num-nodes >= 1 and 0 <= --node-rank < --num-nodes; got {num_nodes} and {node_rank}")
+
+
 def node_tasks(tasks: Iterable[ShardTask], *, num_nodes: int, node_rank: int) -> list[ShardTask]:
     """This node's share: shard k runs on node k % num_nodes."""
-    if num_nodes < 1 or not 0 <= node_rank < num_nodes:
-        raise ConfigError(f"need num_nodes >= 1 and 0 <= node_rank < num_nodes; got {num_nodes=} {node_rank=}")
+    check_nodes(num_nodes, node_rank)
     return [t for t in tasks if t.shard_id % num_nodes == node_rank]
 
 
@@ -143,6 +147,7 @@ def run_render_job(
     ``retry_failed`` then re-renders the folder's recorded failures into new shards (one node only).
     Raises ``ConfigError`` when ``config.out`` holds another configuration."""
     check_execution(backend, workers)
+    check_nodes(num_nodes, node_rank)
     if retry_failed and num_nodes != 1:
         raise ConfigError("--retry-failed runs on one node over the merged folder; drop --num-nodes/--node-rank")
     plan = plan_job(config)
@@ -193,8 +198,9 @@ def _execute(worker: RenderWorker, tasks: list[ShardTask], report: JobReport, *,
             bar.update(outcome.num_rendered + len(outcome.failures))
             bar.set_postfix(failed=report.failed, refresh=False)
     except KeyboardInterrupt:
-        log.warning("interrupted after %d of %d shards; completed shards are whole and no partial shard is "
-                    "visible; rerun the same command to resume", report.shards_run, len(tasks))
+        finished = completed_shard_ids(worker.config.out) & {t.shard_id for t in tasks}
+        log.warning("interrupted with %d of this run's %d shards complete; completed shards are whole and no "
+                    "partial shard is visible; rerun the same command to resume", len(finished), len(tasks))
         raise
     finally:
         bar.close()

@@ -230,3 +230,44 @@ def test_cli_refuses_the_pretrained_path_without_a_checkpoint(tmp_path: Path, ca
     rc = main(["fewshot", "--dataset", "modelnet40", "--data", str(tmp_path), "--paths", "clip", "--seeds", "1,1"])
     assert rc == 2
     assert "seeds must be distinct" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------- with a checkpoint
+
+
+@pytest.fixture(scope="module")
+def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A pre-training checkpoint of c2p-tiny whose depth tower differs from CLIP's visual tower."""
+    from clip2point.train.checkpoint import Checkpoint, Progress, write_checkpoint
+    from clip2point.train.models import build_pretrain_model, create_clip, weights_hash
+    from train_support import tiny_weights_file
+
+    folder = tmp_path_factory.mktemp("ckpt")
+    weights = tiny_weights_file(folder / "tiny.pt")
+    bundle = create_clip("c2p-tiny", str(weights))
+    model = build_pretrain_model(bundle)
+    perturbed(model.depth_encoder, seed=2)
+    ckpt = Checkpoint(config={"model": "c2p-tiny", "pretrained": str(weights)},
+                      base_weights=weights_hash(bundle.model.visual), model=model.trainable_state_dict(),
+                      progress=Progress())
+    return write_checkpoint(folder / "best.pt", ckpt)
+
+
+def test_checkpoint_drives_zero_shot_and_the_dual_path(tiny_checkpoint: Path, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture) -> None:
+    root = make_shape_h5_folder(tmp_path / "h5", train_per_class=4, test_per_class=2, points=128)
+    common = ["--dataset", "modelnet40", "--data", str(root), "--model", "c2p-tiny", "--num-points", "128",
+              "--views", "6", "--device", "cpu", "--ckpt", str(tiny_checkpoint)]
+    assert main(["zeroshot", *common, "--out", str(tmp_path / "zs.json")]) == 0
+    zs = json.loads((tmp_path / "zs.json").read_text())
+    assert zs["scored_by"] == "pretrained" and zs["count"] == 10
+    assert main(["fewshot", *common, "--shots", "2", "--seeds", "0", "--epochs", "2", "--val-per-class", "1",
+                 "--train-batch-size", "4", "--out", str(tmp_path / "fs.json")]) == 0
+    fs = json.loads((tmp_path / "fs.json").read_text())
+    assert fs["config"]["fewshot"]["paths"] == ["pretrained", "clip"]
+    adapter, meta = load_adapter(fs["adapters"][0])
+    assert set(meta["encoders"]) == {"pretrained", "clip"} and meta["encoders"]["pretrained"] != meta["encoders"]["clip"]
+    capsys.readouterr()
+    bad = [a if a != "c2p-tiny" else "ViT-B-32" for a in common]
+    assert main(["zeroshot", *bad]) == 2
+    assert "--model ViT-B-32 but" in capsys.readouterr().err

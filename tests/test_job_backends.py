@@ -46,6 +46,18 @@ def test_worker_count_must_be_positive(tmp_path: Path) -> None:
         run_render_job(small_config(tmp_path / "out", limit=1), workers=0, progress=False)
 
 
+@pytest.mark.parametrize(("num_nodes", "node_rank"), [(0, 0), (2, 2), (2, -1)])
+def test_node_split_is_validated_before_any_file_is_written(tmp_path: Path, num_nodes: int, node_rank: int) -> None:
+    with pytest.raises(ConfigError, match=rf"need --num-nodes >= 1 .*; got {num_nodes} and {node_rank}"):
+        run_render_job(small_config(tmp_path / "out"), num_nodes=num_nodes, node_rank=node_rank, progress=False)
+    assert not (tmp_path / "out").exists()
+
+
+def test_retry_failed_needs_the_merged_folder(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="--retry-failed runs on one node over the merged folder"):
+        run_render_job(small_config(tmp_path / "out"), num_nodes=2, retry_failed=True, progress=False)
+
+
 @pytest.mark.parametrize(("cores", "workers", "threads"), [(16, 1, 16), (16, 2, 8), (16, 3, 5), (16, 64, 1), (2, 2, 1)])
 def test_rasteriser_threads_share_the_cores(monkeypatch: pytest.MonkeyPatch, cores: int, workers: int,
                                             threads: int) -> None:

@@ -14,6 +14,7 @@ from torch import nn
 
 from clip2point.cli import main
 from clip2point.datasets.pointsets import PointSet
+from clip2point.errors import PathError
 from clip2point.eval.encoders import Encoders, text_features
 from clip2point.eval.features import FeatureStore, prepare_points
 from clip2point.eval.settings import DataSettings, EncoderSettings, ViewSettings
@@ -181,3 +182,22 @@ def test_cli_errors_name_the_problem(tmp_path: Path, capsys: pytest.CaptureFixtu
     rc = main(["zeroshot", "--dataset", "modelnet40", "--data", str(tmp_path), "--preset", "nope"])
     assert rc == 2
     assert "unknown depth preset 'nope'" in capsys.readouterr().err
+
+
+def test_shard_test_split_is_a_dataset(tmp_path: Path) -> None:
+    from train_support import CLASS_NAMES, write_random_shards
+
+    from clip2point.datasets.pointsets import PointSetOptions, load_pointset
+
+    root = write_random_shards(tmp_path / "shards", train=4, test=5, num_points=96)
+    ps = load_pointset("shards", root, "test", PointSetOptions(num_points=64, seed=1))
+    assert ps.points.shape == (5, 64, 3) and ps.class_names == tuple(CLASS_NAMES) and ps.frame == "y-up"
+    np.testing.assert_array_equal(ps.labels, [k % 3 for k in range(4, 9)])
+    again = load_pointset("shards", root, "test", PointSetOptions(num_points=64, seed=1))
+    np.testing.assert_array_equal(ps.points, again.points)
+    from clip2point.datasets.torch_dataset import ShardDataset
+
+    stored = ShardDataset(root, split="test", view=0, fields=("points",))[0]["points"].numpy()
+    assert {tuple(p) for p in ps.points[0]} <= {tuple(p) for p in stored}  # a subset of the stored cloud
+    with pytest.raises(PathError, match="fewer than num_points=1024"):
+        load_pointset("shards", root, "test", PointSetOptions(num_points=1024))

@@ -73,6 +73,8 @@ def run(args: argparse.Namespace) -> int:
     from clip2point.train.trainer import train
 
     result = train(config_from_args(args))
+    if not result.is_main:
+        return 0
     best = result.best
     print(f"pretrain: {result.run_dir} step {result.step} epoch {result.epoch}; last {result.last_checkpoint}; "
           f"best {best.get('metric')}={best.get('value')} at step {best.get('step')}")

@@ -51,6 +51,7 @@ class TrainResult:
     best: dict[str, Any]
     metrics: dict[str, float]
     curves: Path | None
+    is_main: bool = True  # rank 0 (the one that wrote RUN/)
 
 
 @dataclass
@@ -195,7 +196,8 @@ class Trainer:
             curves = plot_curves(self.metrics_log.path, self.run_dir / "curves.png")
             log.info("learning curves: %s", curves)
         s = self.state
-        return TrainResult(self.run_dir, s.progress.step, s.progress.epoch, s.last_checkpoint, s.best, s.metrics, curves)
+        return TrainResult(self.run_dir, s.progress.step, s.progress.epoch, s.last_checkpoint, s.best, s.metrics, curves,
+                           self.env.is_main)
 
     def _done(self) -> bool:
         return self.cfg.max_steps is not None and self.state.progress.step >= self.cfg.max_steps

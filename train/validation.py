@@ -27,6 +27,7 @@ from clip2point.train.step import autocast, channels_last, rgb_to_clip_input
 log = logging.getLogger(__name__)
 
 VAL_SEED = 12345  # fixed point subsets and views: every epoch scores the same inputs
+VAL_BATCH = 64  # fixed, so a metric does not depend on the training batch (float sums, near-ties)
 
 
 @dataclass(frozen=True)
@@ -139,7 +140,7 @@ class Validator:
     def run(self, model: PretrainModel) -> dict[str, float]:
         """``val_top1``, ``val_retrieval_top1`` and ``modelnet40_top1`` for the sets configured."""
         cfg = self.cfg
-        common = dict(device=self.device, precision=self.precision, batch_size=max(1, cfg.batch_size // 4))
+        common = dict(device=self.device, precision=self.precision, batch_size=VAL_BATCH)
         metrics: dict[str, float] = {}
         was_training = model.training
         model.eval()
