@@ -54,7 +54,7 @@ class PointSetOptions:
             object.__setattr__(self, "cache_dir", Path(self.cache_dir))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # arrays have no truth value: compare fields explicitly
 class PointSet:
     """Clouds ``points`` float32 [N,P,3] with ``labels`` int64 [N] indexing ``class_names``.
 

@@ -79,9 +79,10 @@ def gather_with_grad(x: torch.Tensor) -> torch.Tensor:
     """
     if not dist.is_initialized() or dist.get_world_size() == 1:
         return x
-    from torch.distributed.nn.functional import all_gather
+    from torch.distributed._functional_collectives import all_gather_single, wait_tensor
 
-    return torch.cat(all_gather(x), dim=0)
+    # functional collective: all-gather forward, reduce-scatter (sum) backward
+    return wait_tensor(all_gather_single(x.contiguous(), 0, dist.group.WORLD))
 
 
 def all_reduce_sum(values: torch.Tensor) -> torch.Tensor:
