@@ -4,13 +4,28 @@ or OpenGL is first imported, so every GL user imports pyrender through ``import_
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import os
 from types import ModuleType
+
+
+def _preload_triton() -> None:
+    """Load triton's bundled LLVM before Mesa's llvmpipe loads the system LLVM.
+
+    With both in one process, loading triton *after* a llvmpipe context exists segfaults
+    (their LLVM symbols clash); the other order works. torch pulls triton in lazily (through
+    torchvision / open_clip / torch.compile), so a notebook that renders and then builds a
+    CLIP model would crash without this. No-op where triton is not installed.
+    """
+    if importlib.util.find_spec("triton") is not None:
+        importlib.import_module("triton")
 
 
 def import_pyrender() -> ModuleType:
     """Import pyrender with ``PYOPENGL_PLATFORM=egl`` unless the user chose a platform."""
     os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
+    _preload_triton()
     import pyrender  # noqa: PLC0415  (deliberately late: the env var must be set first)
 
     return pyrender

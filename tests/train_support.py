@@ -42,6 +42,45 @@ def tiny_weights_file(path: Path, seed: int = 7) -> Path:
     return path
 
 
+def fit_tiny_clip(shards: Path, path: Path, *, steps: int = 150, batch: int = 96, lr: float = 2e-3,
+                  seed: int = 7) -> Path:
+    """c2p-tiny fitted CLIP-style on the train split's RGB views and saved as a --pretrained file.
+
+    Real pre-training starts from CLIP, whose image tower already tells objects apart; a random
+    tiny tower maps every view to nearly one feature, so no cross-modal signal could be learned
+    from it. Each step matches a batch of RGB views against the "image of a {name}" prompts of
+    all classes (image-text NT-Xent with the class prompt as the positive), training both towers,
+    so the saved text tower also gives zero-shot prompts that mean something.
+    """
+    import open_clip
+    import torch.nn.functional as F
+
+    from clip2point.datasets.torch_dataset import ShardDataset
+    from clip2point.train.models import register_model_configs
+    from clip2point.train.step import rgb_to_clip_input
+
+    register_model_configs()
+    data = ShardDataset(shards, split="train", view="all", fields=("rgb",))
+    rgb = torch.stack([data[i]["rgb"] for i in range(len(data))])  # [N,V,H,W,3]
+    labels = torch.from_numpy(data.labels)[:, None].expand(-1, rgb.shape[1]).reshape(-1)
+    rgb = rgb.flatten(0, 1)
+    tokens = open_clip.get_tokenizer("c2p-tiny")([f"image of a {n.replace('_', ' ')}" for n in data.class_names])
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = open_clip.create_model("c2p-tiny").train()
+        optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
+        for _ in range(steps):
+            pick = torch.randint(len(rgb), (batch,))
+            image = F.normalize(model.encode_image(rgb_to_clip_input(rgb[pick], 224)), dim=-1)
+            text = F.normalize(model.encode_text(tokens), dim=-1)
+            loss = F.cross_entropy(image @ text.T / 0.07, labels[pick])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+    torch.save(model.state_dict(), path)
+    return path
+
+
 def _main(argv: list[str]) -> int:
     """``python train_support.py [--kill-after-step N] PRETRAIN_FLAGS``: a pretrain run that, when
     asked, SIGKILLs itself right after step N, the way a crash or a preempted node would."""
