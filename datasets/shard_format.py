@@ -188,13 +188,14 @@ DEFAULT_LAYOUT = ShardLayout()
 
 def content_hash(arrays: Mapping[str, np.ndarray]) -> str:
     """sha256 over ``ARRAY_FIELDS`` in order, each prefixed by its dtype and shape so arrays that
-    differ only in shape or type hash differently."""
+    differ only in shape or type hash differently. The arrays are hashed through their buffers,
+    not ``tobytes()`` copies: ~3.6 MB per object that the writer would otherwise copy for nothing."""
     digest = hashlib.sha256()
     for name in ARRAY_FIELDS:
         arr = np.ascontiguousarray(arrays[name])
-        header = f"{name}:{arr.dtype.newbyteorder('<').str}:{arr.shape};"
-        digest.update(header.encode())
-        digest.update(arr.astype(arr.dtype.newbyteorder("<"), copy=False).tobytes())
+        little = np.ascontiguousarray(arr.astype(arr.dtype.newbyteorder("<"), copy=False))
+        digest.update(f"{name}:{little.dtype.str}:{arr.shape};".encode())
+        digest.update(little.reshape(-1).view(np.uint8))
     return digest.hexdigest()
 
 

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import logging
 import struct
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import trimesh
+from PIL import Image
 
 from clip2point.errors import ConfigError, MeshLoadError
 from clip2point.render.obj_materials import has_material_library, texture_warnings
@@ -146,11 +148,51 @@ def _read_scene(path: Path) -> trimesh.Scene:
 
 def _triangle_parts(path: Path, scene: trimesh.Scene) -> list[trimesh.Trimesh]:
     """Every triangle geometry of the scene with its node transform baked in (GLB/glTF graphs),
-    so the rest of the pipeline sees one flat list in world coordinates."""
-    parts = [g for g in scene.dump(concatenate=False) if isinstance(g, trimesh.Trimesh) and len(g.faces)]
+    so the rest of the pipeline sees one flat list in world coordinates.
+
+    What ``Scene.dump`` returns, without its deep copy of every visual: the scene was just loaded
+    and is dropped afterwards, so a geometry one node uses hands its visual over; only geometry
+    several nodes instance is copied whole. The deep copy pickled each texture through ``PIL``,
+    a second decoded image per texture that cost ~10 ms per textured object."""
+    nodes = [(node, *scene.graph[node]) for node in scene.graph.nodes_geometry]
+    uses = Counter(name for _, _, name in nodes)
+    parts = []
+    for node, transform, name in nodes:
+        geometry = scene.geometry[name]
+        if not isinstance(geometry, trimesh.Trimesh) or not len(geometry.faces):
+            continue
+        part = geometry.copy() if uses[name] > 1 else _handed_over(geometry)
+        part.apply_transform(transform)
+        part.metadata.update(name=name, node=node)
+        parts.append(part)
     if not parts:
         raise MeshLoadError(path, "no faces (the file holds no triangle or polygon geometry)")
+    _decode_textures(path, parts)
     return parts
+
+
+def _handed_over(geometry: trimesh.Trimesh) -> trimesh.Trimesh:
+    """``geometry.copy()`` that takes the visual and attributes instead of deep-copying them. Like
+    ``copy`` it starts with an empty cache, so vertex normals are recomputed from the faces
+    exactly as ``Scene.dump`` gave them (an OBJ's own ``vn`` records do not survive either)."""
+    part = geometry.copy(include_visual=False)
+    part.visual = geometry.visual
+    part.vertex_attributes.update(geometry.vertex_attributes)
+    part.face_attributes.update(geometry.face_attributes)
+    return part
+
+
+def _decode_textures(path: Path, parts: list[trimesh.Trimesh]) -> None:
+    """Decode texture images now: ``PIL`` decodes lazily, which would bill the decode (and a
+    broken texture's error) to whoever first touches the pixels, the RGB stage."""
+    for part in parts:
+        material = getattr(part.visual, "material", None)
+        for image in (getattr(material, "image", None), getattr(material, "baseColorTexture", None)):
+            if isinstance(image, Image.Image):
+                try:
+                    image.load()
+                except OSError as exc:
+                    raise MeshLoadError(path, f"texture of part {part.metadata.get('name')} cannot be decoded ({exc})") from exc
 
 
 def _check_finite(path: Path, values: np.ndarray, what: str) -> None:

@@ -11,7 +11,11 @@ from clip2point.train.config import OPTIMIZERS, PRECISIONS, SELECT_METRICS, Trai
 
 log = logging.getLogger(__name__)
 
-_DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrainConfig) if f.default is not dataclasses.MISSING}
+_DEFAULTS = {
+    f.name: f.default if f.default is not dataclasses.MISSING else f.default_factory()
+    for f in dataclasses.fields(TrainConfig)
+    if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
+}
 
 
 def _optional_str(value: str) -> str | None:

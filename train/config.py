@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,7 +45,8 @@ class TrainConfig:
     depth_preset: str = "clip2point"
     seed: int = 0
     deterministic: bool = False
-    num_workers: int = 4
+    # DataLoader processes; more than the cores only adds contention (the loader is light).
+    num_workers: int = dataclasses.field(default_factory=lambda: min(4, os.cpu_count() or 1))
     checkpoint_every: int = 500  # optimiser steps; also at each epoch end
     keep_last: int = 3
     log_every: int = 10
