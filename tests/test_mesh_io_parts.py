@@ -1,0 +1,87 @@
+"""load_mesh's scene flattening checked against trimesh's own ``Scene.dump`` (the slow obvious
+reference it replaces), instanced geometry, and textures decoded at load time."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import trimesh
+from PIL import Image
+
+from clip2point.errors import MeshLoadError
+from clip2point.render import mesh_io
+from clip2point.render.mesh_io import load_mesh
+
+MESHES = ["pytorch3d_cow/cow.obj", "kaolin_armchair/armchair.obj", "classic/suzanne.obj", "classic/teapot_pytorch3d.obj"]
+
+
+def _reference_parts(path: Path) -> list[trimesh.Trimesh]:
+    scene = mesh_io._read_scene(path)
+    return [g for g in scene.dump(concatenate=False) if isinstance(g, trimesh.Trimesh) and len(g.faces)]
+
+
+@pytest.mark.parametrize("relative", MESHES)
+def test_parts_equal_scene_dump(shared_data: Path, relative: str) -> None:
+    """Same vertices, faces, UVs and (recomputed, not the file's) vertex normals as Scene.dump."""
+    path = shared_data / "meshes" / relative
+    ours = mesh_io._triangle_parts(path, mesh_io._read_scene(path))
+    reference = _reference_parts(path)
+    assert [p.metadata["name"] for p in ours] == [p.metadata["name"] for p in reference]
+    for mine, ref in zip(ours, reference):
+        np.testing.assert_array_equal(mine.vertices, ref.vertices)
+        np.testing.assert_array_equal(mine.faces, ref.faces)
+        np.testing.assert_array_equal(mine.vertex_normals, ref.vertex_normals)
+        assert mine.visual.kind == ref.visual.kind
+        if ref.visual.kind == "texture":
+            np.testing.assert_array_equal(mine.visual.uv, ref.visual.uv)
+
+
+def test_instanced_geometry_is_copied_per_node() -> None:
+    """One geometry under two nodes gives two parts, each moved by its own transform."""
+    box = trimesh.creation.box()
+    scene = trimesh.Scene()
+    scene.add_geometry(box, geom_name="box", node_name="left", transform=trimesh.transformations.translation_matrix([-2, 0, 0]))
+    scene.graph.update(frame_to="right", frame_from=scene.graph.base_frame, geometry="box",
+                       matrix=trimesh.transformations.translation_matrix([3, 0, 0]))
+    assert [scene.graph[node][1] for node in scene.graph.nodes_geometry] == ["box", "box"]
+    parts = mesh_io._triangle_parts(Path("two-boxes.glb"), scene)
+    assert [p.metadata["node"] for p in parts] == ["left", "right"]
+    np.testing.assert_allclose([p.vertices[:, 0].mean() for p in parts], [-2.0, 3.0])
+    np.testing.assert_allclose(box.vertices[:, 0].mean(), 0.0, atol=1e-12)  # the shared source is untouched
+
+
+def test_textures_are_decoded_at_load(shared_data: Path) -> None:
+    """Decoding belongs to the load stage, not to the first render that touches the pixels."""
+    loaded = load_mesh(shared_data / "meshes" / "pytorch3d_cow" / "cow.obj")
+    images = [p.visual.material.image for p in loaded.scene.geometry.values() if p.visual.kind == "texture"]
+    assert images and all(getattr(image, "im", None) is not None for image in images)
+
+
+def test_truncated_texture_is_a_mesh_load_error(shared_data: Path, tmp_path: Path) -> None:
+    source = shared_data / "meshes" / "pytorch3d_cow"
+    shutil.copytree(source, tmp_path / "cow")
+    texture = tmp_path / "cow" / "cow_texture.png"
+    assert Image.open(texture).format == "PNG"
+    texture.write_bytes(texture.read_bytes()[:4096])  # header intact, pixel data cut off
+    with pytest.raises(MeshLoadError, match=r"cow\.obj: texture of part .* cannot be decoded"):
+        load_mesh(tmp_path / "cow" / "cow.obj")
+
+
+@pytest.mark.parametrize(("vertex", "message"), [
+    ("v 0 1", r"a vertex \('v'\) record has fewer than 3 coordinates"),
+    ("v 0 1 zero", r"malformed vertex \('v'\) record: could not convert string to float: 'zero'"),
+])
+def test_bad_vertex_records_name_the_problem(tmp_path: Path, vertex: str, message: str) -> None:
+    path = tmp_path / "bad.obj"
+    path.write_text(f"v 0 0 0\nv 1 0 0\n{vertex}\nf 1 2 3\n")
+    with pytest.raises(MeshLoadError, match=rf"bad\.obj: {message}"):
+        load_mesh(path)
+
+
+def test_vertex_records_keep_the_written_values(tmp_path: Path) -> None:
+    path = tmp_path / "tri.obj"
+    path.write_text("v 0.1 -2e-3 3\nv\t1 0 0 0.5 0.5 0.5\nv 0 1 0\nf 1 2 3\n")
+    np.testing.assert_array_equal(mesh_io.obj_vertex_records(path), [[0.1, -2e-3, 3.0], [1, 0, 0], [0, 1, 0]])
