@@ -7,7 +7,7 @@ objects (no groups), so one view of one object is one chunk read and ``h5ls``/h5
 dataset                     dtype      shape            chunks           filter (default layout)
 ==========================  =========  ===============  ===============  ==========================
 ``rgb``                     uint8      [K, V, H, W, 3]  (1, 1, H, W, 3)  none
-``depth``                   float32    [K, V, H, W]     (1, 1, H, W)     shuffle + gzip-1
+``depth``                   float32    [K, V, H, W]     (1, 1, H, W)     gzip-1
 ``points``                  float32    [K, N, 3]        (1, N, 3)        none
 ``elev`` ``azim`` ``dist``  float32    [K, V]           contiguous       none (degrees; dist)
 ``label``                   int64      [K]              contiguous       none
@@ -26,7 +26,7 @@ objects give the same bytes.
 
 Layout chosen by measurement (``benchmarks/shard_layout.py``: 200 rendered-looking objects, 10
 views, 224², 8192 points; reads by ``ShardDataset`` in one process, warm page cache, CPU time,
-best of 3, on 2 shared cores, so ±20 %; shuffle is on for float arrays, it cuts depth by 23 %):
+best of 3, on 2 shared cores, so ±20 %; measured with byte shuffle on float arrays):
 
 =============================================================  =========  ===========  ===========
 layout (codec per array, chunking)                             bytes/obj  1 view+pts/s all views/s
@@ -45,7 +45,7 @@ rgb none, depth gzip-1, points none, chunk per object          1 902 kB   15 263
 The training step reads one RGB view and the points of a random object, 100 epochs over 52,460
 objects, and never the stored depth (it projects depth from the points on the device). So: RGB
 raw, because inflating a 150 kB view costs ~150 us, ten times the raw read, and PNG costs ~500 us
-(gzip-1 RGB would be 3.5x smaller); depth compressed (shuffle + gzip-1: 6x smaller; only
+(gzip-1 RGB would be 3.5x smaller); depth compressed (gzip-1; only
 ``inspect`` reads it); points raw (surface samples shrink 13 % and halve the read rate). lzf is
 slower than gzip-1 here and larger. Views are chunks of their own so a compressed array still
 reads one view cheaply; per-object chunks would decompress ten views for one. ShapeNet's 52,460
@@ -144,11 +144,11 @@ class ObjectFailure:
 CODECS = ("none", "lzf") + tuple(f"gzip-{level}" for level in range(1, 10))
 
 
-def codec_kwargs(codec: str, itemsize: int) -> dict[str, Any]:
-    """h5py filter keywords of a codec name; byte shuffle for multi-byte types (identity on uint8)."""
+def codec_kwargs(codec: str, itemsize: int, shuffle: bool = False) -> dict[str, Any]:
+    """h5py filter keywords of a codec name; optional byte shuffle for multi-byte types."""
     if codec == "none":
         return {}
-    kwargs: dict[str, Any] = {"shuffle": itemsize > 1}
+    kwargs: dict[str, Any] = {"shuffle": shuffle and itemsize > 1}
     if codec == "lzf":
         return kwargs | {"compression": "lzf"}
     return kwargs | {"compression": "gzip", "compression_opts": int(codec.split("-")[1])}
@@ -164,6 +164,10 @@ class ShardLayout:
     depth: str = "gzip-1"
     points: str = "none"
     chunk: Literal["view", "object"] = "view"
+    # Byte shuffle before compression. Off: rendered depth maps are mostly exact zeros, where
+    # shuffle made gzip-1 larger and slower (job output on the shared meshes: 206 vs 110 kB and
+    # 8.2 vs 5.2 ms CPU per object; synthetic: 129 vs 74 kB).
+    shuffle: bool = False
 
     def __post_init__(self) -> None:
         for name in ("rgb", "depth", "points"):
@@ -176,7 +180,7 @@ class ShardLayout:
         """h5py ``create_dataset`` keywords for ``rgb``/``depth`` [K,V,...] or ``points`` [K,N,3]."""
         per_view = name != "points" and self.chunk == "view"
         chunks = (1, 1) + tuple(arr.shape[2:]) if per_view else (1,) + tuple(arr.shape[1:])
-        return {"chunks": chunks, **codec_kwargs(getattr(self, name), arr.dtype.itemsize)}
+        return {"chunks": chunks, **codec_kwargs(getattr(self, name), arr.dtype.itemsize, self.shuffle)}
 
     def describe(self) -> str:
         return f"rgb {self.rgb}, depth {self.depth}, points {self.points}, chunk per {self.chunk}"

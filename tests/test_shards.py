@@ -51,7 +51,7 @@ def test_round_trip_is_exact_and_schema_is_plain_h5py(tmp_path: Path) -> None:
         assert h5["rgb"].shape == (3, 2, 32, 32, 3) and h5["rgb"].chunks == (1, 1, 32, 32, 3)
         assert h5["depth"].chunks == (1, 1, 32, 32) and h5["points"].chunks == (1, 64, 3)
         assert h5["rgb"].compression is None and h5["points"].compression is None
-        assert h5["depth"].compression == "gzip" and h5["depth"].compression_opts == 1 and h5["depth"].shuffle
+        assert h5["depth"].compression == "gzip" and h5["depth"].compression_opts == 1 and not h5["depth"].shuffle
 
 
 @pytest.mark.parametrize("layout", [

@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
 import numpy as np
 import torch
 from torch import nn
@@ -89,15 +91,15 @@ def zero_shot_top1(encoder: nn.Module, data: ZeroShotSet, text_feats: torch.Tens
 
 
 @torch.no_grad()
-def retrieval_top1(
+def retrieval_ranks(
     depth_encoder: nn.Module, image_encoder: nn.Module, root: str | Path, split: str | None, *,
     num_points: int, device: torch.device, precision: str, batch_size: int, image_size: int = 224,
     preset: str = "clip2point",
-) -> tuple[float, int]:
-    """Held-out depth→image retrieval top-1 over N objects (chance 1/N), and N.
+) -> torch.Tensor:
+    """Held-out depth→image retrieval: per object, how many RGB features beat its own (0 = hit).
 
     Each object shows one fixed random view; its depth map (dist unjittered, fixed point
-    subset) must retrieve that view's RGB feature among all N RGB features.
+    subset) is compared with that view's RGB feature and those of all other N−1 objects.
     """
     dataset = ShardDataset(root, split=split, view="random", fields=("rgb", "points"), seed=VAL_SEED)
     depth_feats, image_feats = [], []
@@ -110,9 +112,15 @@ def retrieval_top1(
         depth_feats.append(f_d.float())
         image_feats.append(nn.functional.normalize(f_i.float(), dim=-1))
     sims = torch.cat(depth_feats) @ torch.cat(image_feats).T
-    hits = sims.argmax(dim=1) == torch.arange(sims.shape[0], device=sims.device)
-    return float(hits.float().mean()), int(sims.shape[0])
+    return (sims > sims.diagonal()[:, None]).sum(dim=1).cpu()
 
+
+def retrieval_top1(depth_encoder: nn.Module, image_encoder: nn.Module, root: str | Path, split: str | None,
+                   **options: Any) -> tuple[float, int]:
+    """Held-out depth→image retrieval top-1 over N objects (chance 1/N), and N; ``options`` as
+    ``retrieval_ranks`` takes them."""
+    ranks = retrieval_ranks(depth_encoder, image_encoder, root, split, **options)
+    return float((ranks == 0).float().mean()), int(ranks.numel())
 
 
 class Validator:
