@@ -11,13 +11,22 @@ lr 1e-2, cached image features.
 Measured on the held-out 55 objects, each as one fixed view: the rank of its own RGB view among
 the 55 RGB features when its depth map is the query (0 = retrieved; chance: mean rank 27, top-1
 1/55 = 1.8 %). Step 0 is the depth tower as initialised, a copy of the image tower.
-THRESHOLDS
+Two runs (fit seed 7 / train seed 0, and 8 / 1) measured:
+
+- held-out mean rank: 24.5 -> 19.7 and 24.0 -> 20.3. Asserted: it falls by at least 1.5 and ends
+  at or below 0.85x chance (22.95). The depth tower learned depth features that sit nearer their
+  own object's RGB feature on objects it never saw.
+- cross-modal NT-Xent (chance log(31) = 3.43): first step 9.7 / 9.1, last-epoch mean 5.6 / 5.3.
+  Asserted: last-epoch mean <= 0.75x the first step. The balance weight w: 1 -> 1.37 / 1.37;
+  asserted > 1.1.
+- held-out top-1 stays near step 0's (3.6 % -> 5.5 % and 3.6 % -> 1.8 %): a CPU-minute with
+  this tiny tower does not lift it clearly, so it is not asserted beyond the check that the
+  trainer's validation metric equals the evaluation path (checkpoint -> load_depth_encoder).
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
 import subprocess
 import sys
@@ -83,9 +92,9 @@ def test_short_run_learns_on_rendered_objects(rendered_shards: Path, tmp_path: P
     after = held_out_ranks(encoder)
     first_cross = train_records[0]["cross"]
     last_cross = [r["cross"] for r in train_records if r["epoch"] == EPOCHS - 1]
-    print("MEASURED", json.dumps({"before_mean_rank": before.mean().item(), "after_mean_rank": after.mean().item(),
-          "before_top1": (before == 0).float().mean().item(), "after_top1": (after == 0).float().mean().item(),
-          "before_top5": (before < 5).float().mean().item(), "after_top5": (after < 5).float().mean().item(),
-          "first_cross": first_cross, "last_cross": sum(last_cross) / len(last_cross), "w": train_records[-1]["w"]}))
     assert before.numel() == after.numel() == 55
+    assert before.mean() - after.mean() >= 1.5, f"held-out mean rank {before.mean():.1f} -> {after.mean():.1f}"
+    assert after.mean() <= 0.85 * CHANCE_MEAN_RANK, f"held-out mean rank {after.mean():.1f}, chance {CHANCE_MEAN_RANK}"
+    assert sum(last_cross) / len(last_cross) <= 0.75 * first_cross, f"cross loss {first_cross:.2f} -> {last_cross}"
+    assert train_records[-1]["w"] > 1.1
     assert float((after == 0).float().mean()) == pytest.approx(result.metrics["val_retrieval_top1"])  # = eval path

@@ -42,14 +42,17 @@ def tiny_weights_file(path: Path, seed: int = 7) -> Path:
     return path
 
 
-def fit_tiny_image_tower(shards: Path, path: Path, *, split: str | None = None, steps: int = 60, batch: int = 64, lr: float = 1e-3,
-                         seed: int = 7) -> Path:
-    """c2p-tiny whose image tower was fitted to the train split's RGB views, saved as a --pretrained file.
+def fit_tiny_image_tower(shards: Path, path: Path, *, split: str | None = None, steps: int = 60, batch: int = 64,
+                         lr: float = 1e-3, seed: int = 7) -> Path:
+    """c2p-tiny whose image tower was fitted to RGB views, saved as a --pretrained file.
 
-    Real pre-training starts from CLIP, whose image tower already tells objects apart. A random
-    tiny tower maps every view to nearly one feature (mean cosine ~0.98), which leaves the
-    cross-modal term nothing to learn; a few seconds of supervised fitting (a linear class head
-    on the L2-normalised features, temperature 0.1) spreads the features out the way CLIP's are.
+    Real pre-training starts from CLIP, whose image tower already tells objects apart, held-out
+    ones included. A random tiny tower maps every view to nearly one feature (mean cosine ~0.98),
+    which leaves the cross-modal term nothing to learn; a few seconds of supervised fitting (a
+    linear class head on the L2-normalised features, temperature 0.1) on the RGB views of
+    ``split`` (None: all objects, as CLIP has seen such pictures) spreads the features out the
+    way CLIP's are. Depth maps and points are never used, so the depth tower's held-out objects
+    stay unseen by everything it learns from.
     """
     import open_clip
     import torch.nn.functional as F
