@@ -84,9 +84,34 @@ def run(args: argparse.Namespace) -> int:
         elif rc != 0:
             log.error("demo: stage %s failed with exit code %d; fix it and rerun the demo to resume", name, rc)
             return rc
-    zs = json.loads((args.out / "zeroshot.json").read_text())
-    fs = json.loads((args.out / "fewshot.json").read_text())
-    print(f"demo done in {args.out}: zero-shot {zs['accuracy']:.1f}% on {zs['count']} test objects, "
-          f"{fs['config']['fewshot']['shots']}-shot {fs['mean']:.1f} ± {fs['std']:.1f}% "
-          f"(random-weight tiny model: the numbers prove the plumbing, not the method)")
+    print(summary_table(args.out))
     return 0
+
+
+def _first_and_last(metrics: Path, key: str) -> tuple[float, float]:
+    """The first and last logged value of ``key`` among the training records."""
+    values = [r[key] for r in map(json.loads, metrics.read_text().splitlines()) if r.get("kind") == "train"]
+    return values[0], values[-1]
+
+
+def summary_table(out: Path) -> str:
+    """What the demo measured and where the pictures are, one row per stage."""
+    render = json.loads((out / "shards" / "report.json").read_text())
+    loss0, loss1 = _first_and_last(out / "pretrain" / "metrics.jsonl", "loss")
+    zs = json.loads((out / "zeroshot.json").read_text())
+    fs = json.loads((out / "fewshot.json").read_text())
+    shots = fs["config"]["fewshot"]["shots"]
+    per_seed = ", ".join(f"{acc:.0f}%" for acc in fs["per_seed"].values())
+    rows = [
+        ("render", f"{render['rendered']} objects, {render['failed']} failed, {render['objects_per_s']:.1f} objects/s",
+         out / "sheet.png"),
+        ("pretrain", f"loss {loss0:.3f} -> {loss1:.3f}", out / "pretrain" / "curves.png"),
+        ("zeroshot", f"{zs['accuracy']:.1f}% on {zs['count']} test objects", out / "zeroshot.png"),
+        ("fewshot", f"{shots}-shot {fs['mean']:.1f} +- {fs['std']:.1f}% (per seed: {per_seed})",
+         out / "fewshot.png"),
+    ]
+    width = max(len(r[1]) for r in rows)
+    lines = [f"demo done in {out} (random-weight tiny model: the numbers prove the plumbing, not the method)",
+             f"{'stage':<9} {'measured':<{width}}  picture"]
+    lines += [f"{name:<9} {value:<{width}}  {picture}" for name, value, picture in rows]
+    return "\n".join(lines)

@@ -24,7 +24,11 @@ def test_demo_runs_every_stage_then_resumes(tmp_path: Path, capsys: pytest.Captu
     assert zs["count"] == 2 and zs["scored_by"] == "pretrained"  # one test object per class
     assert fs["config"]["fewshot"]["paths"] == ["pretrained", "clip"] and len(fs["per_seed"]) == 3
     assert fs["class_names"] == ["airplane", "chair"]  # the 53 classes without training objects are dropped
-    assert "demo done" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "demo done" in printed
+    for picture in ("sheet.png", "pretrain/curves.png", "zeroshot.png", "fewshot.png"):  # the closing table
+        assert str(out / picture) in printed and (out / picture).is_file(), picture
+    assert "render    12 objects, 0 failed" in printed
 
     stamp = (out / "fewshot.json").stat().st_mtime_ns
     assert main(argv) == 0  # every stage done: nothing reruns

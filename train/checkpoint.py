@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from clip2point.datasets.atomic_io import atomic_path
 from clip2point.errors import CheckpointError
 
 log = logging.getLogger(__name__)
@@ -98,25 +99,11 @@ def _to_payload(ckpt: Checkpoint) -> dict[str, Any]:
     }
 
 
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def torch_save_atomic(obj: Any, path: Path) -> Path:
-    """Save to a temporary name, fsync, rename: a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as fh:
-        torch.save(obj, fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
-    return path
+    """Save through ``atomic_path`` (temporary name, fsync, rename): never half a file."""
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
+    return Path(path)
 
 
 def write_checkpoint(path: Path, ckpt: Checkpoint) -> Path:
@@ -125,13 +112,12 @@ def write_checkpoint(path: Path, ckpt: Checkpoint) -> Path:
 
 def link_atomic(src: Path, dst: Path) -> None:
     """Point ``dst`` at ``src``'s bytes (hard link, else copy) and swap it in atomically."""
-    tmp = dst.with_name(f".{dst.name}.tmp-{os.getpid()}")
-    tmp.unlink(missing_ok=True)
-    try:
-        os.link(src, tmp)
-    except OSError:
-        shutil.copyfile(src, tmp)
-    os.replace(tmp, dst)
+    with atomic_path(dst) as tmp:
+        tmp.unlink(missing_ok=True)
+        try:
+            os.link(src, tmp)
+        except OSError:
+            shutil.copyfile(src, tmp)
 
 
 def read_checkpoint(path: Path) -> Checkpoint:
