@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 
 from clip2point.provenance import to_jsonable
 from clip2point.render.backends import BACKENDS
@@ -16,6 +17,11 @@ from clip2point.render.job import run_render_job
 from clip2point.render.job_config import RenderJobConfig
 
 log = logging.getLogger(__name__)
+
+
+def _usable_cores() -> int:
+    """Cores this process may run on (respects taskset/cgroup affinity, unlike ``os.cpu_count``)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,7 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     out.add_argument("--objects-per-shard", type=int, default=64, metavar="N")
     out.add_argument("--seed", type=int, default=0)
     run = parser.add_argument_group("execution")
-    run.add_argument("--workers", type=int, default=1, help="parallel render processes")
+    run.add_argument("--workers", type=int, default=_usable_cores(),
+                     help="parallel render processes, each with its own GL context (default: the usable cores)")
     run.add_argument("--backend", choices=BACKENDS, default="loky", help="joblib backend")
     run.add_argument("--num-nodes", type=int, default=1, help="nodes sharing the job (shard k -> node k %% N)")
     run.add_argument("--node-rank", type=int, default=0, help="this node's rank in [0, num-nodes)")

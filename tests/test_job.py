@@ -200,7 +200,7 @@ def test_cli_exit_status_and_log(tmp_path: Path, caplog: pytest.LogCaptureFixtur
                                  capsys: pytest.CaptureFixture) -> None:
     root, _, _ = _broken_tree(tmp_path)
     args = ["render", "--out", str(tmp_path / "out"), "--shapenet", str(root), "--size", "64", "--views", "6",
-            "--points", "2048", "--depth-points", "512", "--objects-per-shard", "3", "--no-progress"]
+            "--points", "2048", "--depth-points", "512", "--objects-per-shard", "3", "--workers", "1", "--no-progress"]
     with caplog.at_level(logging.INFO):
         assert main(args) == 1
     assert "owns 8 objects in 3 shards" in caplog.text and "rendering 8 objects" in caplog.text

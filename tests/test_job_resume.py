@@ -43,7 +43,7 @@ def _cli_args(out: Path) -> list[str]:
     return ["render", "--out", str(out), "--size", str(SMALL["size"]), "--views", str(SMALL["num_views"]),
             "--synthetic-per-class", str(SMALL["synthetic_per_class"]), "--points", str(SMALL["num_points"]),
             "--depth-points", str(SMALL["depth_points"]), "--objects-per-shard", str(SMALL["objects_per_shard"]),
-            "--limit", str(LIMIT), "--no-progress"]
+            "--limit", str(LIMIT), "--workers", "1", "--no-progress"]
 
 
 def _start_stalling(tmp_path: Path, out: Path) -> tuple[subprocess.Popen, Path]:
