@@ -38,6 +38,13 @@ class VerifySettings:
     corruption leaves in place: a mirror-symmetric object mirrored is the same picture. Every
     correct view sits far above the thresholds (0.95, 0.75, 0.95) and the median corrupted view
     (0.5-0.9) far below, so clean data verifies clean.
+
+    Edge-on views are the one exception: a zero-thickness part seen exactly edge-on (a glider's
+    wing from behind) has surface points but no pixels, as in the reference rasteriser, so
+    precision drops on a correct view (0.67 seen on 1 of 11,000 synthetic views). Such a view
+    shows much less than its points cover (``fill`` < ``edge_on_fill``) while everything it does
+    show lies on the points (coverage ≥ ``edge_on_coverage``); a mirrored or swapped view shows
+    as much as its points cover, so it is still caught.
     """
 
     min_precision: float = 0.95
@@ -47,9 +54,11 @@ class VerifySettings:
     znear: float = 1.0
     white: int = 255
     tolerance_px: int = 2
+    edge_on_fill: float = 0.25
+    edge_on_coverage: float = 0.95
 
     def __post_init__(self) -> None:
-        for name in ("min_precision", "min_coverage", "min_depth_inside"):
+        for name in ("min_precision", "min_coverage", "min_depth_inside", "edge_on_fill", "edge_on_coverage"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError(f"{name} must be in [0, 1]; got {getattr(self, name)}")
         if not 0.0 < self.yfov_deg < 180.0:
@@ -102,10 +111,11 @@ def _view_problems(arrays: dict[str, Any], usable: list[bool], settings: VerifyS
     """Views whose RGB or depth does not show the stored points from that view's camera."""
     s = settings
     scores = view_scores(arrays, yfov_deg=s.yfov_deg, znear=s.znear, white=s.white, tolerance_px=s.tolerance_px)
-    for v, (precision, coverage, inside) in enumerate(zip(*scores)):
+    for v, (precision, coverage, inside, fill) in enumerate(zip(*scores)):
         if not usable[v]:
             continue
-        if precision < s.min_precision or coverage < s.min_coverage:
+        edge_on = fill < s.edge_on_fill and coverage >= s.edge_on_coverage
+        if (precision < s.min_precision and not edge_on) or coverage < s.min_coverage:
             yield "rgb-view", (f"view {v}: RGB does not show the points from its camera (mirrored, rotated, swapped "
                                f"or another object?): {precision:.0%} of the points land on the object "
                                f"(need {s.min_precision:.0%}), {coverage:.0%} of the object lies near a point "

@@ -42,6 +42,7 @@ class ViewScores(NamedTuple):
     precision: np.ndarray
     coverage: np.ndarray
     depth_inside: np.ndarray
+    fill: np.ndarray  # |RGB foreground| / |points' footprint grown by the tolerance|
 
 
 def dilate(mask: np.ndarray, radius: int) -> np.ndarray:
@@ -108,15 +109,17 @@ def rgb_foreground(rgb: np.ndarray, white: int) -> np.ndarray:
 
 
 def rgb_scores(rgb: np.ndarray, points: np.ndarray, elev: np.ndarray, azim: np.ndarray, dist: np.ndarray, *,
-               yfov_deg: float, znear: float, white: int, tolerance_px: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(precision [V], coverage [V])`` of ``rgb [V,H,W,3]`` against ``points [P,3]`` (see the
-    module docstring)."""
+               yfov_deg: float, znear: float, white: int, tolerance_px: int
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(precision [V], coverage [V], fill [V])`` of ``rgb [V,H,W,3]`` against ``points [P,3]``
+    (see the module docstring)."""
     size = rgb.shape[1]
     foreground = rgb_foreground(rgb, white)
     row, col, visible = rgb_pixels(points, elev, azim, dist, yfov_deg=yfov_deg, znear=znear, size=size)
     hits = dilate(foreground, tolerance_px)[np.arange(len(rgb))[:, None], row, col] & visible
-    covered = dilate(splat(row, col, visible, size), tolerance_px) & foreground
-    return hits.mean(axis=1), _share(covered, foreground)
+    footprint = dilate(splat(row, col, visible, size), tolerance_px)
+    fill = foreground.sum(axis=(-2, -1)) / np.maximum(footprint.sum(axis=(-2, -1)), 1)
+    return hits.mean(axis=1), _share(footprint & foreground, foreground), fill
 
 
 def depth_inside(depth: np.ndarray, points: np.ndarray, elev: np.ndarray, azim: np.ndarray,
@@ -146,6 +149,6 @@ def view_scores(arrays: dict[str, np.ndarray], *, yfov_deg: float, znear: float,
     """All three scores of one object's arrays (``rgb``, ``depth``, ``points``, ``elev/azim/dist``)."""
     cams = tuple(np.ascontiguousarray(arrays[k], np.float32) for k in ("elev", "azim", "dist"))
     points = np.ascontiguousarray(arrays["points"], np.float32)
-    precision, coverage = rgb_scores(arrays["rgb"], points, *cams, yfov_deg=yfov_deg, znear=znear,
-                                     white=white, tolerance_px=tolerance_px)
-    return ViewScores(precision, coverage, depth_inside(arrays["depth"], points, *cams))
+    precision, coverage, fill = rgb_scores(arrays["rgb"], points, *cams, yfov_deg=yfov_deg, znear=znear,
+                                           white=white, tolerance_px=tolerance_px)
+    return ViewScores(precision, coverage, depth_inside(arrays["depth"], points, *cams), fill)

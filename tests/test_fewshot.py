@@ -4,10 +4,8 @@ at test labels, features computed once, and the CLI with ``--eval-only``."""
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pytest
@@ -19,11 +17,12 @@ from clip2point.cli import main
 from clip2point.datasets.pointsets import PointSet
 from clip2point.errors import CheckpointError, ConfigError
 from clip2point.eval.adapter import AdapterConfig, DualPathAdapter, load_adapter, save_adapter
-from clip2point.eval.encoders import Encoders, load_encoders, text_features
+from clip2point.eval.encoders import Encoders, text_features
 from clip2point.eval.features import FeatureStore, prepare_points
 from clip2point.eval.fewshot import FewShotSettings, run_fewshot_on_features
 from clip2point.eval.fewshot_run import FewShotConfig, run_fewshot
 from clip2point.eval.settings import DataSettings, EncoderSettings, ViewSettings
+from fewshot_fixtures import one_thread, perturbed, tiny  # noqa: F401  (fixtures shared with other few-shot tests)
 from pointset_fixtures import SHAPES, make_shape_h5_folder, shape_clouds
 
 
@@ -86,22 +85,6 @@ def test_adapter_checkpoint_round_trip_and_errors(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------- learning
 
 
-def perturbed(module: nn.Module, seed: int) -> nn.Module:
-    """A second frozen tower for the dual path: the same tiny CLIP with seeded weight noise."""
-    gen = torch.Generator().manual_seed(seed)
-    for p in module.parameters():
-        p.data.add_(0.05 * torch.randn(p.shape, generator=gen))
-    return module
-
-
-@pytest.fixture(scope="module")
-def tiny() -> Encoders:
-    encoders = load_encoders(EncoderSettings("c2p-tiny"), ("clip",))
-    encoders.visual["pretrained"] = perturbed(copy.deepcopy(encoders.visual["clip"]), seed=1)
-    encoders.ids["pretrained"] = "perturbed"
-    return encoders
-
-
 @pytest.fixture(scope="module")
 def shape_features(tiny: Encoders) -> dict[str, object]:
     """Tiny-CLIP (random weights) 6-view features of 12 train / 6 test clouds per synthetic shape."""
@@ -113,15 +96,6 @@ def shape_features(tiny: Encoders) -> dict[str, object]:
         ps = PointSet("shapes", split, clouds, labels, SHAPES, tuple(map(str, range(len(labels)))))
         out[split] = (store.features(towers, prepare_points(ps), ViewSettings(num_views=6)), labels)
     return out
-
-
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    """The adapters are tiny: on a shared 2-core machine one thread is several times faster."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 SETTINGS = dict(shots=8, seeds=(0, 1, 2), epochs=30, val_per_class=2, batch_size=4)

@@ -18,8 +18,8 @@ import torch
 from PIL import Image
 
 from clip2point.cli import main
-from clip2point.datasets.inspect_checks import VerifySettings
-from clip2point.datasets.shard_format import ObjectFailure, RenderedObject
+from clip2point.datasets.inspect_checks import VerifySettings, check_object
+from clip2point.datasets.shard_format import ObjectFailure, RenderedObject, content_hash
 from clip2point.datasets.shards import build_index, ensure_job_config, write_shard, write_skipped
 from clip2point.datasets.view_consistency import depth_inside, dilate, ndc_to_pixels, rgb_pixels, rgb_scores
 from clip2point.errors import ConfigError
@@ -251,7 +251,7 @@ def test_rendered_views_score_as_calibrated(renders: list[RenderedObject]) -> No
     settings = VerifySettings()
     kw = {"yfov_deg": 60.0, "znear": 1.0, "white": 255, "tolerance_px": 2}
     for o in renders:
-        precision, coverage = rgb_scores(o.rgb, o.points, o.elev, o.azim, o.dist, **kw)
+        precision, coverage, _ = rgb_scores(o.rgb, o.points, o.elev, o.azim, o.dist, **kw)
         assert (precision >= 0.98).all() and (coverage >= settings.min_coverage).all(), (o.object_id, precision, coverage)
         np.testing.assert_array_equal(depth_inside(o.depth, o.points, o.elev, o.azim, o.dist), 1.0)
 
@@ -363,3 +363,34 @@ def test_verify_thresholds_from_the_command_line(tmp_path: Path, obj: MakeObject
     assert code == 2 and "min_precision must be in [0, 1]; got 1.5" in err
     report = json.loads(cli(capsys, "inspect", root, "verify", "--json", "--min-coverage", "0.5")[1])
     assert report["ok"] and report["settings"]["min_coverage"] == 0.5
+
+
+def test_a_zero_thickness_part_seen_edge_on_is_not_a_problem(tmp_path: Path) -> None:
+    """A glider-like object: a single-sided wing (zero thickness) on a small body. Seen exactly
+    edge-on (elev 0) the wing has surface points but no pixels, as in the reference rasteriser;
+    verify must accept that view, and still catch the same view mirrored from another object."""
+    import trimesh
+
+    wing = trimesh.Trimesh([[-1, 0, -0.2], [1, 0, -0.2], [1, 0, 0.2], [-1, 0, 0.2]], [[0, 1, 2], [0, 2, 3]])
+    body = trimesh.creation.box((0.12, 0.12, 0.6))
+    path = tmp_path / "glider.obj"
+    trimesh.util.concatenate([wing, body]).export(path)
+    views = ViewPreset("edge", elev=(0.0, 45.0), azim=(0.0, 30.0))
+    elev, azim, dist = (t.numpy() for t in views.tensors())
+    mesh = load_mesh(path)
+    points = sample_surface(mesh.mesh, 2048, seed=0)
+    with RGBRenderer(64) as renderer:
+        rgb = renderer.render(mesh, views, light_seed=0).rgb
+    depth = project_depth(torch.from_numpy(points[::2])[None], elev, azim, dist, size=64).depth[0].numpy()
+    glider = RenderedObject("glider", "02691156", 0, "train", rgb, depth, points, elev, azim, dist)
+    arrays = {f.name: getattr(glider, f.name) for f in dataclasses.fields(glider)}
+    arrays["content_sha256"] = content_hash(arrays)
+
+    settings = VerifySettings()
+    precision, _, fill = rgb_scores(rgb, points, elev, azim, dist, yfov_deg=60.0, znear=1.0, white=255,
+                                    tolerance_px=2)
+    assert precision[0] < settings.min_precision and fill[0] < settings.edge_on_fill  # the edge-on view
+    assert list(check_object(arrays, settings)) == []
+    swapped = dict(arrays, rgb=rgb[::-1].copy())  # each view shows the other's picture
+    swapped["content_sha256"] = content_hash(swapped)
+    assert {check for check, _ in check_object(swapped, settings)} == {"rgb-view"}
