@@ -15,7 +15,7 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from clip2point.train.distributed import gather_with_grad
+from clip2point.train.distributed import gather_with_grad, shutdown_distributed
 from clip2point.train.losses import pretrain_loss
 
 GLOBAL_BATCH, IN_DIM, DIM = 8, 5, 6
@@ -58,7 +58,7 @@ def main(out: str) -> None:
     if rank == 0:
         with open(out, "w", encoding="utf-8") as fh:
             json.dump({**result, "world_size": world}, fh)
-    dist.destroy_process_group()
+    shutdown_distributed()
 
 
 if __name__ == "__main__":

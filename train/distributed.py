@@ -61,8 +61,13 @@ def init_distributed(device: torch.device) -> DistEnv:
     return env
 
 
-def shutdown_distributed() -> None:
+def shutdown_distributed(*, wait_for_peers: bool = True) -> None:
+    """Leave the process group together: a rank that tears gloo down while a peer is still
+    sending aborts ("terminate called without an active exception"), so meet at a barrier first.
+    On an error path (``wait_for_peers=False``) a peer may never arrive: leave at once."""
     if dist.is_initialized():
+        if wait_for_peers:
+            dist.barrier()
         dist.destroy_process_group()
 
 

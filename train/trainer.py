@@ -70,9 +70,12 @@ def train(cfg: TrainConfig, *, on_step_end: StepHook | None = None) -> TrainResu
     if not env.is_main:
         logging.getLogger("clip2point").setLevel(logging.WARNING)  # one voice: rank 0 reports
     try:
-        return Trainer(cfg, env, device, on_step_end).run()
-    finally:
-        shutdown_distributed()
+        result = Trainer(cfg, env, device, on_step_end).run()
+    except BaseException:
+        shutdown_distributed(wait_for_peers=False)
+        raise
+    shutdown_distributed()
+    return result
 
 
 @contextlib.contextmanager
