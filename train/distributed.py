@@ -6,10 +6,11 @@ environment; a plain ``python -m`` run is world size 1 and never creates a proce
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Any, Iterator
 
 import torch
 import torch.distributed as dist
@@ -62,9 +63,12 @@ def init_distributed(device: torch.device) -> DistEnv:
 
 
 def shutdown_distributed(*, wait_for_peers: bool = True) -> None:
-    """Leave the process group together: a rank that tears gloo down while a peer is still
-    sending aborts ("terminate called without an active exception"), so meet at a barrier first.
-    On an error path (``wait_for_peers=False``) a peer may never arrive: leave at once."""
+    """Leave the process group cleanly. DDP wrappers sit in reference cycles, so without a
+    collection they outlive the group and are torn down at interpreter exit, which aborted a few
+    percent of gloo runs ("terminate called without an active exception"); peers meet at a
+    barrier so none tears gloo down while another still sends. On an error path
+    (``wait_for_peers=False``) a peer may never arrive: leave at once."""
+    gc.collect()
     if dist.is_initialized():
         if wait_for_peers:
             dist.barrier()
@@ -76,18 +80,35 @@ def barrier() -> None:
         dist.barrier()
 
 
+class _GatherWithGrad(torch.autograd.Function):
+    """All-gather forward; backward sums every rank's gradient of the gathered batch and keeps
+    this rank's slice (the same gradients as one process holding the global batch; tested).
+    Plain ``dist.all_gather``/``all_reduce``: any backend, no state kept past the call."""
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:  # noqa: D102
+        parts = [torch.empty_like(x) for _ in range(dist.get_world_size())]
+        dist.all_gather(parts, x.contiguous())
+        ctx.rows = (dist.get_rank() * x.shape[0], (dist.get_rank() + 1) * x.shape[0])
+        return torch.cat(parts, dim=0)
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:  # noqa: D102
+        grad = grad.contiguous()
+        dist.all_reduce(grad)
+        return grad[ctx.rows[0]:ctx.rows[1]]
+
+
 def gather_with_grad(x: torch.Tensor) -> torch.Tensor:
     """Concatenate ``x`` [N,...] over ranks in rank order, keeping the gradient path to every rank.
 
     Each rank then holds the global batch, so its NT-Xent sees all negatives; autograd routes
-    the gradient of each slice back to the rank that produced it.
+    the gradient of each slice back to the rank that produced it. Every rank must pass the same
+    N (the sampler gives each rank whole, equal batches).
     """
     if not dist.is_initialized() or dist.get_world_size() == 1:
         return x
-    from torch.distributed._functional_collectives import all_gather_single, wait_tensor
-
-    # functional collective: all-gather forward, reduce-scatter (sum) backward
-    return wait_tensor(all_gather_single(x.contiguous(), 0, dist.group.WORLD))
+    return _GatherWithGrad.apply(x)
 
 
 def all_reduce_sum(values: torch.Tensor) -> torch.Tensor:
