@@ -154,15 +154,21 @@ def completed_shard_ids(folder: str | Path) -> set[int]:
 
 def read_marker(path: Path) -> dict[str, Any]:
     """A marker, checked enough that the index can trust its fields."""
+    return _read_versioned_json(path, MARKER_FORMAT, "completion marker", "delete it to re-render the shard")
+
+
+def _read_versioned_json(path: Path, fmt: str, what: str, fix: str) -> dict[str, Any]:
+    """A JSON file of ours: readable, of format ``fmt`` and of this schema version, else a
+    ``ShardError`` naming the file, ``what`` it should be, and the ``fix``."""
     try:
-        marker = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ShardError(path, f"unreadable completion marker ({exc}); delete it to re-render the shard") from exc
-    if not isinstance(marker, dict) or marker.get("format") != MARKER_FORMAT:
-        raise ShardError(path, "not a clip2point completion marker; delete it to re-render the shard")
-    if marker.get("schema_version") != SCHEMA_VERSION:
-        raise ShardError(path, f"marker schema_version {marker.get('schema_version')} is not {SCHEMA_VERSION}")
-    return marker
+        raise ShardError(path, f"unreadable {what} ({exc}); {fix}") from exc
+    if not isinstance(data, dict) or data.get("format") != fmt:
+        raise ShardError(path, f"not a clip2point {what}; {fix}")
+    if data.get("schema_version") != SCHEMA_VERSION:
+        raise ShardError(path, f"{what} schema_version {data.get('schema_version')} is not {SCHEMA_VERSION}")
+    return data
 
 
 def read_skipped(folder: Path) -> list[dict[str, Any]]:
@@ -266,15 +272,7 @@ def load_index(folder: str | Path) -> dict[str, Any]:
     path = Path(folder) / INDEX_NAME
     if not path.is_file():
         return collect_index(folder)
-    try:
-        index = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ShardError(path, f"unreadable index ({exc}); rebuild it with `clip2point shards merge`") from exc
-    if not isinstance(index, dict) or index.get("format") != INDEX_FORMAT:
-        raise ShardError(path, "not a clip2point shard index")
-    if index.get("schema_version") != SCHEMA_VERSION:
-        raise ShardError(path, f"index schema_version {index.get('schema_version')} is not {SCHEMA_VERSION}")
-    return index
+    return _read_versioned_json(path, INDEX_FORMAT, "shard index", "rebuild it with `clip2point shards merge`")
 
 
 def class_names_of(index: Mapping[str, Any]) -> list[str]:

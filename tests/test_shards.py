@@ -269,3 +269,14 @@ def test_merge_in_place_indexes_a_shared_folder(tmp_path: Path, capsys: pytest.C
     assert main(["shards", "merge", str(shared)]) == 0
     assert "3 shards, 9 objects" in capsys.readouterr().out
     assert json.loads((shared / "index.json").read_text())["counts"]["objects"] == 9
+
+
+def test_a_foreign_or_damaged_index_names_the_file_and_the_fix(tmp_path: Path) -> None:
+    from clip2point.datasets.shards import load_index
+
+    (tmp_path / "index.json").write_text('{"format": "something-else"}')
+    with pytest.raises(ShardError, match=r"index.json: not a clip2point shard index; rebuild it with `clip2point shards merge`"):
+        load_index(tmp_path)
+    (tmp_path / "index.json").write_text("{truncated")
+    with pytest.raises(ShardError, match=r"index.json: unreadable shard index"):
+        load_index(tmp_path)
