@@ -36,7 +36,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from clip2point.datasets.shard_format import COMPACT_LAYOUT, DEFAULT_LAYOUT
 from clip2point.datasets.torch_dataset import ShardDataset
-from shard_data import BenchData, write_png_reference, write_shards
+from shard_data import BenchData, best_cpu_seconds_per_item, write_png_reference, write_shards
 
 log = logging.getLogger("reader")
 
@@ -75,17 +75,9 @@ def samples_per_second(dataset: Dataset, *, epochs: int, workers: int, batch: in
 
 
 def cpu_us_per_item(dataset: Dataset, rounds: int, samples: int = 400) -> float:
-    """In-process CPU time of one item (best round): the decode cost without the loader, robust to
-    the neighbours' load."""
-    torch.set_num_threads(1)  # as in a DataLoader worker
-    best = float("inf")
-    for r in range(rounds):
-        order = np.random.default_rng(r).integers(len(dataset), size=samples)
-        start = time.process_time()
-        for i in order:
-            dataset[int(i)]
-        best = min(best, time.process_time() - start)
-    return 1e6 * best / samples
+    """In-process CPU µs of one item, single-threaded as in a DataLoader worker."""
+    torch.set_num_threads(1)
+    return 1e6 * best_cpu_seconds_per_item(dataset, rounds=rounds, samples=samples)
 
 
 def main() -> None:

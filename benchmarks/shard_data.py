@@ -5,7 +5,9 @@ shards, and the reference layout (one PNG per view + a .npy of points per object
 from __future__ import annotations
 
 import dataclasses
+import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -55,3 +57,16 @@ def write_png_reference(folder: Path, data: BenchData) -> int:
                 Image.fromarray(image).save(out / f"view-{v}.png")
             np.save(out / "points.npy", obj.points)
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def best_cpu_seconds_per_item(dataset: Any, *, rounds: int, samples: int) -> float:
+    """In-process CPU seconds of one random item, best of ``rounds``: the read/decode cost
+    without a DataLoader, robust to the neighbours' load."""
+    best = float("inf")
+    for r in range(rounds):
+        order = np.random.default_rng(r).integers(len(dataset), size=samples)
+        start = time.process_time()
+        for i in order:
+            dataset[int(i)]
+        best = min(best, time.process_time() - start)
+    return best / samples

@@ -22,11 +22,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 from clip2point.datasets.shard_format import DEFAULT_LAYOUT, ShardLayout
 from clip2point.datasets.torch_dataset import ShardDataset
-from shard_data import BenchData, write_shards
+from shard_data import BenchData, best_cpu_seconds_per_item, write_shards
 
 log = logging.getLogger("shard_layout")
 
@@ -47,14 +45,7 @@ def reads_per_second(folder: Path, view: str, samples: int, rounds: int = 3) -> 
     ds = ShardDataset(folder, view=view, fields=("rgb", "points"))
     for i in range(len(ds)):
         ds[i]  # open every handle outside the timed loop, as a worker does once
-    best = float("inf")
-    for r in range(rounds):
-        order = np.random.default_rng(r).integers(len(ds), size=samples)
-        start = time.process_time()
-        for i in order:
-            ds[int(i)]
-        best = min(best, time.process_time() - start)
-    return samples / best
+    return 1.0 / best_cpu_seconds_per_item(ds, rounds=rounds, samples=samples)
 
 
 def measure(layout: ShardLayout, data: BenchData, samples: int) -> dict[str, object]:
