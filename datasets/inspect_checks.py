@@ -20,6 +20,7 @@ from clip2point.datasets.atomic_io import sha256_file
 from clip2point.datasets.shard_format import content_hash, open_shard, read_object, read_strings
 from clip2point.datasets.view_consistency import view_scores
 from clip2point.errors import ConfigError, ShardError
+from clip2point.render.rgb import RGBSettings
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,8 +51,8 @@ class VerifySettings:
     min_precision: float = 0.95
     min_coverage: float = 0.75
     min_depth_inside: float = 0.95
-    yfov_deg: float = 60.0
-    znear: float = 1.0
+    yfov_deg: float = RGBSettings.yfov_deg  # the RGB camera the job renders with
+    znear: float = RGBSettings.znear
     white: int = 255
     tolerance_px: int = 2
     edge_on_fill: float = 0.25
