@@ -10,7 +10,9 @@ recipe literally.
 
 Data: render-free shards (10 views, 224², 2,048 points) written to a temporary folder. Defaults:
 tiny model, batch 16 on CPU; ``--model ViT-B-32 --batch-size 256`` on CUDA. The last line is
-JSON with ``samples_per_s`` and ``baseline_samples_per_s``.
+JSON with ``samples_per_s`` and ``baseline_samples_per_s`` (stage by stage, synchronised so each
+stage is timed alone), ``pipelined_samples_per_s`` (the same steps unsynchronised, as the trainer
+runs them) and, on CUDA, ``gpu_busy`` (share of the pipelined wall time a kernel was running).
 
     python benchmarks/train_step.py [--device cpu|cuda] [--model c2p-tiny] [--batch-size 16]
 """
@@ -18,6 +20,7 @@ JSON with ``samples_per_s`` and ``baseline_samples_per_s``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import sys
@@ -35,7 +38,7 @@ from depth_projection import baseline_project  # noqa: E402  (the literal scatte
 
 from clip2point.datasets.shards import build_index, write_shard  # noqa: E402
 from clip2point.datasets.synthetic_shards import synthetic_object  # noqa: E402
-from clip2point.datasets.torch_dataset import ShardDataset  # noqa: E402
+from clip2point.datasets.torch_dataset import ShardDataset, batch_loader  # noqa: E402
 from clip2point.render.depth import DepthMaps, depth_to_image, to_clip_input  # noqa: E402
 from clip2point.train import feature_cache  # noqa: E402
 from clip2point.train.config import TrainConfig  # noqa: E402
@@ -60,17 +63,18 @@ def write_shards(folder: Path, n_objects: int) -> Path:
 
 
 class Timer:
-    """Accumulates wall time per stage; synchronises CUDA so GPU work lands in its own stage."""
+    """Accumulates wall time per stage; synchronises CUDA so GPU work lands in its own stage
+    (``sync=False``: no synchronisation, the stages overlap as in training; times meaningless)."""
 
-    def __init__(self, device: torch.device) -> None:
-        self.device, self.seconds = device, defaultdict(float)
+    def __init__(self, device: torch.device, sync: bool = True) -> None:
+        self.device, self.seconds, self.sync = device, defaultdict(float), sync and device.type == "cuda"
 
     def stage(self, name: str, fn: Callable[[], object]) -> object:
-        if self.device.type == "cuda":
+        if self.sync:
             torch.cuda.synchronize()
         start = time.perf_counter()
         out = fn()
-        if self.device.type == "cuda":
+        if self.sync:
             torch.cuda.synchronize()
         self.seconds[name] += time.perf_counter() - start
         return out
@@ -104,13 +108,11 @@ def run_steps(mode: str, args: argparse.Namespace, shards: Path, device: torch.d
         cache = feature_cache.ImageFeatureCache("bench", {str(o): i for i, o in enumerate(data.object_ids)}, feats)
         cache_s = time.perf_counter() - start
     dataset = ShardDataset(shards, view="random", fields=("points",) if cache else ("rgb", "points"))
-    loader = DataLoader(dataset, batch_size=args.batch_size, shuffle=True, drop_last=True, num_workers=args.workers,
-                        pin_memory=device.type == "cuda", persistent_workers=args.workers > 0)
-    timer = Timer(device)
+    loader = batch_loader(dataset, batch_size=args.batch_size, shuffle=True, drop_last=True, num_workers=args.workers,
+                          pin_memory=device.type == "cuda", persistent_workers=args.workers > 0)
     batches = _forever(loader)
-    for step in range(args.warmup + args.steps):
-        if step == args.warmup:
-            timer.seconds.clear()
+
+    def one_step(step: int, timer: Timer) -> None:
         item = timer.stage("loader", lambda: next(batches))
         feats = cache.lookup(item["object_id"], item["view"]) if cache else None
         batch = to_device_batch(item, device, feats)
@@ -128,10 +130,53 @@ def run_steps(mode: str, args: argparse.Namespace, shards: Path, device: torch.d
 
         timer.stage("depth_tower", depth_tower)
         timer.stage("optimiser", lambda: (optimizer.step(), optimizer.zero_grad(set_to_none=True)))
+
+    timer = Timer(device)
+    for step in range(args.warmup + args.steps):
+        if step == args.warmup:
+            timer.seconds.clear()
+        one_step(step, timer)
     total = sum(timer.seconds[s] for s in STAGES)
     out = {f"{s}_ms": 1000 * timer.seconds[s] / args.steps for s in STAGES}
     out.update(samples_per_s=args.batch_size * args.steps / total, precision=precision, cache_build_s=cache_s)
+    out.update(pipelined(lambda step: one_step(step, Timer(device, sync=False)), args, device))
     return out
+
+
+def pipelined(step_fn: Callable[[int], None], args: argparse.Namespace, device: torch.device) -> dict[str, object]:
+    """The same steps with no synchronisation between stages (as the trainer runs them), wall
+    clock from first to last: ``pipelined_samples_per_s``. On CUDA also ``gpu_busy``: the share of
+    that wall time in which a kernel was running (union of kernel intervals from torch.profiler),
+    the figure behind "the GPU busy >= 90 % of each step"."""
+    start_step = args.warmup + args.steps
+    profile = device.type == "cuda"
+    activities = [torch.profiler.ProfilerActivity.CUDA] if profile else []
+    with torch.profiler.profile(activities=activities) if profile else contextlib.nullcontext() as prof:
+        start = time.perf_counter()
+        for step in range(start_step, start_step + args.steps):
+            step_fn(step)
+        if profile:
+            torch.cuda.synchronize()
+        wall = time.perf_counter() - start
+    out: dict[str, object] = {"pipelined_samples_per_s": args.batch_size * args.steps / wall}
+    if profile:
+        out["gpu_busy"] = busy_fraction(prof.events(), wall)
+    return out
+
+
+def busy_fraction(events: object, wall_s: float) -> float | None:
+    """Union of the device events' time intervals over ``wall_s`` (None: the profiler saw none)."""
+    intervals = sorted((e.time_range.start, e.time_range.end) for e in events
+                       if getattr(e, "device_type", None) == torch.autograd.DeviceType.CUDA)
+    if not intervals:
+        return None
+    covered, (lo, hi) = 0.0, intervals[0]
+    for start, end in intervals[1:]:
+        if start > hi:
+            covered, lo, hi = covered + hi - lo, start, end
+        else:
+            hi = max(hi, end)
+    return min(1.0, (covered + hi - lo) / 1e6 / wall_s)
 
 
 def _forever(loader: DataLoader) -> Iterator[dict]:
@@ -166,6 +211,9 @@ def main(argv: list[str] | None = None) -> int:
         "device": str(device), "model": args.model, "batch_size": args.batch_size, "threads": torch.get_num_threads(),
         "samples_per_s": round(results["project"]["samples_per_s"], 2),
         "baseline_samples_per_s": round(results["baseline"]["samples_per_s"], 2),
+        "pipelined_samples_per_s": round(results["project"]["pipelined_samples_per_s"], 2),
+        "baseline_pipelined_samples_per_s": round(results["baseline"]["pipelined_samples_per_s"], 2),
+        "gpu_busy": results["project"].get("gpu_busy"),
         "project": results["project"], "baseline": results["baseline"],
     }))
     return 0

@@ -15,6 +15,7 @@ Why it is built this way:
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from collections import OrderedDict
 from pathlib import Path
@@ -23,7 +24,7 @@ from typing import Any, Sequence
 import h5py
 import numpy as np
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, Sampler, SequentialSampler, get_worker_info
 
 from clip2point.datasets.shard_format import open_shard
 from clip2point.datasets.shards import class_names_of, load_index
@@ -87,22 +88,69 @@ class ShardDataset(Dataset):
         return int(self.view)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
-        if not 0 <= index < len(self):
-            raise IndexError(f"index {index} out of range for {len(self)} objects")
-        shard = self._handle(int(self._shard[index]))
-        row = int(self._row[index])
-        views: Any = slice(None) if self.view == "all" else self.view_of(index)
-        item = {name: torch.from_numpy(np.array(cameras[row, views])) for name, cameras in shard.cameras.items()}
-        try:
-            for name in self.fields:
-                item[name] = torch.from_numpy(shard.arrays[name][row] if name == "points" else shard.arrays[name][row, views])
-        except (OSError, RuntimeError) as exc:
-            raise ShardError(shard.path, f"cannot read {self.object_ids[index]} (row {row}): {exc}") from exc
+        shard, row, views = self._locate(index)
+        item: dict[str, Any] = {name: torch.from_numpy(np.array(cameras[row, views]))
+                                for name, cameras in shard.cameras.items()}
+        for name in self.fields:
+            item[name] = torch.from_numpy(self._read(shard, name, row, views, index))
         item["view"] = torch.arange(self.num_views) if self.view == "all" else torch.tensor(views, dtype=torch.int64)
         item["label"] = torch.tensor(self.labels[index])
         item["synset"] = str(self.synsets[index])
         item["object_id"] = str(self.object_ids[index])
         return item
+
+    def read_batch(self, indices: Sequence[int]) -> dict[str, Any]:
+        """The items of ``indices`` already collated (what ``default_collate`` would make of
+        ``[self[i] for i in indices]``), copied into the batch tensors as they are read: no per-item
+        tensors, no stacking pass, and in a DataLoader worker the tensors are born in shared
+        memory, so handing the batch to the main process copies nothing more."""
+        indices = [int(i) for i in indices]
+        if not indices:
+            raise ValueError("read_batch needs at least one index")
+        first, _, first_views = self._locate(indices[0])
+        tensors = {name: _batch_tensor((len(indices), *self._item_shape(first, name, first_views)),
+                                       first.arrays[name].dtype) for name in self.fields}
+        outs = {name: tensor.numpy() for name, tensor in tensors.items()}
+        cameras: dict[str, list[np.ndarray]] = {name: [] for name in first.cameras}
+        views_read = []
+        for k, index in enumerate(indices):  # one item at a time: a handle may close as the next opens
+            shard, row, views = self._locate(index)
+            for name, out in outs.items():
+                array = self._read(shard, name, row, views, index)
+                if array.shape != out.shape[1:]:
+                    raise ShardError(shard.path, f"{name} of {self.object_ids[index]} is {array.shape}, unlike the "
+                                     f"batch's {out.shape[1:]} from {first.path.name}; the folder mixes jobs")
+                out[k] = array
+            for name, values in cameras.items():
+                values.append(shard.cameras[name][row, views])
+            views_read.append(views)
+        batch: dict[str, Any] = {**tensors, **{name: torch.from_numpy(np.stack(v)) for name, v in cameras.items()}}
+        batch["view"] = (torch.arange(self.num_views).expand(len(indices), -1).clone() if self.view == "all"
+                         else torch.tensor(views_read, dtype=torch.int64))
+        batch["label"] = torch.from_numpy(self.labels[indices])
+        batch["synset"] = [str(s) for s in self.synsets[indices]]
+        batch["object_id"] = [str(o) for o in self.object_ids[indices]]
+        return batch
+
+    def _locate(self, index: int) -> tuple["_OpenShard", int, Any]:
+        """The open shard, row and view selection of item ``index`` in the current epoch."""
+        if not 0 <= index < len(self):
+            raise IndexError(f"index {index} out of range for {len(self)} objects")
+        views: Any = slice(None) if self.view == "all" else self.view_of(index)
+        return self._handle(int(self._shard[index])), int(self._row[index]), views
+
+    @staticmethod
+    def _item_shape(shard: "_OpenShard", name: str, views: Any) -> tuple[int, ...]:
+        shape = shard.arrays[name].shape
+        return tuple(shape[1:]) if name == "points" or isinstance(views, slice) else tuple(shape[2:])
+
+    def _read(self, shard: "_OpenShard", name: str, row: int, views: Any, index: int) -> np.ndarray:
+        """One field of one object. Plain indexing, not ``read_direct`` into the batch: h5py's
+        fast path for simple slices costs ~10 us, ``read_direct`` ~45 us, the copy ~10 us."""
+        try:
+            return shard.arrays[name][row] if name == "points" else shard.arrays[name][row, views]
+        except (OSError, RuntimeError) as exc:
+            raise ShardError(shard.path, f"cannot read {name} of {self.object_ids[index]} (row {row}): {exc}") from exc
 
     def _handle(self, shard: int) -> "_OpenShard":
         """This process's handle of a shard; handles inherited through fork are dropped unused."""
@@ -129,6 +177,54 @@ class ShardDataset(Dataset):
     def __del__(self) -> None:
         if getattr(self, "_pid", None) == os.getpid():
             self.close()
+
+
+def _batch_tensor(shape: tuple[int, ...], np_dtype: np.dtype) -> torch.Tensor:
+    """An uninitialised batch tensor; inside a DataLoader worker it is allocated in shared memory
+    the way ``default_collate`` allocates its output (torch's own private ``_new_shared``), so the
+    batch crosses to the main process without the copy that pickling a private tensor makes."""
+    dtype = torch.from_numpy(np.empty(0, dtype=np_dtype)).dtype
+    if get_worker_info() is None:
+        return torch.empty(shape, dtype=dtype)
+    storage = torch.empty(0, dtype=dtype)._typed_storage()._new_shared(math.prod(shape), device="cpu")
+    return torch.empty(0, dtype=dtype).new(storage).view(shape)
+
+
+class _Batches(Dataset):
+    """Adapter for ``batch_loader``: item ``[i, j, ...]`` is the batch ``read_batch([i, j, ...])``."""
+
+    def __init__(self, dataset: ShardDataset) -> None:
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, indices: Sequence[int]) -> dict[str, Any]:
+        return self.dataset.read_batch(indices)
+
+
+def batch_loader(
+    dataset: ShardDataset,
+    *,
+    batch_size: int,
+    sampler: Sampler[int] | None = None,
+    shuffle: bool = False,
+    drop_last: bool = False,
+    generator: torch.Generator | None = None,
+    **loader_kwargs: Any,
+) -> DataLoader:
+    """A DataLoader over ``dataset`` whose workers read whole batches with ``read_batch``.
+
+    Batches equal those of ``DataLoader(dataset, batch_size, sampler/shuffle, drop_last)`` with the
+    default collate, at a fraction of the cost: per-item tensors, the collate's stacking copy and
+    the per-key shared-memory segments are what a 250 kB sample spends most of its time on, not
+    the HDF5 read. ``loader_kwargs`` go to the DataLoader (``num_workers``, ``pin_memory``...)."""
+    if sampler is not None and shuffle:
+        raise ConfigError("batch_loader takes a sampler or shuffle=True, not both")
+    if sampler is None:
+        sampler = RandomSampler(dataset, generator=generator) if shuffle else SequentialSampler(dataset)
+    batches = BatchSampler(sampler, batch_size=batch_size, drop_last=drop_last)
+    return DataLoader(_Batches(dataset), sampler=batches, batch_size=None, generator=generator, **loader_kwargs)
 
 
 _MASK64 = (1 << 64) - 1

@@ -12,8 +12,8 @@ from torch.utils.data import DataLoader, DistributedSampler
 
 from clip2point.datasets.shards import build_index, write_shard
 from clip2point.datasets.synthetic_shards import synthetic_object
-from clip2point.datasets.torch_dataset import ShardDataset, counter_hash
-from clip2point.errors import ConfigError
+from clip2point.datasets.torch_dataset import ShardDataset, batch_loader, counter_hash
+from clip2point.errors import ConfigError, ShardError
 
 V, S, N = 3, 16, 32
 NAMES = ["airplane", "bag", "chair"]
@@ -125,6 +125,55 @@ def test_dataloader_with_two_workers_matches_in_process(folder: Path) -> None:
     assert workers["ids"] == inproc["ids"] == list(ds.object_ids)
     assert workers["views"] == inproc["views"] == [ds.view_of(i) for i in range(12)]
     assert torch.equal(torch.cat(workers["rgb"]), torch.cat(inproc["rgb"]))
+
+
+def _assert_same_batches(expected: list[dict], got: list[dict]) -> None:
+    assert len(got) == len(expected) > 0
+    for want, have in zip(expected, got):
+        assert set(have) == set(want)
+        for key, value in want.items():
+            if isinstance(value, torch.Tensor):
+                assert have[key].dtype == value.dtype and torch.equal(have[key], value), key
+            else:
+                assert have[key] == value, key
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+@pytest.mark.parametrize("view,fields", [("random", ("rgb", "points")), ("all", ("rgb", "depth", "points")),
+                                         (2, ("depth",))])
+def test_batch_loader_equals_default_collate(folder: Path, workers: int, view: str | int, fields: tuple) -> None:
+    ds = ShardDataset(folder, view=view, fields=fields, seed=5, max_open_files=1)
+    ds.set_epoch(3)
+    kwargs = dict(batch_size=5, shuffle=True, num_workers=workers)
+    expected = list(DataLoader(ds, generator=torch.Generator().manual_seed(2), **kwargs))
+    got = list(batch_loader(ds, generator=torch.Generator().manual_seed(2), **kwargs))
+    _assert_same_batches(expected, got)
+    if workers:  # born in shared memory: the batch crossed from the worker without a copy
+        assert got[0][fields[0]].is_shared()
+
+
+def test_batch_loader_with_a_distributed_sampler_and_drop_last(folder: Path) -> None:
+    ds = ShardDataset(folder)
+    sampler = DistributedSampler(ds, num_replicas=2, rank=1, shuffle=True, seed=4)
+    expected = list(DataLoader(ds, batch_size=4, sampler=sampler, drop_last=True))
+    got = list(batch_loader(ds, batch_size=4, sampler=sampler, drop_last=True))
+    _assert_same_batches(expected, got)
+    assert [len(b["object_id"]) for b in got] == [4]  # 6 objects on this rank, the last 2 dropped
+    with pytest.raises(ConfigError, match="sampler or shuffle"):
+        batch_loader(ds, batch_size=4, sampler=sampler, shuffle=True)
+
+
+def test_read_batch_names_the_shard_of_a_bad_read(tmp_path: Path) -> None:
+    for shard, points in enumerate((N, N + 8)):  # a folder that mixes clouds of two sizes
+        write_shard(tmp_path, shard, [synthetic_object(f"p{shard}", views=V, size=S, num_points=points, seed=shard)],
+                    [], attrs={"config": {}})
+    build_index(tmp_path)
+    ds = ShardDataset(tmp_path, view=0, fields=("points",))
+    assert ds.read_batch([1])["points"].shape == (1, N + 8, 3)
+    with pytest.raises(ShardError, match=r"shard-00001\.h5.*points of p1 is \(40, 3\), unlike the batch.s \(32, 3\)"):
+        ds.read_batch([0, 1])
+    with pytest.raises(ValueError, match="at least one"):
+        ds.read_batch([])
 
 
 def test_pickling_drops_handles(folder: Path) -> None:

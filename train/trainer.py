@@ -22,7 +22,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from clip2point.datasets.torch_dataset import ShardDataset
+from clip2point.datasets.torch_dataset import ShardDataset, batch_loader
 from clip2point.datasets.shards import write_json_atomic
 from clip2point.errors import ConfigError
 from clip2point.provenance import code_version
@@ -217,8 +217,8 @@ class Trainer:
     def _loader(self, epoch: int, start_batch: int) -> DataLoader:
         self.dataset.set_epoch(epoch)
         self.sampler.set_epoch(epoch, skip=start_batch * self.micro * self.cfg.accum_steps)
-        return DataLoader(self.dataset, batch_size=self.micro, sampler=self.sampler, drop_last=True,
-                          num_workers=self.cfg.num_workers, pin_memory=self.device.type == "cuda")
+        return batch_loader(self.dataset, batch_size=self.micro, sampler=self.sampler, drop_last=True,
+                            num_workers=self.cfg.num_workers, pin_memory=self.device.type == "cuda")
 
     def _train_epoch(self, epoch: int, start_batch: int) -> None:
         batches = iter(self._loader(epoch, start_batch))
