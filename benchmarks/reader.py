@@ -3,8 +3,8 @@
 The pattern is CLIP2Point's training step: a random object, one random RGB view of it and its
 point cloud, through a torch DataLoader with 2 workers (batch 32, shuffled). Four readers: the
 default layout through ``batch_loader`` (the trainer's loader: workers read whole batches into
-shared memory), the same through a plain DataLoader and the default collate, the compact layout
-(gzip-1 RGB) and the reference. The reference layout
+reused shared-memory slots), the same through a plain DataLoader and the default collate, the
+compact layout (gzip-1 RGB) and the reference. The reference layout
 is what the original code reads: one PNG per view plus a .npy of points per object, decoded
 with PIL. Both sets hold the same objects (``shard_data.BenchData``: 200 objects, 10 views,
 224², 8192 points, rendered-looking images) and both are read with a warm page cache, so the
@@ -12,7 +12,7 @@ figure is decode + Python cost, not the disk's; the bytes per object show what t
 Each reader runs ``--rounds`` times, alternating, and the best round counts (the machine is
 shared; the best round is the one least disturbed).
 
-    python benchmarks/reader.py [--objects 200] [--epochs 3] [--rounds 3] [--workers 2]
+    python benchmarks/reader.py [--objects 200] [--epochs 6] [--rounds 3] [--workers 2]
 
 Also the in-process CPU time per item (``cpu_us_per_item``): the decode cost alone, which the
 neighbours' load on a shared machine disturbs far less than the loader's wall clock.
@@ -37,7 +37,8 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
 from clip2point.datasets.shard_format import COMPACT_LAYOUT, DEFAULT_LAYOUT
-from clip2point.datasets.torch_dataset import ShardDataset, batch_loader
+from clip2point.datasets.batch_loader import batch_loader
+from clip2point.datasets.torch_dataset import ShardDataset
 from shard_data import BenchData, best_cpu_seconds_per_item, write_png_reference, write_shards
 
 log = logging.getLogger("reader")
@@ -120,7 +121,7 @@ def batch_cpu_us_per_item(dataset: ShardDataset, rounds: int, batch: int, sample
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--objects", type=int, default=200)
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--batch", type=int, default=32)

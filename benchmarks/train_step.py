@@ -38,7 +38,8 @@ from depth_projection import baseline_project  # noqa: E402  (the literal scatte
 
 from clip2point.datasets.shards import build_index, write_shard  # noqa: E402
 from clip2point.datasets.synthetic_shards import synthetic_object  # noqa: E402
-from clip2point.datasets.torch_dataset import ShardDataset, batch_loader  # noqa: E402
+from clip2point.datasets.batch_loader import batch_loader  # noqa: E402
+from clip2point.datasets.torch_dataset import ShardDataset  # noqa: E402
 from clip2point.render.depth import DepthMaps, depth_to_image, to_clip_input  # noqa: E402
 from clip2point.train import feature_cache  # noqa: E402
 from clip2point.train.config import TrainConfig  # noqa: E402

@@ -15,22 +15,22 @@ Why it is built this way:
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import h5py
 import numpy as np
 import torch
-from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, Sampler, SequentialSampler, get_worker_info
+from torch.utils.data import Dataset
 
 from clip2point.datasets.shard_format import open_shard
 from clip2point.datasets.shards import class_names_of, load_index
 from clip2point.errors import ConfigError, ShardError
 
 FIELDS = ("rgb", "depth", "points")
+CAMERAS = ("elev", "azim", "dist")
 
 
 class ShardDataset(Dataset):
@@ -99,19 +99,21 @@ class ShardDataset(Dataset):
         item["object_id"] = str(self.object_ids[index])
         return item
 
-    def read_batch(self, indices: Sequence[int]) -> dict[str, Any]:
+    def read_batch(self, indices: Sequence[int], out: Mapping[str, torch.Tensor] | None = None) -> dict[str, Any]:
         """The items of ``indices`` already collated (what ``default_collate`` would make of
         ``[self[i] for i in indices]``), copied into the batch tensors as they are read: no per-item
-        tensors, no stacking pass, and in a DataLoader worker the tensors are born in shared
-        memory, so handing the batch to the main process copies nothing more."""
+        tensors, no stacking pass. ``out``: tensors [>= len(indices), ...] per field to fill
+        instead of new ones (``batch_loader``'s shared-memory slots); the batch then holds views."""
         indices = [int(i) for i in indices]
         if not indices:
             raise ValueError("read_batch needs at least one index")
-        first, _, first_views = self._locate(indices[0])
-        tensors = {name: _batch_tensor((len(indices), *self._item_shape(first, name, first_views)),
-                                       first.arrays[name].dtype) for name in self.fields}
+        if out is None:
+            tensors = {name: torch.empty((len(indices), *shape), dtype=dtype)
+                       for name, (shape, dtype) in self.field_specs().items()}
+        else:
+            tensors = {name: out[name][:len(indices)] for name in self.fields}
         outs = {name: tensor.numpy() for name, tensor in tensors.items()}
-        cameras: dict[str, list[np.ndarray]] = {name: [] for name in first.cameras}
+        cameras: dict[str, list[np.ndarray]] = {name: [] for name in CAMERAS}
         views_read = []
         for k, index in enumerate(indices):  # one item at a time: a handle may close as the next opens
             shard, row, views = self._locate(index)
@@ -119,7 +121,7 @@ class ShardDataset(Dataset):
                 array = self._read(shard, name, row, views, index)
                 if array.shape != out.shape[1:]:
                     raise ShardError(shard.path, f"{name} of {self.object_ids[index]} is {array.shape}, unlike the "
-                                     f"batch's {out.shape[1:]} from {first.path.name}; the folder mixes jobs")
+                                     f"batch's {out.shape[1:]} (as in {self._files[0]}); the folder mixes jobs")
                 out[k] = array
             for name, values in cameras.items():
                 values.append(shard.cameras[name][row, views])
@@ -131,6 +133,13 @@ class ShardDataset(Dataset):
         batch["synset"] = [str(s) for s in self.synsets[indices]]
         batch["object_id"] = [str(o) for o in self.object_ids[indices]]
         return batch
+
+    def field_specs(self) -> dict[str, tuple[tuple[int, ...], torch.dtype]]:
+        """Per field, one item's shape and torch dtype, as the first shard stores them."""
+        shard = self._handle(0)
+        views = slice(None) if self.view == "all" else 0
+        return {name: (self._item_shape(shard, name, views), torch.from_numpy(np.empty(0, shard.arrays[name].dtype)).dtype)
+                for name in self.fields}
 
     def _locate(self, index: int) -> tuple["_OpenShard", int, Any]:
         """The open shard, row and view selection of item ``index`` in the current epoch."""
@@ -179,54 +188,6 @@ class ShardDataset(Dataset):
             self.close()
 
 
-def _batch_tensor(shape: tuple[int, ...], np_dtype: np.dtype) -> torch.Tensor:
-    """An uninitialised batch tensor; inside a DataLoader worker it is allocated in shared memory
-    the way ``default_collate`` allocates its output (torch's own private ``_new_shared``), so the
-    batch crosses to the main process without the copy that pickling a private tensor makes."""
-    dtype = torch.from_numpy(np.empty(0, dtype=np_dtype)).dtype
-    if get_worker_info() is None:
-        return torch.empty(shape, dtype=dtype)
-    storage = torch.empty(0, dtype=dtype)._typed_storage()._new_shared(math.prod(shape), device="cpu")
-    return torch.empty(0, dtype=dtype).new(storage).view(shape)
-
-
-class _Batches(Dataset):
-    """Adapter for ``batch_loader``: item ``[i, j, ...]`` is the batch ``read_batch([i, j, ...])``."""
-
-    def __init__(self, dataset: ShardDataset) -> None:
-        self.dataset = dataset
-
-    def __len__(self) -> int:
-        return len(self.dataset)
-
-    def __getitem__(self, indices: Sequence[int]) -> dict[str, Any]:
-        return self.dataset.read_batch(indices)
-
-
-def batch_loader(
-    dataset: ShardDataset,
-    *,
-    batch_size: int,
-    sampler: Sampler[int] | None = None,
-    shuffle: bool = False,
-    drop_last: bool = False,
-    generator: torch.Generator | None = None,
-    **loader_kwargs: Any,
-) -> DataLoader:
-    """A DataLoader over ``dataset`` whose workers read whole batches with ``read_batch``.
-
-    Batches equal those of ``DataLoader(dataset, batch_size, sampler/shuffle, drop_last)`` with the
-    default collate, at a fraction of the cost: per-item tensors, the collate's stacking copy and
-    the per-key shared-memory segments are what a 250 kB sample spends most of its time on, not
-    the HDF5 read. ``loader_kwargs`` go to the DataLoader (``num_workers``, ``pin_memory``...)."""
-    if sampler is not None and shuffle:
-        raise ConfigError("batch_loader takes a sampler or shuffle=True, not both")
-    if sampler is None:
-        sampler = RandomSampler(dataset, generator=generator) if shuffle else SequentialSampler(dataset)
-    batches = BatchSampler(sampler, batch_size=batch_size, drop_last=drop_last)
-    return DataLoader(_Batches(dataset), sampler=batches, batch_size=None, generator=generator, **loader_kwargs)
-
-
 _MASK64 = (1 << 64) - 1
 
 
@@ -257,7 +218,7 @@ class _OpenShard:
     def open(cls, path: Path, fields: Sequence[str]) -> "_OpenShard":
         h5 = open_shard(path)
         try:
-            cameras = {name: h5[name][()] for name in ("elev", "azim", "dist")}
+            cameras = {name: h5[name][()] for name in CAMERAS}
         except (OSError, RuntimeError) as exc:
             h5.close()
             raise ShardError(path, f"cannot read the cameras: {exc}") from exc

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import time
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,8 @@ from torch.utils.data import DataLoader, DistributedSampler
 
 from clip2point.datasets.shards import build_index, write_shard
 from clip2point.datasets.synthetic_shards import synthetic_object
-from clip2point.datasets.torch_dataset import ShardDataset, batch_loader, counter_hash
+from clip2point.datasets.batch_loader import _SlotRing, batch_loader
+from clip2point.datasets.torch_dataset import ShardDataset, counter_hash
 from clip2point.errors import ConfigError, ShardError
 
 V, S, N = 3, 16, 32
@@ -147,9 +149,34 @@ def test_batch_loader_equals_default_collate(folder: Path, workers: int, view: s
     kwargs = dict(batch_size=5, shuffle=True, num_workers=workers)
     expected = list(DataLoader(ds, generator=torch.Generator().manual_seed(2), **kwargs))
     got = list(batch_loader(ds, generator=torch.Generator().manual_seed(2), **kwargs))
-    _assert_same_batches(expected, got)
-    if workers:  # born in shared memory: the batch crossed from the worker without a copy
-        assert got[0][fields[0]].is_shared()
+    _assert_same_batches(expected, got)  # all kept: a slot reused later never changes a batch handed out
+
+
+@pytest.mark.parametrize("persistent", [True, False])
+def test_batch_loader_slots_survive_abandoned_epochs_and_a_slow_consumer(folder: Path, persistent: bool,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    take = _SlotRing.take
+
+    def slow_take(self: _SlotRing, batch: dict, pin: bool) -> dict:
+        time.sleep(0.03)  # time enough for a worker to overwrite the slot, were it handed out too early
+        return take(self, batch, pin)
+
+    monkeypatch.setattr(_SlotRing, "take", slow_take)
+    ds = ShardDataset(folder, view="all", fields=("rgb", "points"))
+    loader = batch_loader(ds, batch_size=2, shuffle=False, num_workers=2, prefetch_factor=1,
+                          persistent_workers=persistent)
+    expected = list(DataLoader(ds, batch_size=2, shuffle=False))
+    first = iter(loader)
+    next(first)  # abandoned mid-epoch with batches prefetched into slots
+    for _ in range(2):
+        got = []
+        for batch in loader:
+            time.sleep(0.02)  # the workers run ahead as far as the loader lets them
+            got.append(batch)
+        _assert_same_batches(expected, got)
+    assert not got[0]["rgb"].is_shared()  # a private copy: the caller may keep it as long as it likes
+    with pytest.raises(ConfigError, match="in_order"):
+        batch_loader(ds, batch_size=2, num_workers=2, in_order=False)
 
 
 def test_batch_loader_with_a_distributed_sampler_and_drop_last(folder: Path) -> None:
@@ -169,7 +196,7 @@ def test_read_batch_names_the_shard_of_a_bad_read(tmp_path: Path) -> None:
                     [], attrs={"config": {}})
     build_index(tmp_path)
     ds = ShardDataset(tmp_path, view=0, fields=("points",))
-    assert ds.read_batch([1])["points"].shape == (1, N + 8, 3)
+    assert ds.read_batch([0])["points"].shape == (1, N, 3)
     with pytest.raises(ShardError, match=r"shard-00001\.h5.*points of p1 is \(40, 3\), unlike the batch.s \(32, 3\)"):
         ds.read_batch([0, 1])
     with pytest.raises(ValueError, match="at least one"):

@@ -19,10 +19,10 @@ from typing import Any, Callable, Iterator
 import numpy as np
 import torch
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from clip2point.datasets.torch_dataset import ShardDataset, batch_loader
+from clip2point.datasets.batch_loader import ShardBatchLoader, batch_loader
+from clip2point.datasets.torch_dataset import ShardDataset
 from clip2point.datasets.shards import write_json_atomic
 from clip2point.errors import ConfigError
 from clip2point.provenance import code_version
@@ -214,7 +214,7 @@ class Trainer:
                 self.state.progress = Progress(epoch + 1, self.state.progress.step, 0)
             self._end_of_epoch(epoch)
 
-    def _loader(self, epoch: int, start_batch: int) -> DataLoader:
+    def _loader(self, epoch: int, start_batch: int) -> ShardBatchLoader:
         self.dataset.set_epoch(epoch)
         self.sampler.set_epoch(epoch, skip=start_batch * self.micro * self.cfg.accum_steps)
         return batch_loader(self.dataset, batch_size=self.micro, sampler=self.sampler, drop_last=True,
