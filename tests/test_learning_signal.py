@@ -1,27 +1,33 @@
-"""A short CPU pre-training run on rendered synthetic objects (tiny model, under two minutes).
+"""A short CPU pre-training run on rendered synthetic objects (tiny model, ~65 s on 2 cores).
 
-Set: the generation job's synthetic objects, 55 classes x 4 -> 165 train / 55 held-out, 6 views,
-64² RGB, 2,048 stored points. Like real use, training starts from an image tower that already
-tells views apart (CLIP's premise): ``fit_tiny_image_tower`` fits c2p-tiny's image tower to the
-RGB views for a few seconds and the run takes that file through ``--pretrained``, the path real
-weights take. (A random tiny tower gives every view nearly one feature, mean cosine ~0.98, and
-leaves the cross-modal term nothing to learn.) Run: batch 16, 10 epochs (100 steps), LAMB
-lr 1e-2, cached image features.
+Set: the generation job's synthetic objects, 55 classes x 4 -> 165 train / 55 held-out (one per
+class), 6 views, 64² RGB, 2,048 stored points. Like real use, training starts from an image tower
+that already tells objects apart (CLIP's premise): ``fit_tiny_image_tower`` fits c2p-tiny's image
+tower to the RGB views of all objects (200 steps, lr 2e-3; CLIP has seen such pictures) and the
+run takes that file through ``--pretrained``, the path real weights take. Run: batch 16, 15
+epochs (150 steps), LAMB lr 1e-2, cached image features; the trainer is SPEC §5's as it is.
 
-Measured on the held-out 55 objects, each as one fixed view: the rank of its own RGB view among
-the 55 RGB features when its depth map is the query (0 = retrieved; chance: mean rank 27, top-1
-1/55 = 1.8 %). Step 0 is the depth tower as initialised, a copy of the image tower.
-Two runs (fit seed 7 / train seed 0, and 8 / 1) measured:
+Measured on the 55 held-out objects, whose depth maps and points training never sees: depth ->
+image retrieval, the rank of an object's own RGB feature among the 55 RGB features of the same
+view when its depth map of that view is the query (0 = retrieved), over all 6 views = 330
+queries (the trainer's validation uses one view per object, 55 queries, and its top-1 jumps by
+5-10 points between epochs). Chance: top-1 1/55 = 1.8 %, mean rank 27. Step 0 is the depth tower
+as initialised, a copy of the image tower, which already finds 5-9 % from depth maps.
+Four (fit seed, train seed) pairs measured; the test runs (7,0):
 
-- held-out mean rank: 24.5 -> 19.7 and 24.0 -> 20.3. Asserted: it falls by at least 1.5 and ends
-  at or below 0.85x chance (22.95). The depth tower learned depth features that sit nearer their
-  own object's RGB feature on objects it never saw.
-- cross-modal NT-Xent (chance log(31) = 3.43): first step 9.7 / 9.1, last-epoch mean 5.6 / 5.3.
-  Asserted: last-epoch mean <= 0.75x the first step. The balance weight w: 1 -> 1.37 / 1.37;
-  asserted > 1.1.
-- held-out top-1 stays near step 0's (3.6 % -> 5.5 % and 3.6 % -> 1.8 %): a CPU-minute with
-  this tiny tower does not lift it clearly, so it is not asserted beyond the check that the
-  trainer's validation metric equals the evaluation path (checkpoint -> load_depth_encoder).
+- top-1: (7,0) 5.5 -> 11.8 %, (8,1) 7.6 -> 10.0 %, (9,2) 7.6 -> 10.9 %, (10,3) 8.5 -> 9.7 %:
+  5-6.5x chance at the end, but only +1 to +6 points over step 0. Asserted: >= 4x chance (7.3 %)
+  and not below step 0.
+- mean rank: 20.7 -> 14.9, 19.7 -> 13.7, 19.8 -> 13.0, 19.7 -> 14.2 (top-5 22-26 % -> 28-36 %).
+  Asserted: it falls by >= 4 and ends <= 0.6x chance (16.2).
+- cross-modal NT-Xent (chance log 31 = 3.4): first step 7.2 / 7.9 / 10.4 / 10.5, last-epoch mean
+  6.7 / 6.4 / 6.5 / 4.5; asserted: below the first step. Balance weight w: 1 -> 1.51-1.56;
+  asserted > 1.3.
+
+Why top-1 does not climb further: c2p-tiny (2 layers, width 64, 32-px patches) learns slowly
+from sparse 1,024-point depth maps. Supervising it directly with the class labels of the depth
+maps reaches only 13-16 % held-out 55-way accuracy after 200 steps, and 600-step contrastive runs
+plateau at 10-15 %: the limit is the tiny tower and CPU time, not the objective.
 """
 
 from __future__ import annotations
@@ -35,16 +41,20 @@ from pathlib import Path
 import pytest
 import torch
 
+from clip2point.datasets.torch_dataset import ShardDataset
 from clip2point.train.config import TrainConfig
+from clip2point.train.encoding import encode_depth_views, encode_images
 from clip2point.train.models import create_clip, load_depth_encoder
+from clip2point.train.step import rgb_to_clip_input
 from clip2point.train.trainer import train
-from clip2point.train.validation import VAL_BATCH, retrieval_ranks
+from clip2point.train.validation import VAL_BATCH, fixed_subset, retrieval_top1
 
 sys.path.insert(0, str(Path(__file__).parent))
 from train_support import fit_tiny_image_tower  # noqa: E402
 
-BATCH, EPOCHS, LR = 16, 10, 1e-2
-CHANCE_MEAN_RANK = (55 - 1) / 2
+BATCH, EPOCHS, LR, FIT_STEPS, FIT_LR = 16, 15, 1e-2, 200, 2e-3
+HELD_OUT = 55
+CHANCE_TOP1, CHANCE_MEAN_RANK = 1 / HELD_OUT, (HELD_OUT - 1) / 2
 
 RENDER = """
 import sys
@@ -67,34 +77,62 @@ def rendered_shards(tmp_path_factory: pytest.TempPathFactory) -> Path:
                           text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     counts = json.loads((base / "shards" / "index.json").read_text())["counts"]
-    assert counts["splits"] == {"test": 55, "train": 165} and counts["failed"] == 0
+    assert counts["splits"] == {"test": HELD_OUT, "train": 165} and counts["failed"] == 0
     return base / "shards"
+
+
+@torch.no_grad()
+def all_view_ranks(depth_tower: torch.nn.Module, image_tower: torch.nn.Module, root: Path) -> torch.Tensor:
+    """[V,N] held-out ranks: per view v, object i's depth map of v against the N RGB views v.
+
+    The same inputs as the trainer's retrieval metric (fixed 1,024-point subsets, unjittered
+    cameras, the eval path's ``encode_depth_views``), for every view instead of one.
+    """
+    data = ShardDataset(root, split="test", view="all", fields=("rgb", "points"))
+    items = [data[i] for i in range(len(data))]
+    stack = {k: torch.stack([it[k] for it in items]) for k in ("rgb", "points", "elev", "azim", "dist")}
+    points = torch.from_numpy(fixed_subset(stack["points"].numpy(), 1024))
+    f_depth = encode_depth_views(depth_tower, points, stack["elev"], stack["azim"], stack["dist"])  # [N,V,D]
+    f_rgb = encode_images(image_tower, torch.stack([rgb_to_clip_input(views, 224) for views in stack["rgb"]]))
+    sims = torch.einsum("nvd,mvd->vnm", f_depth, f_rgb)
+    return (sims > sims.diagonal(dim1=1, dim2=2)[..., None]).sum(dim=-1).float()
+
+
+def top1(ranks: torch.Tensor) -> float:
+    return float((ranks == 0).float().mean())
+
+
+def short_run(shards: Path, out: Path, *, fit_seed: int = 7, seed: int = 0) -> dict:
+    """Fit the stand-in image tower, score step 0, train, score the last checkpoint (the seeds
+    let the numbers above be re-measured)."""
+    weights = fit_tiny_image_tower(shards, out / "tiny.pt", steps=FIT_STEPS, lr=FIT_LR, seed=fit_seed)
+    image_tower = create_clip("c2p-tiny", weights).model.visual
+    before = all_view_ranks(image_tower, image_tower, shards)  # step 0: the depth tower is a copy
+    cfg = TrainConfig(shards=str(shards), out=str(out / "run"), model="c2p-tiny", pretrained=str(weights),
+                      batch_size=BATCH, epochs=EPOCHS, lr=LR, num_workers=0, cache_image_features=True,
+                      val_shards=str(shards), select_metric="val_retrieval_top1", checkpoint_every=10_000,
+                      progress=False, seed=seed)
+    result = train(cfg)
+    records = [json.loads(line) for line in (out / "run" / "metrics.jsonl").read_text().splitlines()]
+    encoder, _ = load_depth_encoder(out / "run" / "checkpoints" / "last.pt")
+    return dict(before=before, after=all_view_ranks(encoder, image_tower, shards), encoder=encoder,
+                image_tower=image_tower, result=result, train=[r for r in records if r["kind"] == "train"])
 
 
 @pytest.mark.slow
 def test_short_run_learns_on_rendered_objects(rendered_shards: Path, tmp_path: Path) -> None:
-    weights = fit_tiny_image_tower(rendered_shards, tmp_path / "tiny.pt")
-    image_tower = create_clip("c2p-tiny", weights).model.visual
-
-    def held_out_ranks(depth_tower: torch.nn.Module) -> torch.Tensor:
-        return retrieval_ranks(depth_tower, image_tower, rendered_shards, "test", num_points=1024,
-                               device=torch.device("cpu"), precision="fp32", batch_size=VAL_BATCH).float()
-
-    before = held_out_ranks(image_tower)  # step 0: the depth tower is a copy of the image tower
-    cfg = TrainConfig(shards=str(rendered_shards), out=str(tmp_path / "run"), model="c2p-tiny",
-                      pretrained=str(weights), batch_size=BATCH, epochs=EPOCHS, lr=LR, num_workers=0,
-                      cache_image_features=True, val_shards=str(rendered_shards), select_metric="val_retrieval_top1",
-                      checkpoint_every=1000, progress=False, seed=0)
-    result = train(cfg)
-    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
-    train_records = [r for r in records if r["kind"] == "train"]
-    encoder, _ = load_depth_encoder(tmp_path / "run" / "checkpoints" / "last.pt")
-    after = held_out_ranks(encoder)
+    run = short_run(rendered_shards, tmp_path)
+    before, after, train_records = run["before"], run["after"], run["train"]
     first_cross = train_records[0]["cross"]
     last_cross = [r["cross"] for r in train_records if r["epoch"] == EPOCHS - 1]
-    assert before.numel() == after.numel() == 55
-    assert before.mean() - after.mean() >= 1.5, f"held-out mean rank {before.mean():.1f} -> {after.mean():.1f}"
-    assert after.mean() <= 0.85 * CHANCE_MEAN_RANK, f"held-out mean rank {after.mean():.1f}, chance {CHANCE_MEAN_RANK}"
-    assert sum(last_cross) / len(last_cross) <= 0.75 * first_cross, f"cross loss {first_cross:.2f} -> {last_cross}"
-    assert train_records[-1]["w"] > 1.1
-    assert float((after == 0).float().mean()) == pytest.approx(result.metrics["val_retrieval_top1"])  # = eval path
+    numbers = (f"top-1 {top1(before):.3f} -> {top1(after):.3f} (chance {CHANCE_TOP1:.3f}), "
+               f"mean rank {before.mean():.1f} -> {after.mean():.1f} (chance {CHANCE_MEAN_RANK})")
+    assert before.shape == after.shape == (6, HELD_OUT)
+    assert top1(after) >= 4 * CHANCE_TOP1 and top1(after) >= top1(before), numbers
+    assert after.mean() <= 0.6 * CHANCE_MEAN_RANK and before.mean() - after.mean() >= 4, numbers
+    assert sum(last_cross) / len(last_cross) < first_cross, f"cross loss {first_cross:.2f} -> {last_cross}"
+    assert train_records[-1]["w"] > 1.3
+    # the trainer's validation metric is the evaluation path's (checkpoint -> load_depth_encoder)
+    val_top1, _ = retrieval_top1(run["encoder"], run["image_tower"], rendered_shards, "test", num_points=1024,
+                                 device=torch.device("cpu"), precision="fp32", batch_size=VAL_BATCH)
+    assert val_top1 == pytest.approx(run["result"].metrics["val_retrieval_top1"])
