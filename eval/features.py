@@ -47,8 +47,8 @@ def _autocast(device: torch.device) -> torch.autocast:
 def compute_view_features(encoders: dict[str, nn.Module], points: torch.Tensor, views: ViewSettings,
                           device: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
     """L2-normalised features float32 [N,V,D] (on the CPU) of every cloud of ``points`` [N,P,3]
-    under each encoder; the depth maps are projected once and shared by all encoders."""
-    from clip2point.train.encoding import depth_views_to_clip_input, encode_images  # noqa: PLC0415
+    under each encoder; the depth maps are projected once per tower input size and shared."""
+    from clip2point.train.encoding import depth_views_to_clip_input, encode_images, tower_input_size  # noqa: PLC0415
 
     device = torch.device(device)
     elev, azim, dist = get_view_preset(views.num_views).tensors(device)
@@ -56,10 +56,14 @@ def compute_view_features(encoders: dict[str, nn.Module], points: torch.Tensor, 
     start_time = time.perf_counter()
     for start in range(0, len(points), views.batch_size):
         batch = points[start:start + views.batch_size].to(device, non_blocking=True)
-        images = depth_views_to_clip_input(batch, elev, azim, dist, preset=views.preset, size=views.image_size)
+        images: dict[int, torch.Tensor] = {}  # per tower input size, projected once
         for name, encoder in encoders.items():
+            side = tower_input_size(encoder)
+            if side not in images:
+                images[side] = depth_views_to_clip_input(batch, elev, azim, dist, preset=views.preset,
+                                                         size=views.image_size, image_size=side)
             with _autocast(device):
-                chunks[name].append(encode_images(encoder, images).float().cpu())
+                chunks[name].append(encode_images(encoder, images[side]).float().cpu())
     log.info("encoded %d objects x %d views with %d encoder(s) in %.1f s", len(points), views.num_views,
              len(encoders), time.perf_counter() - start_time)
     return {name: torch.cat(c) if c else torch.empty(0, views.num_views, 0) for name, c in chunks.items()}

@@ -19,7 +19,7 @@ from clip2point.errors import CheckpointError, ConfigError, ShardError
 from clip2point.train import feature_cache, step, trainer
 from clip2point.train.checkpoint import read_checkpoint
 from clip2point.train.config import TrainConfig
-from clip2point.train.models import create_clip, weights_hash
+from clip2point.train.models import create_clip, load_depth_encoder, weights_hash
 from clip2point.train.trainer import train
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -210,3 +210,28 @@ def test_cli_reports_missing_shards_in_one_sentence(tmp_path: Path, capsys: pyte
     assert code == 2 and "clip2point pretrain: error:" in err and "nowhere" in err
     with pytest.raises(ShardError, match="nowhere"):
         train(TrainConfig(shards=str(tmp_path / "nowhere"), out=str(tmp_path / "run"), model="c2p-tiny"))
+
+
+@pytest.mark.parametrize("preset", ["clip2point", "pointclip"])
+def test_a_tower_with_another_input_size_trains_and_validates(data: tuple[Path, Path], tmp_path: Path, preset: str) -> None:
+    """Training, validation and evaluation all give the tower depth pictures of its own input size
+    (they were 224² whatever the model: a 64-pixel tower failed at its position embeddings)."""
+    import open_clip
+
+    from clip2point.eval.features import compute_view_features
+    from clip2point.eval.settings import ViewSettings
+
+    from clip2point.train.models import register_model_configs
+
+    register_model_configs()
+    config = json.loads((REPO / "train" / "model_configs" / "c2p-tiny.json").read_text())
+    config["vision_cfg"].update(image_size=64, patch_size=16)
+    (tmp_path / "c2p-tiny-64.json").write_text(json.dumps(config))
+    open_clip.add_model_config(tmp_path / "c2p-tiny-64.json")
+    cfg = tiny_config(data, tmp_path / "run", model="c2p-tiny-64", pretrained=None, epochs=1,
+                      val_shards=str(data[0]), depth_preset=preset)
+    result = train(cfg)
+    assert 0 <= result.metrics["val_top1"] <= 1 and 0 <= result.metrics["val_retrieval_top1"] <= 1
+    encoder, _ = load_depth_encoder(tmp_path / "run" / "checkpoints" / "last.pt")  # and so does evaluation
+    feats = compute_view_features({"depth": encoder}, torch.rand(3, 64, 3) - 0.5, ViewSettings(6, preset))
+    assert feats["depth"].shape == (3, 6, config["embed_dim"]) and torch.isfinite(feats["depth"]).all()

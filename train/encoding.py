@@ -28,10 +28,23 @@ def depth_views_to_clip_input(
     size: int | None = None,
     image_size: int = 224,
 ) -> torch.Tensor:
-    """[B,P,3] points to the encoder's input [B,V,3,H,W]: the preset's depth picture, 3 channels,
-    CLIP mean/std where the preset uses it. ``size`` is the raster (None: the preset's own)."""
+    """[B,P,3] points to the encoder's input [B,V,3,image_size,image_size]: the preset's depth
+    picture, 3 channels, CLIP mean/std where the preset uses it. ``size`` is the raster (None: the
+    preset's own). A picture that does not come out at the tower's ``image_size`` (the faithful
+    preset keeps its 224² raster; a user may pick another) is resized to it, antialiased."""
     maps = project_depth(points, elev, azim, dist, preset=preset, size=size)
-    return to_clip_input(depth_to_image(maps, preset, image_size=image_size), preset=preset)
+    image = depth_to_image(maps, preset, image_size=image_size)
+    if image.shape[-2:] != (image_size, image_size):
+        flat = image.flatten(0, -3).unsqueeze(1)
+        flat = F.interpolate(flat, size=(image_size, image_size), mode="bilinear", align_corners=False, antialias=True)
+        image = flat.view(*image.shape[:-2], image_size, image_size)
+    return to_clip_input(image, preset=preset)
+
+
+def tower_input_size(tower: nn.Module) -> int:
+    """The side of the square images a visual tower takes (open_clip stores an int or a pair)."""
+    size = getattr(tower, "image_size", 224)
+    return int(size[0] if isinstance(size, (tuple, list)) else size)
 
 
 def encode_images(encoder: nn.Module, images: torch.Tensor) -> torch.Tensor:

@@ -30,6 +30,7 @@ from clip2point.train import feature_cache
 from clip2point.train.checkpoint import Checkpoint, Progress, capture_rng, link_atomic, prune_checkpoints, restore_rng, write_checkpoint
 from clip2point.train.config import TrainConfig
 from clip2point.train.curves import MetricsLog, plot_curves
+from clip2point.train.encoding import tower_input_size
 from clip2point.train.distributed import DistEnv, ResumableSampler, barrier, init_distributed, env_from_torchrun, pick_device, shutdown_distributed
 from clip2point.train.models import build_pretrain_model, create_clip, weights_hash
 from clip2point.train.resume import check_compatible, locate_checkpoint
@@ -125,7 +126,7 @@ class Trainer:
                               f"of {cfg.batch_size}; lower --batch-size")
         self.bundle = create_clip(cfg.model, cfg.pretrained, device=device)
         visual = self.bundle.model.visual
-        self.image_size = int(np.atleast_1d(getattr(visual, "image_size", 224))[0])
+        self.image_size = tower_input_size(visual)
         self.base_weights = weights_hash(visual)
         self.model = build_pretrain_model(self.bundle).to(device)
         if device.type == "cuda":

@@ -71,22 +71,25 @@ def modelnet40_zero_shot_set(root: str | Path, num_points: int) -> ZeroShotSet:
 @torch.no_grad()
 def zero_shot_predictions(
     encoder: nn.Module, points: torch.Tensor, text_feats: torch.Tensor, views: ViewPreset, *,
-    device: torch.device, precision: str, batch_size: int, preset: str = "clip2point",
+    device: torch.device, precision: str, batch_size: int, preset: str = "clip2point", image_size: int = 224,
 ) -> torch.Tensor:
-    """Predicted class per cloud from view-summed logits, in batches."""
+    """Predicted class per cloud from view-summed logits, in batches (``image_size``: the tower's
+    input side, which the depth pictures are resized to)."""
     elev, azim = torch.tensor(views.elev), torch.tensor(views.azim)
     preds = []
     for chunk in points.split(batch_size):
         with autocast(device, precision):
-            feats = encode_depth_views(encoder, chunk.to(device), elev, azim, views.dist, preset=preset)
+            feats = encode_depth_views(encoder, chunk.to(device), elev, azim, views.dist, preset=preset,
+                                       image_size=image_size)
         preds.append(view_summed_logits(feats, text_feats.to(device)).argmax(dim=1).cpu())
     return torch.cat(preds)
 
 
 def zero_shot_top1(encoder: nn.Module, data: ZeroShotSet, text_feats: torch.Tensor, *, num_views: int,
-                   device: torch.device, precision: str, batch_size: int) -> float:
-    preds = zero_shot_predictions(encoder, data.points, text_feats, get_view_preset(num_views),
-                                  device=device, precision=precision, batch_size=batch_size)
+                   device: torch.device, precision: str, batch_size: int, preset: str = "clip2point",
+                   image_size: int = 224) -> float:
+    preds = zero_shot_predictions(encoder, data.points, text_feats, get_view_preset(num_views), device=device,
+                                  precision=precision, batch_size=batch_size, preset=preset, image_size=image_size)
     return float((preds == data.labels).float().mean())
 
 
@@ -107,7 +110,7 @@ def retrieval_ranks(
         points = torch.from_numpy(fixed_subset(item["points"].numpy(), num_points)).to(device)
         with autocast(device, precision):
             f_d = encode_depth_views(depth_encoder, points, item["elev"][:, None], item["azim"][:, None],
-                                     item["dist"][:, None], preset=preset)[:, 0]
+                                     item["dist"][:, None], preset=preset, image_size=image_size)[:, 0]
             f_i = image_encoder(channels_last(rgb_to_clip_input(item["rgb"].to(device), image_size)))
         depth_feats.append(f_d.float())
         image_feats.append(nn.functional.normalize(f_i.float(), dim=-1))
@@ -155,7 +158,7 @@ class Validator:
         try:
             for key, (data, text) in self._zero_shot_sets().items():
                 metrics[f"{key}_top1"] = zero_shot_top1(model.depth_encoder, data, text, num_views=cfg.val_views,
-                                                        **common)
+                                                        preset=cfg.depth_preset, image_size=self.image_size, **common)
             if cfg.val_shards:
                 metrics["val_retrieval_top1"], _ = retrieval_top1(
                     model.depth_encoder, model.image_encoder, cfg.val_shards, cfg.val_split,
