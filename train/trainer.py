@@ -261,9 +261,13 @@ class Trainer:
             with (contextlib.nullcontext() if sync else self.forward_model.no_sync()), self._oom_guard():
                 parts = compute_loss(self.forward_model, self.model.image_encoder, batch, cfg, gen,
                                      precision=self.precision, image_size=self.image_size)
-                self._check_finite(parts.total, step, epoch)
                 self.scaler.scale(parts.total / cfg.accum_steps).backward()
-            totals += torch.stack([p.detach().float().cpu() for p in parts]) / cfg.accum_steps
+            # One device sync per micro-batch, after the backward pass is queued (a check between
+            # forward and backward would leave the GPU idle while the backward launches); a bad
+            # loss still stops the step before the optimiser applies anything.
+            values = torch.stack([p.detach().float() for p in parts]).cpu()
+            self._check_finite(values[0], step, epoch)
+            totals += values / cfg.accum_steps
         lr = self.scheduler.get_last_lr()[0]  # the rate this step used
         self.scaler.step(self.optimizer)
         self.scaler.update()
