@@ -22,6 +22,7 @@ which live until it is collected, can never write into a newer iterator's slots.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Iterator
 
 import numpy as np
@@ -102,6 +103,10 @@ class ShardBatchLoader:
                  generator: torch.Generator | None, loader_kwargs: dict[str, Any]) -> None:
         if loader_kwargs.get("in_order") is False:
             raise ConfigError("batch_loader needs in_order=True: its shared-memory slots rely on ordered results")
+        if pin_memory and not torch.cuda.is_available():
+            warnings.warn("batch_loader: pin_memory=True without a CUDA device; batches stay in pageable memory",
+                          stacklevel=3)
+            pin_memory = False
         self.dataset, self.pin_memory = dataset, pin_memory
         self._batches = _Batches(dataset)
         self._ring_shape = (batches.batch_size, num_workers, (loader_kwargs.get("prefetch_factor") or 2) + 2)

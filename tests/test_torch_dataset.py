@@ -179,6 +179,14 @@ def test_batch_loader_slots_survive_abandoned_epochs_and_a_slow_consumer(folder:
         batch_loader(ds, batch_size=2, num_workers=2, in_order=False)
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the fallback of a machine without CUDA")
+def test_batch_loader_asked_to_pin_without_cuda_warns_and_loads(folder: Path) -> None:
+    ds = ShardDataset(folder, view=0, fields=("rgb",))
+    with pytest.warns(UserWarning, match="pin_memory=True without a CUDA device"):
+        loader = batch_loader(ds, batch_size=4, num_workers=2, pin_memory=True)
+    _assert_same_batches(list(DataLoader(ds, batch_size=4)), list(loader))
+
+
 def test_batch_loader_with_a_distributed_sampler_and_drop_last(folder: Path) -> None:
     ds = ShardDataset(folder)
     sampler = DistributedSampler(ds, num_replicas=2, rank=1, shuffle=True, seed=4)
