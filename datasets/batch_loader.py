@@ -22,6 +22,7 @@ which live until it is collected, can never write into a newer iterator's slots.
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any, Iterator
 
@@ -42,8 +43,16 @@ class _SlotRing:
     def __init__(self, dataset: ShardDataset, batch_size: int, workers: int, slots_per_worker: int) -> None:
         self.slots_per_worker = slots_per_worker
         slots = workers * slots_per_worker
-        self.tensors = {name: torch.empty((slots, batch_size, *shape), dtype=dtype).share_memory_()
-                        for name, (shape, dtype) in dataset.field_specs().items()}
+        specs = dataset.field_specs()
+        nbytes = slots * batch_size * sum(math.prod(shape) * dtype.itemsize for shape, dtype in specs.values())
+        try:
+            self.tensors = {name: torch.empty((slots, batch_size, *shape), dtype=dtype).share_memory_()
+                            for name, (shape, dtype) in specs.items()}
+        except RuntimeError as exc:  # /dev/shm full: containers often give it 64 MB
+            raise ConfigError(
+                f"batch_loader needs {nbytes / 2**20:.1f} MiB of shared memory ({workers} workers x {slots_per_worker} "
+                f"slots x batch {batch_size}) and could not get it ({exc}); give the container more "
+                f"(docker --shm-size), or use fewer workers or a smaller batch") from exc
         self._tasks_done = 0  # per worker process: each has its own copy of the ring object
 
     def next_slot(self, worker: int) -> int:

@@ -179,6 +179,18 @@ def test_batch_loader_slots_survive_abandoned_epochs_and_a_slow_consumer(folder:
         batch_loader(ds, batch_size=2, num_workers=2, in_order=False)
 
 
+def test_batch_loader_without_room_in_shared_memory_says_how_much_it_needs(folder: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    def full(self: torch.Tensor) -> torch.Tensor:
+        raise RuntimeError("unable to write to file </torch_1_2>: No space left on device (28)")
+
+    monkeypatch.setattr(torch.Tensor, "share_memory_", full)
+    ds = ShardDataset(folder, view=0, fields=("rgb", "points"))
+    need = 2 * 4 * 5 * (S * S * 3 + N * 3 * 4) / 2**20  # 2 workers x (prefetch 2 + 2) slots x batch 5
+    with pytest.raises(ConfigError, match=rf"needs {need:.1f} MiB of shared memory .*No space left.*--shm-size"):
+        next(iter(batch_loader(ds, batch_size=5, num_workers=2)))
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the fallback of a machine without CUDA")
 def test_batch_loader_asked_to_pin_without_cuda_warns_and_loads(folder: Path) -> None:
     ds = ShardDataset(folder, view=0, fields=("rgb",))
