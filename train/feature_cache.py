@@ -17,9 +17,9 @@ from typing import Sequence
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader
 
 from clip2point.datasets.shards import load_index
+from clip2point.datasets.batch_loader import batch_loader
 from clip2point.datasets.torch_dataset import ShardDataset
 from clip2point.errors import CheckpointError
 from clip2point.train.checkpoint import torch_save_atomic
@@ -61,8 +61,7 @@ def compute_features(
     batch_size: int, num_workers: int,
 ) -> torch.Tensor:
     """Every view of every object through the frozen tower: [N,V,D] float32 on the CPU."""
-    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers,
-                        pin_memory=device.type == "cuda")
+    loader = batch_loader(dataset, batch_size=batch_size, num_workers=num_workers, pin_memory=device.type == "cuda")
     out = []
     for item in loader:
         rgb = item["rgb"].to(device, non_blocking=True)  # [b,V,H,W,3]
