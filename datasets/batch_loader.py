@@ -22,6 +22,7 @@ which live until it is collected, can never write into a newer iterator's slots.
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from typing import Any, Iterator
@@ -61,9 +62,12 @@ class _SlotRing:
         return slot
 
     def take(self, batch: dict[str, Any], pin: bool) -> dict[str, Any]:
-        """The batch with its slot's fields copied out (the slot is free for reuse after this)."""
+        """The batch with its slot's fields copied out (the slot is free for reuse after this) and
+        its small fields as tensors, all pinned when ``pin``."""
         slot, size = batch.pop(SLOT)
-        batch = {name: torch.from_numpy(value) if isinstance(value, np.ndarray) else value for name, value in batch.items()}
+        for name, value in batch.items():
+            if isinstance(value, np.ndarray):
+                batch[name] = torch.from_numpy(value).pin_memory() if pin else torch.from_numpy(value)
         for name, ring in self.tensors.items():
             source = ring[slot, :size]
             copy = torch.empty(source.shape, dtype=source.dtype, pin_memory=pin)
@@ -116,19 +120,16 @@ class ShardBatchLoader:
             warnings.warn("batch_loader: pin_memory=True without a CUDA device; batches stay in pageable memory",
                           stacklevel=3)
             pin_memory = False
-        self.dataset, self.pin_memory = dataset, pin_memory
+        self.pin_memory = pin_memory
         self._batches = _Batches(dataset)
-        self._ring_shape = (batches.batch_size, num_workers, (loader_kwargs.get("prefetch_factor") or 2) + 2)
+        slots = (loader_kwargs.get("prefetch_factor") or 2) + 2
+        self._new_ring = functools.partial(_SlotRing, dataset, batches.batch_size, num_workers, slots)
         self.persistent = bool(loader_kwargs.get("persistent_workers")) and num_workers > 0
-        if num_workers > 0 and self.persistent:
+        if self.persistent:
             self._batches.ring = self._new_ring()
         self.loader = DataLoader(self._batches, sampler=batches, batch_size=None, num_workers=num_workers,
                                  collate_fn=_as_is, pin_memory=pin_memory and num_workers == 0, generator=generator,
                                  **loader_kwargs)
-
-    def _new_ring(self) -> _SlotRing:
-        batch_size, workers, slots = self._ring_shape
-        return _SlotRing(self.dataset, batch_size, workers, slots)
 
     def __len__(self) -> int:
         return len(self.loader)
@@ -142,14 +143,7 @@ class ShardBatchLoader:
         ring = self._batches.ring
         assert ring is not None
         for batch in self.loader:
-            yield self._pinned_small(ring.take(batch, self.pin_memory))
-
-    def _pinned_small(self, batch: dict[str, Any]) -> dict[str, Any]:
-        if self.pin_memory:
-            for name, value in batch.items():
-                if isinstance(value, torch.Tensor) and not value.is_pinned():
-                    batch[name] = value.pin_memory()
-        return batch
+            yield ring.take(batch, self.pin_memory)
 
 
 def batch_loader(

@@ -69,6 +69,7 @@ class ShardDataset(Dataset):
         self.object_ids = np.array([o["object_id"] for o in objects], dtype=np.str_)
         self.synsets = np.array([o["synset"] for o in objects], dtype=np.str_)
         self._handles: OrderedDict[int, _OpenShard] = OrderedDict()
+        self._specs: dict[str, tuple[tuple[int, ...], torch.dtype]] | None = None
         self._pid = os.getpid()
 
     def __len__(self) -> int:
@@ -112,17 +113,17 @@ class ShardDataset(Dataset):
                        for name, (shape, dtype) in self.field_specs().items()}
         else:
             tensors = {name: out[name][:len(indices)] for name in self.fields}
-        outs = {name: tensor.numpy() for name, tensor in tensors.items()}
+        dests = {name: tensor.numpy() for name, tensor in tensors.items()}
         cameras: dict[str, list[np.ndarray]] = {name: [] for name in CAMERAS}
         views_read = []
         for k, index in enumerate(indices):  # one item at a time: a handle may close as the next opens
             shard, row, views = self._locate(index)
-            for name, out in outs.items():
+            for name, dest in dests.items():
                 array = self._read(shard, name, row, views, index)
-                if array.shape != out.shape[1:]:
+                if array.shape != dest.shape[1:]:
                     raise ShardError(shard.path, f"{name} of {self.object_ids[index]} is {array.shape}, unlike the "
-                                     f"batch's {out.shape[1:]} (as in {self._files[0]}); the folder mixes jobs")
-                out[k] = array
+                                     f"batch's {dest.shape[1:]} (as in {self._files[0]}); the folder mixes jobs")
+                dest[k] = array
             for name, values in cameras.items():
                 values.append(shard.cameras[name][row, views])
             views_read.append(views)
@@ -135,11 +136,14 @@ class ShardDataset(Dataset):
         return batch
 
     def field_specs(self) -> dict[str, tuple[tuple[int, ...], torch.dtype]]:
-        """Per field, one item's shape and torch dtype, as the first shard stores them."""
-        shard = self._handle(0)
-        views = slice(None) if self.view == "all" else 0
-        return {name: (self._item_shape(shard, name, views), torch.from_numpy(np.empty(0, shard.arrays[name].dtype)).dtype)
-                for name in self.fields}
+        """Per field, one item's shape and torch dtype, as the first shard stores them (looked up
+        once: reopening shard 0 per batch would evict the handles the batch needs)."""
+        if self._specs is None:
+            shard = self._handle(0)
+            views = slice(None) if self.view == "all" else 0
+            self._specs = {name: (self._item_shape(shard, name, views),
+                                  torch.from_numpy(np.empty(0, shard.arrays[name].dtype)).dtype) for name in self.fields}
+        return self._specs
 
     def _locate(self, index: int) -> tuple["_OpenShard", int, Any]:
         """The open shard, row and view selection of item ``index`` in the current epoch."""
