@@ -32,7 +32,7 @@ def add_common_arguments(parser: argparse.ArgumentParser, *, default_views: int)
                       help="keep sampled clouds and view features here for later runs")
     data.add_argument("--workers", type=int, default=1, help="processes sampling meshes")
     model = parser.add_argument_group("encoders")
-    model.add_argument("--model", default="ViT-B-32", help="open_clip model name, or c2p-tiny")
+    model.add_argument("--model", default="ViT-B-32", help="open_clip model name, or c2p-tiny / c2p-tiny-64")
     model.add_argument("--pretrained", default=None,
                        help="CLIP weights: an open_clip tag (openai) or a local file; omitted = random init")
     model.add_argument("--ckpt", type=Path, default=None,
@@ -47,10 +47,12 @@ def add_common_arguments(parser: argparse.ArgumentParser, *, default_views: int)
 
 
 def settings_from_args(args: argparse.Namespace) -> tuple[DataSettings, EncoderSettings, ViewSettings]:
+    from clip2point.train.models import packaged_model_names
+
     data = DataSettings(args.dataset, args.data, num_points=args.num_points, seed=args.sample_seed,
                         sampler=args.sampler, align=args.align, cache_dir=args.cache_dir, workers=args.workers)
     encoder = EncoderSettings(args.model, args.pretrained, args.ckpt, args.device or default_device())
-    if args.pretrained is None and args.ckpt is None and args.model != "c2p-tiny":
+    if args.pretrained is None and args.ckpt is None and args.model not in packaged_model_names():
         log.warning("no --pretrained weights: %s has random weights (pass --pretrained openai or a file "
                     "for the paper's CLIP baseline)", args.model)
     views = ViewSettings(args.views, args.preset, args.image_size, args.batch_size)

@@ -1,33 +1,34 @@
-"""A short CPU pre-training run on rendered synthetic objects (tiny model, ~65 s on 2 cores).
+"""A short CPU pre-training run on rendered synthetic objects (tiny model, ~50 s on 2 cores).
 
 Set: the generation job's synthetic objects, 55 classes x 4 -> 165 train / 55 held-out (one per
 class), 6 views, 64² RGB, 2,048 stored points. Like real use, training starts from an image tower
-that already tells objects apart (CLIP's premise): ``fit_tiny_image_tower`` fits c2p-tiny's image
-tower to the RGB views of all objects (200 steps, lr 2e-3; CLIP has seen such pictures) and the
-run takes that file through ``--pretrained``, the path real weights take. Run: batch 16, 15
-epochs (150 steps), LAMB lr 1e-2, cached image features; the trainer is SPEC §5's as it is.
+that already tells objects apart (CLIP's premise): ``fit_tiny_image_tower`` fits the image tower
+of ``c2p-tiny-64`` (the package's tiny config at a 64-px input, 16-px patches) to the RGB views of
+all objects (500 steps, lr 2e-3; CLIP has seen such pictures) and the run takes that file through
+``--pretrained``, the path real weights take. Run: batch 16, 30 epochs (300 steps), LAMB at
+SPEC's lr 6e-3, cached image features; the trainer is SPEC §5's as it is (depth pictures come
+from the faithful 224² raster, resized antialiased to the tower's 64²).
 
 Measured on the 55 held-out objects, whose depth maps and points training never sees: depth ->
 image retrieval, the rank of an object's own RGB feature among the 55 RGB features of the same
 view when its depth map of that view is the query (0 = retrieved), over all 6 views = 330
-queries (the trainer's validation uses one view per object, 55 queries, and its top-1 jumps by
-5-10 points between epochs). Chance: top-1 1/55 = 1.8 %, mean rank 27. Step 0 is the depth tower
-as initialised, a copy of the image tower, which already finds 5-9 % from depth maps.
-Four (fit seed, train seed) pairs measured; the test runs (7,0):
+queries (the trainer's validation uses one view per object, 55 queries). Chance: top-1 1/55 =
+1.8 %, mean rank 27. Step 0 is the depth tower as initialised, a copy of the image tower, which
+already finds 15-23 % from depth maps. Four (fit seed, train seed) pairs measured; the test runs
+(7,0):
 
-- top-1: (7,0) 5.5 -> 11.8 %, (8,1) 7.6 -> 10.0 %, (9,2) 7.6 -> 10.9 %, (10,3) 8.5 -> 9.7 %:
-  5-6.5x chance at the end, but only +1 to +6 points over step 0. Asserted: >= 4x chance (7.3 %)
-  and not below step 0.
-- mean rank: 20.7 -> 14.9, 19.7 -> 13.7, 19.8 -> 13.0, 19.7 -> 14.2 (top-5 22-26 % -> 28-36 %).
-  Asserted: it falls by >= 4 and ends <= 0.6x chance (16.2).
-- cross-modal NT-Xent (chance log 31 = 3.4): first step 7.2 / 7.9 / 10.4 / 10.5, last-epoch mean
-  6.7 / 6.4 / 6.5 / 4.5; asserted: below the first step. Balance weight w: 1 -> 1.51-1.56;
-  asserted > 1.3.
+- top-1: (7,0) 23.0 -> 41.8 %, (8,1) 19.7 -> 29.7 %, (9,2) 15.5 -> 30.3 %, (10,3) 15.8 -> 34.2 %:
+  16-23x chance at the end, +10 to +19 points over step 0. Asserted: >= 10x chance (18.2 %) and
+  >= 7 points over step 0.
+- mean rank: 11.6 -> 4.4, 13.5 -> 6.8, 13.3 -> 6.0, 14.5 -> 6.9 (0.38-0.51x step 0). Asserted:
+  ends <= 0.3x chance (8.1) and <= 0.6x step 0.
+- cross-modal NT-Xent (chance log 31 = 3.4): first step 4.3 / 3.6 / 7.6 / 6.8, last step
+  1.5 / 2.2 / 2.1 / 1.7; asserted: the last epoch's mean is below the first step. Balance
+  weight w: 1 -> 1.23-1.37; asserted > 1.1.
 
-Why top-1 does not climb further: c2p-tiny (2 layers, width 64, 32-px patches) learns slowly
-from sparse 1,024-point depth maps. Supervising it directly with the class labels of the depth
-maps reaches only 13-16 % held-out 55-way accuracy after 200 steps, and 600-step contrastive runs
-plateau at 10-15 %: the limit is the tiny tower and CPU time, not the objective.
+The tower size matters more than the step count: c2p-tiny (224² input, 32-px patches, the
+geometry of ViT-B/32) gets only 5-8 % -> 10-12 % in the same time, because its 224² pictures
+cost 3x the compute per step and a 32-px patch of a sparse depth raster carries little shape.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ import torch
 
 from clip2point.datasets.torch_dataset import ShardDataset
 from clip2point.train.config import TrainConfig
-from clip2point.train.encoding import encode_depth_views, encode_images
+from clip2point.train.encoding import encode_depth_views, encode_images, tower_input_size
 from clip2point.train.models import create_clip, load_depth_encoder
 from clip2point.train.step import rgb_to_clip_input
 from clip2point.train.trainer import train
@@ -52,7 +53,7 @@ from clip2point.train.validation import VAL_BATCH, fixed_subset, retrieval_top1
 sys.path.insert(0, str(Path(__file__).parent))
 from train_support import fit_tiny_image_tower  # noqa: E402
 
-BATCH, EPOCHS, LR, FIT_STEPS, FIT_LR = 16, 15, 1e-2, 200, 2e-3
+MODEL, BATCH, EPOCHS, LR, FIT_STEPS, FIT_LR = "c2p-tiny-64", 16, 30, 6e-3, 500, 2e-3
 HELD_OUT = 55
 CHANCE_TOP1, CHANCE_MEAN_RANK = 1 / HELD_OUT, (HELD_OUT - 1) / 2
 
@@ -92,8 +93,9 @@ def all_view_ranks(depth_tower: torch.nn.Module, image_tower: torch.nn.Module, r
     items = [data[i] for i in range(len(data))]
     stack = {k: torch.stack([it[k] for it in items]) for k in ("rgb", "points", "elev", "azim", "dist")}
     points = torch.from_numpy(fixed_subset(stack["points"].numpy(), 1024))
-    f_depth = encode_depth_views(depth_tower, points, stack["elev"], stack["azim"], stack["dist"])  # [N,V,D]
-    f_rgb = encode_images(image_tower, torch.stack([rgb_to_clip_input(views, 224) for views in stack["rgb"]]))
+    size = tower_input_size(image_tower)
+    f_depth = encode_depth_views(depth_tower, points, stack["elev"], stack["azim"], stack["dist"], image_size=size)
+    f_rgb = encode_images(image_tower, torch.stack([rgb_to_clip_input(views, size) for views in stack["rgb"]]))
     sims = torch.einsum("nvd,mvd->vnm", f_depth, f_rgb)
     return (sims > sims.diagonal(dim1=1, dim2=2)[..., None]).sum(dim=-1).float()
 
@@ -102,13 +104,14 @@ def top1(ranks: torch.Tensor) -> float:
     return float((ranks == 0).float().mean())
 
 
-def short_run(shards: Path, out: Path, *, fit_seed: int = 7, seed: int = 0) -> dict:
+def short_run(shards: Path, out: Path, *, fit_seed: int = 7, seed: int = 0, model: str = MODEL) -> dict:
     """Fit the stand-in image tower, score step 0, train, score the last checkpoint (the seeds
     let the numbers above be re-measured)."""
-    weights = fit_tiny_image_tower(shards, out / "tiny.pt", steps=FIT_STEPS, lr=FIT_LR, seed=fit_seed)
-    image_tower = create_clip("c2p-tiny", weights).model.visual
+    weights = fit_tiny_image_tower(shards, out / "tiny.pt", steps=FIT_STEPS, lr=FIT_LR, seed=fit_seed,
+                                   model_name=model)
+    image_tower = create_clip(model, weights).model.visual
     before = all_view_ranks(image_tower, image_tower, shards)  # step 0: the depth tower is a copy
-    cfg = TrainConfig(shards=str(shards), out=str(out / "run"), model="c2p-tiny", pretrained=str(weights),
+    cfg = TrainConfig(shards=str(shards), out=str(out / "run"), model=model, pretrained=str(weights),
                       batch_size=BATCH, epochs=EPOCHS, lr=LR, num_workers=0, cache_image_features=True,
                       val_shards=str(shards), select_metric="val_retrieval_top1", checkpoint_every=10_000,
                       progress=False, seed=seed)
@@ -128,10 +131,10 @@ def test_short_run_learns_on_rendered_objects(rendered_shards: Path, tmp_path: P
     numbers = (f"top-1 {top1(before):.3f} -> {top1(after):.3f} (chance {CHANCE_TOP1:.3f}), "
                f"mean rank {before.mean():.1f} -> {after.mean():.1f} (chance {CHANCE_MEAN_RANK})")
     assert before.shape == after.shape == (6, HELD_OUT)
-    assert top1(after) >= 4 * CHANCE_TOP1 and top1(after) >= top1(before), numbers
-    assert after.mean() <= 0.6 * CHANCE_MEAN_RANK and before.mean() - after.mean() >= 4, numbers
+    assert top1(after) >= 10 * CHANCE_TOP1 and top1(after) - top1(before) >= 0.07, numbers
+    assert after.mean() <= 0.3 * CHANCE_MEAN_RANK and after.mean() <= 0.6 * before.mean(), numbers
     assert sum(last_cross) / len(last_cross) < first_cross, f"cross loss {first_cross:.2f} -> {last_cross}"
-    assert train_records[-1]["w"] > 1.3
+    assert train_records[-1]["w"] > 1.1
     # the trainer's validation metric is the evaluation path's (checkpoint -> load_depth_encoder)
     val_top1, _ = retrieval_top1(run["encoder"], run["image_tower"], rendered_shards, "test", num_points=1024,
                                  device=torch.device("cpu"), precision="fp32", batch_size=VAL_BATCH)

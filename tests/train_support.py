@@ -43,7 +43,7 @@ def tiny_weights_file(path: Path, seed: int = 7) -> Path:
 
 
 def fit_tiny_image_tower(shards: Path, path: Path, *, split: str | None = None, steps: int = 60, batch: int = 64,
-                         lr: float = 1e-3, seed: int = 7) -> Path:
+                         lr: float = 1e-3, seed: int = 7, model_name: str = "c2p-tiny") -> Path:
     """c2p-tiny whose image tower was fitted to RGB views, saved as a --pretrained file.
 
     Real pre-training starts from CLIP, whose image tower already tells objects apart, held-out
@@ -58,6 +58,7 @@ def fit_tiny_image_tower(shards: Path, path: Path, *, split: str | None = None, 
     import torch.nn.functional as F
 
     from clip2point.datasets.torch_dataset import ShardDataset
+    from clip2point.train.encoding import tower_input_size
     from clip2point.train.models import register_model_configs
     from clip2point.train.step import rgb_to_clip_input
 
@@ -68,13 +69,14 @@ def fit_tiny_image_tower(shards: Path, path: Path, *, split: str | None = None, 
     rgb = rgb.flatten(0, 1)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = open_clip.create_model("c2p-tiny")
+        model = open_clip.create_model(model_name)
         visual = model.visual.train()
+        size = tower_input_size(visual)
         head = torch.nn.Linear(int(visual.output_dim), len(data.class_names))
         optimizer = torch.optim.AdamW([*visual.parameters(), *head.parameters()], lr=lr, weight_decay=1e-4)
         for _ in range(steps):
             pick = torch.randint(len(rgb), (batch,))
-            feats = F.normalize(visual(rgb_to_clip_input(rgb[pick], 224)), dim=-1)
+            feats = F.normalize(visual(rgb_to_clip_input(rgb[pick], size)), dim=-1)
             loss = F.cross_entropy(head(feats) / 0.1, labels[pick])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

@@ -31,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     data.add_argument("--val-split", default=d["val_split"])
     data.add_argument("--modelnet40", default=None, help="ModelNet40 folder (.off or .h5) for zero-shot validation")
     model = parser.add_argument_group("model")
-    model.add_argument("--model", default=d["model"], help="open_clip model name, or c2p-tiny")
+    model.add_argument("--model", default=d["model"], help="open_clip model name, or c2p-tiny / c2p-tiny-64")
     model.add_argument("--pretrained", default=d["pretrained"], type=_optional_str,
                        help="open_clip tag (needs network once) or a local weights file; 'none' = seeded random")
     opt = parser.add_argument_group("optimisation")

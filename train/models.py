@@ -2,8 +2,9 @@
 
 The frozen image tower and the trained depth tower are two copies of one CLIP visual tower;
 the text tower is only used to build zero-shot prompts. Weights come from an open_clip tag
-(online) or a local file (offline); the package's own tiny config ``c2p-tiny`` makes the same
-code path testable on CPU.
+(online) or a local file (offline); the package's own tiny configs make the same code path
+testable on CPU: ``c2p-tiny`` has ViT-B/32's input geometry (224², 32-px patches), ``c2p-tiny-64``
+takes 64² pictures in 16-px patches and learns in seconds.
 """
 
 from __future__ import annotations
@@ -53,12 +54,17 @@ def _quiet_open_clip() -> Iterator[None]:
         logging.disable(logging.NOTSET)
 
 
+def packaged_model_names() -> tuple[str, ...]:
+    """The model names whose configs ship in ``train/model_configs`` (``c2p-tiny``, ``c2p-tiny-64``)."""
+    return tuple(sorted(p.stem for p in MODEL_CONFIG_DIR.glob("*.json")))
+
+
 def register_model_configs() -> None:
-    """Make the package's configs (``c2p-tiny``) known to open_clip; idempotent."""
+    """Make the package's configs known to open_clip; idempotent."""
     import open_clip
 
     known = set(open_clip.list_models())
-    if not all(p.stem in known for p in MODEL_CONFIG_DIR.glob("*.json")):
+    if not set(packaged_model_names()) <= known:
         open_clip.add_model_config(MODEL_CONFIG_DIR)
 
 
@@ -75,7 +81,8 @@ def _check_model_name(model_name: str) -> None:
         near = [m for m in models if m.lower().startswith(model_name.lower()[:5])][:8]
         raise ConfigError(
             f"unknown model {model_name!r}; use an open_clip model name such as ViT-B-32 "
-            f"or the package's tiny model c2p-tiny" + (f" (close names: {', '.join(near)})" if near else "")
+            f"or one of the package's tiny models {', '.join(packaged_model_names())}"
+            + (f" (close names: {', '.join(near)})" if near else "")
         )
 
 

@@ -22,7 +22,7 @@ from torch.utils.data import DataLoader
 from clip2point.datasets.torch_dataset import ShardDataset
 from clip2point.render.cameras import ViewPreset, align_modelnet, get_view_preset
 from clip2point.train.config import TrainConfig
-from clip2point.train.encoding import encode_depth_views, view_summed_logits
+from clip2point.train.encoding import encode_depth_views, tower_input_size, view_summed_logits
 from clip2point.train.models import ClipBundle, PretrainModel, encode_prompts
 from clip2point.train.step import autocast, channels_last, rgb_to_clip_input
 
@@ -71,10 +71,11 @@ def modelnet40_zero_shot_set(root: str | Path, num_points: int) -> ZeroShotSet:
 @torch.no_grad()
 def zero_shot_predictions(
     encoder: nn.Module, points: torch.Tensor, text_feats: torch.Tensor, views: ViewPreset, *,
-    device: torch.device, precision: str, batch_size: int, preset: str = "clip2point", image_size: int = 224,
+    device: torch.device, precision: str, batch_size: int, preset: str = "clip2point", image_size: int | None = None,
 ) -> torch.Tensor:
-    """Predicted class per cloud from view-summed logits, in batches (``image_size``: the tower's
-    input side, which the depth pictures are resized to)."""
+    """Predicted class per cloud from view-summed logits, in batches (``image_size``: the side the
+    depth pictures are resized to; None: the tower's own input side)."""
+    image_size = image_size or tower_input_size(encoder)
     elev, azim = torch.tensor(views.elev), torch.tensor(views.azim)
     preds = []
     for chunk in points.split(batch_size):
@@ -87,7 +88,7 @@ def zero_shot_predictions(
 
 def zero_shot_top1(encoder: nn.Module, data: ZeroShotSet, text_feats: torch.Tensor, *, num_views: int,
                    device: torch.device, precision: str, batch_size: int, preset: str = "clip2point",
-                   image_size: int = 224) -> float:
+                   image_size: int | None = None) -> float:
     preds = zero_shot_predictions(encoder, data.points, text_feats, get_view_preset(num_views), device=device,
                                   precision=precision, batch_size=batch_size, preset=preset, image_size=image_size)
     return float((preds == data.labels).float().mean())
@@ -96,14 +97,16 @@ def zero_shot_top1(encoder: nn.Module, data: ZeroShotSet, text_feats: torch.Tens
 @torch.no_grad()
 def retrieval_ranks(
     depth_encoder: nn.Module, image_encoder: nn.Module, root: str | Path, split: str | None, *,
-    num_points: int, device: torch.device, precision: str, batch_size: int, image_size: int = 224,
+    num_points: int, device: torch.device, precision: str, batch_size: int, image_size: int | None = None,
     preset: str = "clip2point",
 ) -> torch.Tensor:
     """Held-out depth→image retrieval: per object, how many RGB features beat its own (0 = hit).
 
     Each object shows one fixed random view; its depth map (dist unjittered, fixed point
-    subset) is compared with that view's RGB feature and those of all other N−1 objects.
+    subset) is compared with that view's RGB feature and those of all other N−1 objects. Both
+    towers take ``image_size`` pictures (None: the depth tower's input side).
     """
+    image_size = image_size or tower_input_size(depth_encoder)
     dataset = ShardDataset(root, split=split, view="random", fields=("rgb", "points"), seed=VAL_SEED)
     depth_feats, image_feats = [], []
     for item in DataLoader(dataset, batch_size=batch_size, shuffle=False):
