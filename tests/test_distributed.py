@@ -1,4 +1,4 @@
-"""Two CPU processes under torchrun/gloo: gathered negatives and a real DDP pre-training run."""
+"""Two CPU processes under torchrun/gloo: gathered negatives, a real DDP pre-training run, and its mid-epoch resume."""
 
 from __future__ import annotations
 
@@ -52,3 +52,28 @@ def test_torchrun_pretraining_on_two_processes(tmp_path: Path) -> None:
     assert ckpt.progress.step == 2 and ckpt.progress.epoch == 1
     assert sorted(p.name for p in (run / "checkpoints").glob("step-*.pt")) == ["step-00000001.pt", "step-00000002.pt"]
     assert done.stdout.count("pretrain: ") == 1  # rank 0 alone reports
+
+
+def test_a_killed_two_process_run_resumes_mid_epoch_to_identical_weights(tmp_path: Path) -> None:
+    """Both ranks SIGKILLed right after step 3 (checkpoint at step 2, mid-epoch 0 of 4 steps);
+    torchrun resumes; the weights equal an uninterrupted two-process run's, bit for bit: the
+    sampler position and every rank's RNG state come back, not just rank 0's."""
+    shards = write_random_shards(tmp_path / "shards")
+    weights = tiny_weights_file(tmp_path / "tiny.pt")
+    args = ["--shards", str(shards), "--model", "c2p-tiny", "--pretrained", str(weights), "--batch-size", "4",
+            "--epochs", "2", "--num-workers", "0", "--checkpoint-every", "2", "--num-points", "64",
+            "--deterministic", "--no-progress"]
+    driver = [*TORCHRUN, str(Path(__file__).parent / "train_support.py")]
+    killed = subprocess.run([*driver, "--kill-after-step", "3", "--out", str(tmp_path / "a"), *args],
+                            env=ENV, capture_output=True, text=True, timeout=300)
+    assert killed.returncode != 0 and read_checkpoint(tmp_path / "a" / "checkpoints" / "last.pt").progress.step == 2
+    for out, extra in ((tmp_path / "a", ["--resume", "auto"]), (tmp_path / "b", [])):
+        done = subprocess.run([*driver, "--out", str(out), *args, *extra], env=ENV, capture_output=True, text=True,
+                              timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
+    assert "resume point: epoch 0, batch 2, step 2" in (tmp_path / "a" / "out.log").read_text()
+    resumed = read_checkpoint(tmp_path / "a" / "checkpoints" / "last.pt")
+    straight = read_checkpoint(tmp_path / "b" / "checkpoints" / "last.pt")
+    assert resumed.progress == straight.progress and resumed.progress.step == 8
+    for name, tensor in straight.model.items():
+        assert torch.equal(resumed.model[name], tensor), name
