@@ -49,8 +49,10 @@ raw, because inflating a 150 kB view costs ~150 us, ten times the raw read, and 
 ``inspect`` reads it); points raw (surface samples shrink 13 % and halve the read rate). lzf is
 slower than gzip-1 here and larger. Views are chunks of their own so a compressed array still
 reads one view cheaply; per-object chunks would decompress ten views for one. ShapeNet's 52,460
-objects take about 100 GB this way (real renders: ~1.8 MB/object); ``COMPACT_LAYOUT`` (gzip-1
-RGB, ~25 GB, 3.3x slower reads) is there for small disks.
+objects take about 90 GB this way (job output: ~1.7 MB/object on real and synthetic meshes);
+``COMPACT_LAYOUT`` (gzip-1 RGB: 0.24-0.29 MB/object in job output, ~15 GB; 3.3x slower reads) is
+there for small disks. The benchmark's noisier objects compress less than real renders (1.9 MB
+and 0.55 MB above).
 """
 
 from __future__ import annotations

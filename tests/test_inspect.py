@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
+import sys
 from pathlib import Path
 from typing import Callable
 
@@ -92,6 +94,16 @@ def test_summary_text_and_json(tmp_path: Path, obj: MakeObject, capsys: pytest.C
     assert (code, summary["objects"], summary["failed"], summary["skipped"]) == (0, 5, 1, 1)
     assert summary["classes"] == {"airplane": 2, "bag": 2, "chair": 1} and summary["splits"] == {"test": 1, "train": 4}
     assert summary["schema_version"] == 1 and summary["config"] == {"views": V} and summary["views"] == [V, S, S, 3]
+
+
+def test_a_reader_that_leaves_early_ends_the_command_quietly(tmp_path: Path, obj: MakeObject,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """``clip2point inspect ... | head -1``: the shell's SIGPIPE status, no BrokenPipeError traceback."""
+    root = make_folder(tmp_path, obj)
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    monkeypatch.setattr(sys, "stdout", os.fdopen(write_end, "w"))
+    assert main(["inspect", str(root), "summary", "--per-object"]) == 141
 
 
 def test_per_object_hash_equal_exactly_when_arrays_equal(tmp_path: Path, obj: MakeObject, capsys: pytest.CaptureFixture) -> None:

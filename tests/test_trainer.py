@@ -197,6 +197,12 @@ def test_config_validation_messages(overrides: dict, message: str) -> None:
         TrainConfig(shards="s", out="o", **overrides)
 
 
+def test_default_weights_are_openai_except_for_the_packaged_tiny_configs() -> None:
+    assert TrainConfig(shards="s", out="o").pretrained == "openai"
+    assert TrainConfig(shards="s", out="o", model="c2p-tiny-64").pretrained is None
+    assert TrainConfig(shards="s", out="o", model="c2p-tiny", pretrained="w.pt").pretrained == "w.pt"
+
+
 def test_fp16_needs_cuda() -> None:
     with pytest.raises(ConfigError, match="fp16 needs a CUDA device"):
         step.resolve_precision("fp16", torch.device("cpu"))

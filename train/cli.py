@@ -33,7 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     model = parser.add_argument_group("model")
     model.add_argument("--model", default=d["model"], help="open_clip model name, or c2p-tiny / c2p-tiny-64")
     model.add_argument("--pretrained", default=d["pretrained"], type=_optional_str,
-                       help="open_clip tag (needs network once) or a local weights file; 'none' = seeded random")
+                       help="open_clip tag (needs network once), a local weights file, or 'none' (seeded random); "
+                            "default: openai, or none for c2p-tiny / c2p-tiny-64")
     opt = parser.add_argument_group("optimisation")
     opt.add_argument("--batch-size", type=int, default=d["batch_size"], help="global batch (all devices)")
     opt.add_argument("--accum-steps", type=int, default=d["accum_steps"],

@@ -21,6 +21,13 @@ RESUME_FREE_FIELDS = frozenset({
 })
 
 
+def default_pretrained(model: str) -> str | None:
+    """CLIP's ``openai`` weights, the paper's start; the package's tiny configs have none."""
+    from clip2point.train.models import packaged_model_names
+
+    return None if model in packaged_model_names() else "openai"
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """One pre-training run. ``batch_size`` is the global batch (all ranks, all accumulation steps)."""
@@ -28,7 +35,7 @@ class TrainConfig:
     shards: str
     out: str
     model: str = "ViT-B-32"
-    pretrained: str | None = "openai"
+    pretrained: str | None = "auto"  # openai; seeded random (None) for the package's tiny configs
     batch_size: int = 256
     epochs: int = 100
     max_steps: int | None = None  # stop early after this many optimiser steps (smoke runs)
@@ -63,6 +70,8 @@ class TrainConfig:
     resume: str | None = None  # None, "auto" or a checkpoint path
 
     def __post_init__(self) -> None:
+        if self.pretrained == "auto":  # resolved here so config.json records the weights actually used
+            object.__setattr__(self, "pretrained", default_pretrained(self.model))
         _positive(self, "batch_size", "epochs", "accum_steps", "num_points", "checkpoint_every", "keep_last",
                   "log_every", "val_views", "val_points")
         _positive_float(self, "lr", "restart_epochs", "temperature")
