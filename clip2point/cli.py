@@ -72,6 +72,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         # at devnull so the flush at exit cannot raise again; 141 is the shell's SIGPIPE status.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    except OSError as exc:  # a path the system refused (a file where a folder goes, read-only, full disk)
+        logging.getLogger("clip2point").debug("traceback", exc_info=True)
+        print(f"clip2point {args.command}: error: {os_error_message(exc)}", file=sys.stderr)
+        return 2
+
+
+def os_error_message(exc: OSError) -> str:
+    """``PATH: reason`` (both paths for a rename or a link), the way ``ls`` or ``mv`` say it."""
+    paths = [str(p) for p in (exc.filename, exc.filename2) if p is not None]
+    reason = exc.strerror or str(exc)
+    return f"{' -> '.join(paths)}: {reason}" if paths else reason
 
 
 if __name__ == "__main__":
