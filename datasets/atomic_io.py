@@ -72,3 +72,18 @@ def sha256_file(path: str | Path, block: int = 1 << 20) -> str:
         while chunk := fh.read(block):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def set_aside(path: str | Path, stamp: str) -> Path:
+    """Rename ``path`` to ``NAME.bad-STAMP`` (``-2``, ``-3``... if taken) and return the new path.
+
+    For a file found damaged: renaming keeps whatever it still holds for a person to look at, and
+    the new name matches none of the ``shard-NNNNN.h5`` / ``.json`` patterns, so nothing reads it."""
+    path = Path(path)
+    target, n = path.with_name(f"{path.name}.bad-{stamp}"), 1
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{path.name}.bad-{stamp}-{n}")
+    os.rename(path, target)
+    fsync_dir(path.parent)
+    return target

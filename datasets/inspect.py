@@ -43,10 +43,22 @@ def open_target(path: str | Path) -> Target:
     """A folder's index, or an index made from one shard file's own contents."""
     path = Path(path)
     if path.is_dir():
-        return Target(path, load_index(path))
+        return Target(path, _folder_index(path))
     if path.is_file():
         return Target(path.parent, index_of_file(path))
     raise ShardError(path, "no such shard folder or shard file")
+
+
+def _folder_index(folder: Path) -> dict[str, Any]:
+    """A folder's index; one listing no shard at all is an error, not "OK: 0 shards", because
+    it is almost always the wrong folder (a mesh tree, an empty or not yet rendered output)."""
+    index = load_index(folder)
+    if index["shards"] or index["skipped"]:
+        return index
+    loose = len(list(folder.glob("shard-*.h5")))
+    found = (f"{loose} shard-*.h5 files but no completion markers (shard-NNNNN.json) or index listing them"
+             if loose else "no shards (no shard-NNNNN.json completion markers, no index.json listing any)")
+    raise ShardError(folder, f"{found}; give the folder `clip2point render --out` wrote, or one shard file")
 
 
 def index_of_file(path: Path) -> dict[str, Any]:
@@ -149,6 +161,8 @@ def choose_ids(target: Target, ids: Sequence[str] | None, random_n: int | None, 
     every = [o["object_id"] for o in target.index["objects"]]
     if not every:
         raise ShardError(target.root, "no rendered objects to show")
+    if random_n is not None and random_n < 1:
+        raise ConfigError(f"--random must be a positive number of objects; got {random_n}")
     n = min(random_n or 4, len(every))
     return [every[i] for i in sorted(np.random.default_rng(seed).choice(len(every), n, replace=False))]
 

@@ -42,8 +42,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _add_choice(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ids", nargs="+", help="object ids to show")
-    parser.add_argument("--random", type=int, metavar="N", help="show N random objects (default 4)")
+    parser.add_argument("--random", type=_positive_int, metavar="N", help="show N random objects (default 4)")
     parser.add_argument("--seed", type=int, default=0, help="seed of --random")
+
+
+def _positive_int(text: str) -> int:
+    """argparse type: an integer >= 1 (``--random 0`` or ``-3`` would show nothing or crash numpy)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer; got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer (objects to show); got {value}")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:

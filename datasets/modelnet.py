@@ -18,7 +18,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from clip2point.datasets.pointsets import PointSet, PointSetOptions, derive_seed
+from clip2point.datasets.pointsets import PointSet, PointSetOptions, check_finite_clouds, derive_seed
 from clip2point.errors import MeshLoadError, PathError
 
 log = logging.getLogger(__name__)
@@ -196,7 +196,9 @@ def read_h5_clouds(path: Path) -> tuple[np.ndarray, np.ndarray]:
         raise PathError(path, f"not a readable HDF5 file ({exc})") from exc
     if data.ndim != 3 or data.shape[-1] < 3 or len(data) != len(labels):
         raise PathError(path, f"expected data [N,P,3] and label [N]; got {data.shape} and {labels.shape}")
-    return data[..., :3], labels
+    data = data[..., :3]
+    check_finite_clouds(data, [f"row {i}" for i in range(len(data))], path)  # before any sampling mixes rows
+    return data, labels
 
 
 def load_modelnet_h5(root: Path, split: str, options: PointSetOptions, *, name: str = "modelnet40") -> PointSet:

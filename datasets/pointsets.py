@@ -14,15 +14,18 @@ import json
 import logging
 import os
 import tempfile
+import zipfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Sequence, TypeVar
 
 import numpy as np
 
 from clip2point.errors import ConfigError, PathError
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 FRAMES = ("y-up", "z-up")
 SAMPLERS = ("open3d", "trimesh")
@@ -85,6 +88,7 @@ class PointSet:
                               f"got [{labels.min()}, {labels.max()}]")
         if self.frame not in FRAMES:
             raise ConfigError(f"{self.name}: frame must be one of {FRAMES}; got {self.frame!r}")
+        check_finite_clouds(points, self.object_ids, self.source or self.name)
         object.__setattr__(self, "points", points)
         object.__setattr__(self, "labels", labels)
         object.__setattr__(self, "class_names", tuple(self.class_names))
@@ -112,6 +116,16 @@ class PointSet:
         keep = np.flatnonzero(old_to_new[self.labels] >= 0)
         sub = self.subset(keep)
         return replace(sub, labels=old_to_new[sub.labels], class_names=tuple(names))
+
+
+def check_finite_clouds(points: np.ndarray, ids: Sequence[str], source: str | Path) -> None:
+    """Refuse clouds [N,P,3] holding NaN or infinite coordinates, naming ``source`` and the
+    first bad objects: caught later, in the projector, the error could not say which of
+    thousands of objects (or which file) to clean."""
+    bad = np.flatnonzero(~np.isfinite(points.reshape(len(points), -1)).all(axis=1)) if points.size else []
+    if len(bad):
+        named = ", ".join(str(ids[i]) for i in bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
+        raise PathError(source, f"points contain NaN or infinite coordinates in {len(bad)} object(s): {named}")
 
 
 # ---------------------------------------------------------------------------- registry
@@ -164,9 +178,10 @@ def load_pointset(name: str, root: str | Path, split: str, options: PointSetOpti
     key = {"dataset": name, "root": str(root.resolve()), "split": split, "num_points": options.num_points,
            "seed": options.seed, "sampler": options.sampler, "stamp": _source_stamp(root)}
     path = cache_file(options.cache_dir, f"points-{name}-{split}", key)
-    if path.is_file():
-        log.info("reading cached %s %s clouds from %s", name, split, path)
-        return _read_pointset(path)
+    cached = read_cache_entry(path, _read_pointset) if path.is_file() else None
+    if cached is not None:
+        log.info("read cached %s %s clouds from %s", name, split, path)
+        return cached
     pointset = loader(root, split, options)
     _write_pointset(path, pointset)
     return pointset
@@ -180,6 +195,17 @@ def cache_file(cache_dir: Path, prefix: str, key: dict[str, Any]) -> Path:
     change of data, settings or weights makes a new entry instead of reusing a stale one."""
     digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:16]
     return Path(cache_dir) / f"{prefix}-{digest}.npz"
+
+
+def read_cache_entry(path: Path, reader: Callable[[Path], T]) -> T | None:
+    """``reader(path)``, or None after a warning naming the file when it cannot be read
+    (truncated by a full disk, overwritten, from another version): a cache must never stop a
+    run. The caller then rebuilds the entry, and ``save_npz_atomic`` replaces the bad file."""
+    try:
+        return reader(path)
+    except (zipfile.BadZipFile, OSError, EOFError, KeyError, ValueError) as exc:
+        log.warning("%s: unreadable cache entry (%s: %s); rebuilding it", path, type(exc).__name__, exc)
+        return None
 
 
 def save_npz_atomic(path: Path, **arrays: np.ndarray) -> Path:

@@ -4,7 +4,10 @@ Nodes own disjoint shard ids (shard k belongs to node k % num_nodes), so merging
 completed shard (file first, marker last, each atomically, hard-linked when the filesystem
 allows) and building one index. It refuses what would silently mix two datasets: folders made
 with different configurations, and one shard id holding different content in two folders. The
-same shard present twice with the same content (a re-run, a replica) is taken once.
+same shard present twice with the same content (a re-run, a replica) is taken once. Every shard
+file is checked against its marker's size and sha256 before anything is copied: a damaged copy
+is never merged; when another folder holds a valid copy of that shard, that one is taken (with a
+warning), else the merge stops naming the damaged file.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from clip2point.datasets.shards import (
     read_config,
     read_marker,
     read_skipped,
+    set_aside_shard,
+    shard_problem,
     write_skipped,
 )
 from clip2point.errors import ConfigError, ShardError
@@ -67,13 +72,52 @@ def link_or_copy(src: Path, dst: Path) -> None:
             shutil.copyfile(src, tmp)
 
 
-def _take_shard(source: Path, out: Path, shard_id: int, marker: dict[str, Any]) -> None:
+Copy = tuple[Path, dict[str, Any]]  # (folder, marker) of one copy of a shard
+
+
+def _take_shard(source: Path, out: Path, shard_id: int, marker: dict[str, Any], *, replaces_damaged: bool) -> None:
+    """Place a checked shard in ``out``: file first, marker last (a damaged copy already in
+    ``out`` is set aside first, not overwritten)."""
+    if replaces_damaged:
+        log.warning("%s: damaged copy of shard %d set aside as %s", out, shard_id,
+                    " and ".join(p.name for p in set_aside_shard(out, shard_id)))
     if marker.get("file"):
-        src = source / marker["file"]
-        if not src.is_file():
-            raise ShardError(src, "the marker says this shard is complete but the file is missing; re-run its node")
-        link_or_copy(src, out / marker["file"])
+        link_or_copy(source / marker["file"], out / marker["file"])
     write_json_atomic(out / marker_name(shard_id), marker)
+
+
+def _copies(folders: Sequence[Path]) -> dict[int, list[Copy]]:
+    """Every completed shard of ``folders``, by shard id, in folder order."""
+    found: dict[int, list[Copy]] = {}
+    for folder in folders:
+        for shard_id in sorted(completed_shard_ids(folder)):
+            found.setdefault(shard_id, []).append((folder, read_marker(folder / marker_name(shard_id))))
+    return dict(sorted(found.items()))
+
+
+def _refuse_different_copies(shard_id: int, copies: list[Copy]) -> None:
+    (first, marker), *rest = copies
+    for folder, other in rest:
+        if shard_identity(other) != shard_identity(marker):
+            raise ShardError(folder / marker_name(shard_id), f"shard {shard_id} is also in {first} "
+                             "with different content; these folders come from different runs")
+
+
+def valid_copy(shard_id: int, copies: list[Copy]) -> Copy:
+    """The first copy whose file matches its marker (size, sha256), warning about damaged copies
+    passed over; ``ShardError`` naming the damaged file when no copy is valid."""
+    damaged: list[tuple[Path, str]] = []
+    for folder, marker in copies:
+        problem = shard_problem(folder, marker, checksum=True)
+        if problem is None:
+            for path, why in damaged:
+                log.warning("%s: %s; taking the valid copy of shard %d in %s", path, why, shard_id, folder)
+            return folder, marker
+        damaged.append((folder / marker["file"], problem))
+    (path, why), others = damaged[0], [str(p) for p, _ in damaged[1:]]
+    also = f" (the copies {', '.join(others)} are damaged too)" if others else ""
+    raise ShardError(path, f"{why}; a damaged shard is never merged{also}; rerun the render command of the node "
+                     "that made it (it sets the file aside and renders the shard again), then merge again")
 
 
 def _merged_skipped(folders: Sequence[Path]) -> list[ObjectFailure]:
@@ -87,29 +131,26 @@ def _merged_skipped(folders: Sequence[Path]) -> list[ObjectFailure]:
 
 def merge_shard_folders(out: str | Path, sources: Sequence[str | Path]) -> dict[str, Any]:
     """Copy every completed shard of ``sources`` into ``out`` and index it; with no sources (or
-    only ``out``), index ``out`` in place (several nodes wrote into one shared folder)."""
+    only ``out``), index ``out`` in place (several nodes wrote into one shared folder). Either
+    way every shard file is first checked against its marker (:func:`valid_copy`)."""
     out = Path(out)
     sources = [Path(s) for s in sources if Path(s).resolve() != out.resolve()]
     for folder in sources:
         if not folder.is_dir():
             raise ShardError(folder, "node folder not found")
+    config = common_config(sources) if sources else None
+    chosen = {}
+    for shard_id, copies in _copies([out, *sources]).items():  # check everything before writing anything
+        _refuse_different_copies(shard_id, copies)
+        chosen[shard_id] = valid_copy(shard_id, copies)
+    if config is not None:
+        ensure_job_config(out, config)
+    in_out = completed_shard_ids(out)
+    for shard_id, (folder, marker) in chosen.items():
+        if folder != out:
+            _take_shard(folder, out, shard_id, marker, replaces_damaged=shard_id in in_out)
     if not sources:
         return build_index(out)
-    config = common_config(sources)
-    ensure_job_config(out, config)
-    taken = {sid: shard_identity(read_marker(out / marker_name(sid))) for sid in completed_shard_ids(out)}
-    origin = {sid: out for sid in taken}
-    for source in sources:
-        for shard_id in sorted(completed_shard_ids(source)):
-            marker = read_marker(source / marker_name(shard_id))
-            identity = shard_identity(marker)
-            if shard_id in taken:
-                if taken[shard_id] != identity:
-                    raise ShardError(source / marker_name(shard_id), f"shard {shard_id} is also in {origin[shard_id]} "
-                                     "with different content; these folders come from different runs")
-                continue
-            _take_shard(source, out, shard_id, marker)
-            taken[shard_id], origin[shard_id] = identity, source
     skipped = _merged_skipped([out, *sources])
     if skipped:
         write_skipped(out, skipped)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from clip2point.datasets.pointsets import PointSet, PointSetOptions, derive_seed
+from clip2point.datasets.pointsets import PointSet, PointSetOptions, check_finite_clouds, derive_seed
 from clip2point.errors import ShardError
 
 
@@ -23,6 +23,7 @@ def load_shard_points(root: Path, split: str, options: PointSetOptions) -> Point
         for i in range(len(dataset)):
             points = dataset[i]["points"].numpy()
             oid = str(dataset.object_ids[i])
+            check_finite_clouds(points[None], [oid], root)  # the whole stored cloud, not just the subset drawn
             if len(points) < options.num_points:
                 raise ShardError(root, f"{oid} stores {len(points)} points, fewer than num_points={options.num_points}")
             rng = np.random.default_rng(derive_seed(options.seed, oid))

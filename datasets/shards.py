@@ -3,8 +3,10 @@
 A shard folder holds ``config.json`` (job configuration + code version), ``shard-NNNNN.h5``
 (schema in :mod:`clip2point.datasets.shard_format`), each followed by its completion marker
 ``shard-NNNNN.json``, ``skipped.json`` (objects dropped by a rule) and ``index.json``.
-A shard is complete exactly when its marker exists: the .h5 is renamed into place first and the
-marker written last, both atomically, so resume only has to look for markers. Hidden
+A shard is complete when its marker exists: the .h5 is renamed into place first and the
+marker written last, both atomically, so a crash never leaves a marker without its whole file.
+Later damage can (a truncated copy, a deleted file), so resume and merge also check the file
+against the size and sha256 its marker records (:func:`shard_problem`). Hidden
 ``.NAME.tmp-PID`` files are leftovers of a crash and are ignored (and overwritten) by design.
 """
 
@@ -21,13 +23,15 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import h5py
 
-from clip2point.datasets.atomic_io import atomic_path, sha256_file, write_json_atomic
+from clip2point.datasets.atomic_io import atomic_path, set_aside, sha256_file, write_json_atomic
 from clip2point.datasets.shard_format import (
     DEFAULT_LAYOUT,
     SCHEMA_VERSION,
     ObjectFailure,
     RenderedObject,
     ShardLayout,
+    open_shard,
+    read_json_attr,
     write_shard_file,
 )
 from clip2point.datasets.taxonomy import CLASS_NAMES, SYNSET_IDS
@@ -38,6 +42,7 @@ __all__ = [
     "SCHEMA_VERSION", "RenderedObject", "ObjectFailure", "ShardLayout", "ShardStats", "write_shard",
     "completed_shard_ids", "read_marker", "collect_index", "build_index", "load_index", "write_json_atomic",
     "write_skipped", "ensure_job_config", "class_names_of", "shard_file_name", "marker_name",
+    "shard_problem", "set_aside_shard",
 ]
 
 log = logging.getLogger(__name__)
@@ -152,6 +157,47 @@ def completed_shard_ids(folder: str | Path) -> set[int]:
     return {int(m.group(1)) for p in folder.iterdir() if (m := MARKER_RE.match(p.name))}
 
 
+def shard_problem(folder: str | Path, marker: Mapping[str, Any], *, checksum: bool = True) -> str | None:
+    """Why the shard file a completion marker vouches for is no longer the file that was written
+    (None when it still is). A marker only proves the file was whole once; a later truncation,
+    overwrite or deletion must not pass for done work (resume) or be copied on (merge).
+
+    Cheap checks first: the file exists and has the recorded size (catches deletion and
+    truncation). Then, with ``checksum``, its sha256 against the marker's, which catches any
+    changed byte; measured at 62 ms (page cache warm) / 137 ms (cold) for a 95 MB shard on this
+    machine's local disk, i.e. ~0.7-1.4 ms per MB, so the full ShapeNet job (~90 GB in ~820
+    shards of 64) costs ~1-2 min per resume there, bounded by disk speed elsewhere. Without
+    ``checksum`` (or for a marker without one), the file must open as a shard of our schema:
+    2-3 ms per shard, catches a damaged header but not changed data."""
+    name = marker.get("file")
+    if not name:
+        return None  # every object of the shard failed: the marker is the whole shard
+    path = Path(folder) / name
+    if not path.is_file():
+        return "the file is missing"
+    size = path.stat().st_size
+    if size != marker.get("bytes"):
+        return f"it has {size} bytes but its marker records {marker.get('bytes')} (truncated or overwritten)"
+    if checksum and marker.get("sha256"):
+        if sha256_file(path) != marker["sha256"]:
+            return "its sha256 differs from the one its marker records (changed or corrupted since it was written)"
+        return None
+    try:
+        open_shard(path).close()
+    except ShardError as exc:
+        return exc.reason
+    return None
+
+
+def set_aside_shard(folder: str | Path, shard_id: int) -> list[Path]:
+    """Rename a damaged shard's file and then its marker to ``NAME.bad-<UTC time>``, so the shard
+    counts as not done and is rendered again, while nothing written is deleted. File first: a
+    crash in between leaves a marker whose file is missing, which the next check catches."""
+    folder, stamp = Path(folder), time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    paths = [folder / shard_file_name(shard_id), folder / marker_name(shard_id)]
+    return [set_aside(p, stamp) for p in paths if p.exists()]
+
+
 def read_marker(path: Path) -> dict[str, Any]:
     """A marker, checked enough that the index can trust its fields."""
     return _read_versioned_json(path, MARKER_FORMAT, "completion marker", "delete it to re-render the shard")
@@ -208,7 +254,8 @@ def collect_index(folder: str | Path) -> dict[str, Any]:
     """The index of a folder from its markers, ``skipped.json`` and ``config.json``, in memory."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise ShardError(folder, "shard folder not found")
+        raise ShardError(folder, "is a file, not a shard folder; pass the folder that holds the shard-*.h5 files"
+                         if folder.exists() else "shard folder not found")
     config = read_config(folder)
     shards, objects, failures, class_names = [], [], [], None
     for shard_id in sorted(completed_shard_ids(folder)):
@@ -302,11 +349,58 @@ def config_differences(stored: Any, given: Any, prefix: str = "") -> list[str]:
     return [] if stored == given else [f"{prefix.rstrip('.')}: folder has {stored!r}, given {given!r}"]
 
 
+def shard_configs(folder: Path) -> dict[str, tuple[Any, Any]]:
+    """The job configurations the folder's shard files record in their ``config`` attribute:
+    ``{canonical JSON: (config, code_version)}``; unreadable files are left out."""
+    found: dict[str, tuple[Any, Any]] = {}
+    for path in sorted(folder.glob("shard-*.h5")):
+        try:
+            with open_shard(path) as h5:
+                config, code = read_json_attr(h5, "config"), read_json_attr(h5, "code_version")
+        except (ShardError, OSError, ValueError):
+            continue
+        if config is not None:
+            found.setdefault(json.dumps(normalise_config(config), sort_keys=True), (normalise_config(config), code))
+    return found
+
+
+def _holds_shards(folder: Path) -> bool:
+    return folder.is_dir() and (bool(completed_shard_ids(folder)) or any(folder.glob("shard-*.h5")))
+
+
+def restore_job_config(folder: Path, given: Any) -> dict[str, Any] | None:
+    """``config.json`` rebuilt from the shards' own ``config`` attribute when it is missing but
+    shards exist (None for a folder without shards). Writing the given flags instead would label
+    existing shards with settings they were not made with, so anything but one recorded
+    configuration equal to ``given`` is a ``ConfigError`` saying how to proceed."""
+    if not _holds_shards(folder):
+        return None
+    configs = shard_configs(folder)
+    how = f"restore {folder / CONFIG_NAME} from a backup or render into a new folder"
+    if not configs:
+        raise ConfigError(f"{folder} holds shards but {CONFIG_NAME} is missing and no readable shard file records "
+                          f"its configuration; {how}")
+    if len(configs) > 1:
+        raise ConfigError(f"{folder} holds shards of {len(configs)} different configurations and no {CONFIG_NAME}; "
+                          f"{how}")
+    stored, code = next(iter(configs.values()))
+    diffs = config_differences(stored, given)
+    if diffs:
+        raise ConfigError(f"{folder / CONFIG_NAME} is missing and the shards in {folder} were made with another "
+                          f"configuration ({len(diffs)} keys differ: {'; '.join(diffs[:6])}); rerun with the "
+                          f"shards' settings to resume (config.json is then restored from them), or {how}")
+    data = {"config": stored, "code_version": code}
+    write_json_atomic(folder / CONFIG_NAME, data)
+    log.warning("%s was missing; restored it from the configuration its shard files record", folder / CONFIG_NAME)
+    return data
+
+
 def ensure_job_config(folder: str | Path, config: Mapping[str, Any]) -> Path:
-    """Write ``config.json`` on first use; refuse to mix configurations in one folder."""
+    """Write ``config.json`` on first use; refuse to mix configurations in one folder (a missing
+    ``config.json`` next to shards is restored from them, see :func:`restore_job_config`)."""
     folder = Path(folder)
     given = normalise_config(dict(config))
-    existing = read_config(folder)
+    existing = read_config(folder) or restore_job_config(folder, given)
     if existing is not None:
         diffs = config_differences(existing["config"], given)
         if diffs:

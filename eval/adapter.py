@@ -10,8 +10,6 @@ with one branch, which is what makes the dual path's benefit measurable.
 from __future__ import annotations
 
 import dataclasses
-import pickle
-import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from clip2point.errors import CheckpointError, ConfigError
+from clip2point.train.checkpoint import load_torch_file
 
 PATHS = ("pretrained", "clip")  # the two frozen encoders a path can read
 
@@ -120,10 +119,7 @@ def load_adapter(path: str | Path) -> tuple[DualPathAdapter, dict[str, Any]]:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(path, "adapter checkpoint does not exist")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, pickle.UnpicklingError, EOFError, ValueError, struct.error) as exc:
-        raise CheckpointError(path, f"not a readable torch checkpoint ({exc})") from exc
+    payload = load_torch_file(path, what="adapter checkpoint")
     if not isinstance(payload, dict) or payload.get("schema") != ADAPTER_SCHEMA:
         raise CheckpointError(path, "not a few-shot adapter checkpoint (written by clip2point fewshot)")
     if payload.get("version") != ADAPTER_SCHEMA_VERSION:

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import tempfile
 from pathlib import Path
 
 from clip2point.datasets.pointsets import DATASETS, SAMPLERS
+from clip2point.errors import PathError
 from clip2point.eval.settings import ALIGN_MODES, DataSettings, EncoderSettings, ViewSettings
 
 log = logging.getLogger(__name__)
@@ -47,11 +49,13 @@ def add_common_arguments(parser: argparse.ArgumentParser, *, default_views: int)
 
 
 def settings_from_args(args: argparse.Namespace) -> tuple[DataSettings, EncoderSettings, ViewSettings]:
+    from clip2point.train.distributed import parse_device
     from clip2point.train.models import packaged_model_names
 
     data = DataSettings(args.dataset, args.data, num_points=args.num_points, seed=args.sample_seed,
                         sampler=args.sampler, align=args.align, cache_dir=args.cache_dir, workers=args.workers)
-    encoder = EncoderSettings(args.model, args.pretrained, args.ckpt, args.device or default_device())
+    device = str(parse_device(args.device)) if args.device else default_device()
+    encoder = EncoderSettings(args.model, args.pretrained, args.ckpt, device)
     if args.pretrained is None and args.ckpt is None and args.model not in packaged_model_names():
         log.warning("no --pretrained weights: %s has random weights (pass --pretrained openai or a file "
                     "for the paper's CLIP baseline)", args.model)
@@ -65,3 +69,22 @@ def default_output(args: argparse.Namespace, command: str) -> Path:
         return Path(args.out)
     tag = "ckpt" if args.ckpt is not None else "clip"
     return Path("results") / f"{command}-{args.dataset}-{args.model}-{tag}.json"
+
+
+def check_output_files(*paths: Path) -> None:
+    """Refuse output files that cannot be written, before the evaluation starts: found only at
+    the end, an existing folder, a file where a folder must go or a read-only folder would throw
+    away an hour of encoding. The parent folder is created (it would be anyway) and probed
+    with a temporary file, which is removed again."""
+    for path in paths:
+        if path.is_dir():
+            raise PathError(path, "is a folder; --out takes the result file name, e.g. results/run.json")
+        blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+        if blocker is not None:
+            raise PathError(path, f"cannot be written: {blocker} is a file, not a folder")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".probe"):
+                pass
+        except OSError as exc:
+            raise PathError(path, f"cannot write this output file ({exc.strerror or exc})") from None

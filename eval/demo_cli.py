@@ -70,9 +70,18 @@ def run_stage(argv: list[str]) -> int:
     return subprocess.run([sys.executable, "-m", "clip2point", *argv], check=False).returncode
 
 
-def run(args: argparse.Namespace) -> int:
+def check_arguments(args: argparse.Namespace) -> None:
+    """Refuse bad numbers before any stage runs: found by the stage that uses them, they would
+    surface only after synth and render had spent their minutes."""
     if args.per_class < 3:
         raise ConfigError(f"--per-class must be at least 3 (2 shots + 1 validation object); got {args.per_class}")
+    for flag, value in (("--steps", args.steps), ("--workers", args.workers)):
+        if value < 1:
+            raise ConfigError(f"{flag} must be at least 1; got {value}")
+
+
+def run(args: argparse.Namespace) -> int:
+    check_arguments(args)
     for name, argv, done in stage_commands(args):
         if done.exists():
             log.info("demo: %s already done (%s exists)", name, done)

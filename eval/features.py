@@ -13,11 +13,12 @@ import json
 import logging
 import time
 from pathlib import Path
+
 import numpy as np
 import torch
 from torch import nn
 
-from clip2point.datasets.pointsets import PointSet, cache_file, save_npz_atomic
+from clip2point.datasets.pointsets import PointSet, cache_file, read_cache_entry, save_npz_atomic
 from clip2point.eval.settings import ViewSettings
 from clip2point.render.cameras import align_modelnet, get_view_preset
 from clip2point.render.sampling import normalize_unit_sphere
@@ -73,6 +74,12 @@ def _digest(array: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
 
 
+def _read_features(path: Path) -> torch.Tensor:
+    """One cached [N,V,D] entry; unreadable files raise, and ``read_cache_entry`` rebuilds them."""
+    with np.load(path, allow_pickle=False) as data:
+        return torch.from_numpy(data["features"])
+
+
 class FeatureStore:
     """In-memory (and optionally on-disk) cache of view features keyed by content."""
 
@@ -94,10 +101,9 @@ class FeatureStore:
         if name in self._memory:
             return self._memory[name]
         path = self._path(key)
-        if path is None or not path.is_file():
+        feats = read_cache_entry(path, _read_features) if path is not None and path.is_file() else None
+        if feats is None:
             return None
-        with np.load(path) as data:
-            feats = torch.from_numpy(data["features"])
         log.info("read cached view features %s from %s", tuple(feats.shape), path)
         self._memory[name] = feats
         return feats

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,8 +52,13 @@ class FewShotSettings:
                               f"shots={self.shots}, epochs={self.epochs}, batch_size={self.batch_size}")
         if not self.seeds or len(set(self.seeds)) != len(self.seeds):
             raise ConfigError(f"seeds must be distinct and at least one; got {self.seeds}")
-        if self.val_per_class < 0 or self.lr <= 0 or self.weight_decay < 0:
-            raise ConfigError("val_per_class and weight_decay must be >= 0 and lr > 0")
+        if self.val_per_class < 0:
+            raise ConfigError(f"--val-per-class must be 0 or more; got {self.val_per_class}")
+        # Written as "not (ok)" so NaN, which fails every comparison, is refused too.
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise ConfigError(f"--lr must be a finite number above 0; got {self.lr}")
+        if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
+            raise ConfigError(f"--weight-decay must be a finite number, 0 or more; got {self.weight_decay}")
         AdapterConfig(paths=self.paths)  # validates the path names
 
 

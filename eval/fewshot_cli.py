@@ -8,14 +8,17 @@ import logging
 from pathlib import Path
 
 from clip2point.errors import ConfigError
-from clip2point.eval.cli_common import add_common_arguments, default_output, settings_from_args
+from clip2point.eval.cli_common import add_common_arguments, check_output_files, default_output, settings_from_args
 from clip2point.eval.fewshot import FewShotSettings
-from clip2point.eval.fewshot_run import FewShotConfig, evaluate_saved_adapter, run_fewshot, save_adapters
+from clip2point.eval.fewshot_run import (ADAPTER_FIXED_FLAGS, FewShotConfig, evaluate_saved_adapter, run_fewshot,
+                                         save_adapters)
 from clip2point.eval.report import format_report, report_from_confusion, save_confusion_png, write_result_json
 
 log = logging.getLogger(__name__)
 
 PATH_CHOICES = {"dual": ("pretrained", "clip"), "clip": ("clip",), "pretrained": ("pretrained",)}
+# argparse dest of each flag a saved adapter fixes -> the adapter meta key it must match
+ADAPTER_FIXED_DESTS = {flag[2:].replace("-", "_"): key for key, flag in ADAPTER_FIXED_FLAGS.items()}
 
 
 def _seeds(text: str) -> tuple[int, ...]:
@@ -42,7 +45,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="result JSON (default results/fewshot-DATASET-MODEL-{clip|ckpt}.json); "
                              "adapters go to a folder beside it")
     parser.add_argument("--eval-only", type=Path, default=None, metavar="ADAPTER",
-                        help="score this saved adapter on the test split instead of training")
+                        help="score this saved adapter on the test split instead of training (with the adapter's "
+                             "views, preset and prompt; giving other values is an error)")
+    # None marks a flag as not given, which --eval-only must tell from its default value.
+    parser.set_defaults(fixed_defaults={d: parser.get_default(d) for d in ADAPTER_FIXED_DESTS},
+                        **{d: None for d in ADAPTER_FIXED_DESTS})
+
+
+def _split_given(args: argparse.Namespace) -> tuple[argparse.Namespace, dict[str, object]]:
+    """``args`` with defaults filled in for the adapter-fixed flags left out, and the values
+    typed for the others (adapter meta key -> value)."""
+    given = {ADAPTER_FIXED_DESTS[d]: getattr(args, d) for d in ADAPTER_FIXED_DESTS if getattr(args, d) is not None}
+    filled = {d: args.fixed_defaults[d] if getattr(args, d) is None else getattr(args, d) for d in ADAPTER_FIXED_DESTS}
+    return argparse.Namespace(**{**vars(args), **filled}), given
 
 
 def _config(args: argparse.Namespace) -> FewShotConfig:
@@ -54,12 +69,16 @@ def _config(args: argparse.Namespace) -> FewShotConfig:
 
 
 def run(args: argparse.Namespace) -> int:
+    args, given = _split_given(args)
     config = _config(args)
     out = default_output(args, "fewshot")
+    check_output_files(out, out.with_suffix(".png"))
     if args.eval_only is not None:
-        return _eval_only(args.eval_only, config, out)
+        return _eval_only(args.eval_only, config, out, given)
+    folder = out.with_name(out.stem + "-adapters")
+    check_output_files(folder / f"adapter-seed{config.fewshot.seeds[0]}.pt")
     result, encoders, test = run_fewshot(config)
-    adapters = save_adapters(result, out.with_name(out.stem + "-adapters"), config, encoders, test.class_names)
+    adapters = save_adapters(result, folder, config, encoders, test.class_names)
     title = f"{config.fewshot.shots}-shot {args.dataset}, {args.model}, paths {args.paths}"
     for seed in result.seeds:
         print(format_report(seed.report, f"{title}, seed {seed.seed} (epoch {seed.selected_epoch})").splitlines()[0])
@@ -80,13 +99,15 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _eval_only(adapter: Path, config: FewShotConfig, out: Path) -> int:
+def _eval_only(adapter: Path, config: FewShotConfig, out: Path, given: dict[str, object]) -> int:
+    """Score a saved adapter; the result's config records the settings used (the adapter's
+    views and prompt), never training flags that played no part."""
     if not adapter.is_file():
         raise ConfigError(f"--eval-only {adapter} does not exist; pass an adapter-seedN.pt written by fewshot")
-    report, meta = evaluate_saved_adapter(adapter, config)
+    report, meta, used = evaluate_saved_adapter(adapter, config, given=given)
     print(format_report(report, f"adapter {adapter} (seed {meta['seed']}, {meta['shots']}-shot)"))
     png = save_confusion_png(report, out.with_suffix(".png"))
     write_result_json(out, {**report.to_json(), "adapter": str(adapter), "adapter_meta": meta,
-                            "class_names": list(report.class_names), "confusion_png": str(png)}, config=config)
+                            "class_names": list(report.class_names), "confusion_png": str(png)}, config=used)
     print(f"wrote {out} and {png}")
     return 0

@@ -43,13 +43,19 @@ def encode_pointset(encoders: Encoders, pointset: PointSet, paths: Sequence[str]
 
 
 def _load_splits(config: FewShotConfig) -> tuple[PointSet, PointSet]:
-    """Both splits over the classes that have training objects: a class without any cannot be
-    learned from K shots (our shards list all 55 ShapeNet names, a small set holds a few)."""
+    """Both splits over the classes that have training objects (see ``_trainable_classes``)."""
     options = config.data.pointset_options()
     train = load_pointset(config.data.dataset, config.data.data, "train", options)
     test = load_pointset(config.data.dataset, config.data.data, "test", options)
+    return _trainable_classes(train, test, config.data.data)
+
+
+def _trainable_classes(train: PointSet, test: PointSet, source: Path) -> tuple[PointSet, PointSet]:
+    """Both splits restricted to the classes with training objects: a class without any cannot
+    be learned from K shots (our shards list all 55 ShapeNet names, a small set holds a few).
+    Training and ``--eval-only`` both go through here, so they see the same classes."""
     if train.class_names != test.class_names:
-        raise ConfigError(f"{config.data.data}: train and test splits list different classes "
+        raise ConfigError(f"{source}: train and test splits list different classes "
                           f"({len(train.class_names)} vs {len(test.class_names)})")
     present = [n for i, n in enumerate(train.class_names) if (train.labels == i).any()]
     if len(present) < len(train.class_names):
@@ -72,9 +78,9 @@ def run_fewshot(config: FewShotConfig, *, encoders: Encoders | None = None,
     rows[needed] = np.arange(len(needed))
     log.info("encoding %d of %d training objects (%d seeds x %d shots + validation) and %d test objects",
              len(needed), len(train), len(config.fewshot.seeds), config.fewshot.shots, len(test))
+    texts = text_features(encoders, test.class_names, config.prompt)  # first: a bad --prompt fails in seconds
     train_feats = encode_pointset(encoders, train.subset(needed), paths, config, store)
     test_feats = encode_pointset(encoders, test, paths, config, store)
-    texts = text_features(encoders, test.class_names, config.prompt)
     result = run_fewshot_on_features(train_feats, train.labels, test_feats, test.labels, texts, test.class_names,
                                      config.fewshot, feature_rows=rows, device=config.encoder.device)
     return result, encoders, test
@@ -96,11 +102,58 @@ def save_adapters(result: FewShotResult, folder: Path, config: FewShotConfig, en
             for s in result.seeds]
 
 
-def evaluate_saved_adapter(path: Path, config: FewShotConfig, *, store: FeatureStore | None = None
-                           ) -> tuple[ClassificationReport, dict[str, Any]]:
+@dataclass(frozen=True)
+class EvalOnlyConfig:
+    """What ``--eval-only`` used, for the result file: the data and encoders given, the views,
+    prompt and paths the adapter fixes (its training settings are in the adapter's meta)."""
+
+    data: DataSettings
+    encoder: EncoderSettings
+    views: ViewSettings
+    prompt: str
+    paths: tuple[str, ...]
+
+
+# Settings a saved adapter fixes, because its weights only fit features made with them:
+# adapter meta key -> command-line flag.
+ADAPTER_FIXED_FLAGS = {"num_views": "--views", "preset": "--preset", "image_size": "--image-size", "prompt": "--prompt"}
+
+
+def check_adapter_flags(path: Path, meta: dict[str, Any], given: dict[str, Any]) -> None:
+    """Refuse a flag of ``ADAPTER_FIXED_FLAGS`` (``given``: meta key -> value the user typed)
+    that differs from the adapter's: the adapter's value must be used, and quietly doing so
+    would leave the user believing the result was made with theirs."""
+    for key, value in given.items():
+        if value != meta.get(key):
+            flag, trained = ADAPTER_FIXED_FLAGS[key], meta.get(key)
+            raise ConfigError(f"--eval-only {path}: {flag} {value} differs from the adapter's {flag} "
+                              f"{'(the preset default)' if trained is None else trained}, which its weights "
+                              f"need; leave {flag} out to use the adapter's value")
+
+
+def _adapter_test_set(path: Path, meta: dict[str, Any], config: FewShotConfig) -> PointSet:
+    """The test split over the adapter's classes. Training dropped the classes without
+    training objects, so when the lists differ the same rule is applied before comparing;
+    any remaining difference is another class set and is refused."""
+    options = config.data.pointset_options()
+    test = load_pointset(config.data.dataset, config.data.data, "test", options)
+    if list(test.class_names) != list(meta["class_names"]):
+        train = load_pointset(config.data.dataset, config.data.data, "train", options)
+        _, test = _trainable_classes(train, test, config.data.data)
+    if list(test.class_names) != list(meta["class_names"]):
+        raise CheckpointError(path, f"was trained on {len(meta['class_names'])} other classes than the "
+                                    f"{len(test.class_names)} of {config.data.data} that have training objects")
+    return test
+
+
+def evaluate_saved_adapter(path: Path, config: FewShotConfig, *, store: FeatureStore | None = None,
+                           given: dict[str, Any] | None = None
+                           ) -> tuple[ClassificationReport, dict[str, Any], EvalOnlyConfig]:
     """Score a saved adapter on the test split with the views, prompt and encoders it was
-    trained with; refuses encoders whose weights differ from the ones recorded."""
+    trained with; refuses encoders whose weights differ from the ones recorded, and ``given``
+    flags (see ``check_adapter_flags``) that differ. Returns the settings actually used."""
     adapter, meta = load_adapter(path)
+    check_adapter_flags(path, meta, given or {})
     paths = adapter.config.paths
     require_paths(config.encoder, paths)
     encoders = load_encoders(config.encoder, paths)
@@ -110,13 +163,11 @@ def evaluate_saved_adapter(path: Path, config: FewShotConfig, *, store: FeatureS
                                         "--model/--pretrained/--ckpt it was trained with")
     views = ViewSettings(num_views=meta["num_views"], preset=meta["preset"], image_size=meta["image_size"],
                          batch_size=config.views.batch_size)
-    test = load_pointset(config.data.dataset, config.data.data, "test", config.data.pointset_options())
-    if list(test.class_names) != list(meta["class_names"]):
-        raise CheckpointError(path, f"was trained on {len(meta['class_names'])} other classes than the "
-                                    f"{len(test.class_names)} of {config.data.data}")
+    test = _adapter_test_set(path, meta, config)
+    used = EvalOnlyConfig(config.data, config.encoder, views, meta["prompt"], paths)
     run_config = FewShotConfig(config.data, config.encoder, views, meta["prompt"], config.fewshot)
-    feats = encode_pointset(encoders, test, paths, run_config, store or FeatureStore(config.data.cache_dir))
     texts = text_features(encoders, test.class_names, meta["prompt"])
+    feats = encode_pointset(encoders, test, paths, run_config, store or FeatureStore(config.data.cache_dir))
     device = config.encoder.device
     predictions = predict(adapter.to(device), {p: f.to(device) for p, f in feats.items()}, texts.to(device))
-    return classification_report(predictions, test.labels, test.class_names), meta
+    return classification_report(predictions, test.labels, test.class_names), meta, used

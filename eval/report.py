@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +13,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from clip2point.datasets.atomic_io import atomic_path
 from clip2point.provenance import code_version, to_jsonable
 
 log = logging.getLogger(__name__)
@@ -116,10 +115,8 @@ def write_result_json(path: str | Path, payload: dict[str, Any], *, config: Any 
     if config is not None:
         document["config"] = to_jsonable(config)
     document["code_version"] = code_version()
-    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "w") as fh:
+    with atomic_path(path) as tmp, open(tmp, "w") as fh:  # a failed write leaves no temporary file behind
         json.dump(document, fh, indent=2, sort_keys=True)
         fh.write("\n")
-    os.replace(tmp, path)
     log.info("wrote %s", path)
     return path

@@ -51,6 +51,10 @@ class EncoderSettings:
     device: str = "cpu"
 
     def __post_init__(self) -> None:
+        if self.ckpt is not None and self.pretrained is not None:
+            # Loading the checkpoint would silently ignore the weights the user named.
+            raise ConfigError(f"--pretrained {self.pretrained} cannot be used with --ckpt {self.ckpt}: a checkpoint "
+                              "records its own base CLIP weights and uses those; leave --pretrained out")
         if self.ckpt is not None:
             object.__setattr__(self, "ckpt", Path(self.ckpt))
             if not self.ckpt.is_file():
@@ -71,6 +75,9 @@ class ViewSettings:
             raise ConfigError(f"views must be 6 or 10 (SPEC §2 presets); got {self.num_views}")
         if self.batch_size < 1:
             raise ConfigError(f"batch size must be at least 1; got {self.batch_size}")
-        if self.image_size is not None and self.image_size < 8:
-            raise ConfigError(f"image size must be at least 8 pixels; got {self.image_size}")
+        if self.image_size is not None:
+            # imported here: it pulls in trimesh, needed only when a size is given
+            from clip2point.render.views_cli import check_image_size  # noqa: PLC0415
+
+            check_image_size(self.image_size, "--image-size")
         get_depth_preset(self.preset)  # unknown names list the valid ones

@@ -7,7 +7,8 @@ import argparse
 import logging
 from pathlib import Path
 
-from clip2point.eval.cli_common import add_common_arguments, default_output, settings_from_args
+from clip2point.eval.cli_common import (add_common_arguments, check_output_files, default_output,
+                                        settings_from_args)
 from clip2point.eval.report import format_report, save_confusion_png, write_result_json
 from clip2point.eval.zeroshot import ZeroShotConfig, run_zeroshot
 
@@ -25,8 +26,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     data, encoder, views = settings_from_args(args)
     config = ZeroShotConfig(data, encoder, views, args.prompt, args.split)
-    result = run_zeroshot(config)
     out = default_output(args, "zeroshot")
+    check_output_files(out, out.with_suffix(".png"))
+    result = run_zeroshot(config)
     title = f"zero-shot {args.dataset} {args.split}, {args.model} ({result.path}), {views.num_views} views"
     print(format_report(result.report, title))
     png = save_confusion_png(result.report, out.with_suffix(".png"), title=f"{title}: {result.report.accuracy:.2f}%")

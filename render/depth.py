@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from clip2point.errors import ConfigError
-from clip2point.render.cameras import look_at_view_transform
+from clip2point.render.cameras import check_raster_side, look_at_view_transform
 
 __all__ = [
     "DepthMaps",
@@ -148,6 +148,11 @@ def make_view_batch(points: torch.Tensor, elev: Views, azim: Views, dist: Views)
     return ViewBatch(R=R, T=T, dist=d.contiguous())
 
 
+class NonFinitePointsError(ConfigError):
+    """NaN/inf coordinates reached the projector, which cannot know where they came from: callers
+    that do (the trainer knows the batch's objects) catch this to name the source."""
+
+
 def _check_points(points: torch.Tensor) -> torch.Tensor:
     if not isinstance(points, torch.Tensor):
         points = torch.as_tensor(np.asarray(points, dtype=np.float32))
@@ -156,7 +161,7 @@ def _check_points(points: torch.Tensor) -> torch.Tensor:
     if not points.is_floating_point():
         points = points.float()
     if not bool(torch.isfinite(points).all()):
-        raise ConfigError("points contain NaN or infinite coordinates; clean the cloud first")
+        raise NonFinitePointsError("points contain NaN or infinite coordinates; clean the cloud first")
     return points.to(torch.float32)
 
 
@@ -176,8 +181,7 @@ def project_depth(
     """
     spec = get_depth_preset(preset)
     size = spec.native_size if size is None else int(size)
-    if size < 8:
-        raise ConfigError(f"size must be at least 8 pixels, got {size}")
+    check_raster_side(size, "size")
     points = _check_points(points)
     views = make_view_batch(points, elev, azim, dist)
     return spec.rasterize(points, views, size)

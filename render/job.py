@@ -3,7 +3,8 @@
 plan    every split entry is to-render, skipped (a rule) or failed before rendering (no mesh);
         to-render and pre-failed objects are sorted by id and chunked into shards, so a shard's
         content is fixed by the configuration alone;
-partition  shard k belongs to node k % num_nodes; shards with a completion marker are done;
+partition  shard k belongs to node k % num_nodes; shards with a completion marker are done,
+        once their file is checked against the marker (a damaged one is set aside and re-rendered);
 run     the pending shards go to workers (``render.backends``); each writes its own shard
         atomically, marker last, so a crash at any moment leaves only whole shards behind;
 index   ``index.json`` aggregates the markers; ``report.json`` says what this run did.
@@ -13,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -22,14 +22,15 @@ from tqdm import tqdm
 
 from clip2point.datasets.shapenet import ExcludedEntry, build_shapenet_index
 from clip2point.datasets.shards import (
-    ObjectFailure, build_index, completed_shard_ids, ensure_job_config, write_json_atomic, write_skipped,
+    ObjectFailure, build_index, completed_shard_ids, ensure_job_config, marker_name, read_marker, set_aside_shard,
+    shard_problem, write_json_atomic, write_skipped,
 )
 from clip2point.datasets.taxonomy import CLASS_NAMES
 from clip2point.errors import ConfigError
 from clip2point.provenance import to_jsonable
 from clip2point.render.backends import check_execution, run_shards, threads_per_worker
 from clip2point.render.job_config import RenderJobConfig, default_cache_dir
-from clip2point.render.retry import RetryLookup, reconcile_retries, retry_shard_tasks
+from clip2point.render.retry import RetryLookup, read_markers, reconcile_retries, retry_shard_tasks
 from clip2point.render.worker import STAGES, RenderWorker, ShardOutcome, ShardTask
 
 __all__ = ["RenderJobConfig", "JobPlan", "JobReport", "plan_job", "node_tasks", "run_render_job", "synthetic_source"]
@@ -75,6 +76,7 @@ class JobReport:
     objects_per_s: float = 0.0
     stage_seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
     failures: list[dict[str, str]] = field(default_factory=list)
+    set_aside: list[str] = field(default_factory=list)
     index_counts: dict[str, Any] = field(default_factory=dict)
 
     def add(self, outcome: ShardOutcome) -> None:
@@ -141,11 +143,14 @@ def run_render_job(
     node_rank: int = 0,
     retry_failed: bool = False,
     progress: bool = True,
+    checksums: bool = True,
 ) -> JobReport:
     """Render what this node still owes into ``config.out``; rerunning resumes.
 
     ``retry_failed`` then re-renders the folder's recorded failures into new shards (one node only).
-    Raises ``ConfigError`` when ``config.out`` holds another configuration."""
+    Done shards are checked against their markers first (``checksums``: with sha256, see
+    ``shard_problem`` for the cost). Raises ``ConfigError`` when ``config.out`` holds another
+    configuration."""
     check_execution(backend, workers)
     check_nodes(num_nodes, node_rank)
     if retry_failed and num_nodes != 1:
@@ -156,12 +161,13 @@ def run_render_job(
     write_skipped(out, plan.skipped)
     reconcile_retries(out)
     mine = node_tasks(plan.tasks, num_nodes=num_nodes, node_rank=node_rank)
+    set_aside = _check_done_shards(out, _shards_to_check(out, plan, mine, num_nodes), checksums=checksums)
     done = completed_shard_ids(out)
     pending = [t for t in mine if t.shard_id not in done]
     report = JobReport(str(out), config.source, node_rank, num_nodes, workers, backend,
                        listed=plan.num_objects + len(plan.skipped), skipped=len(plan.skipped),
                        node_objects=sum(t.num_objects for t in mine), shards_planned=len(mine),
-                       shards_already_done=len(mine) - len(pending))
+                       shards_already_done=len(mine) - len(pending), set_aside=set_aside)
     log.info("%s job -> %s: %d objects listed, %d skipped by rule; node %d/%d owns %d objects in %d shards, "
              "%d shards already done; rendering %d objects in %d shards with %d %s workers",
              config.source, out, report.listed, report.skipped, node_rank, num_nodes, report.node_objects,
@@ -176,13 +182,74 @@ def run_render_job(
         retries = retry_shard_tasks(out, plan.lookup, first_id=first_id, objects_per_shard=config.objects_per_shard)
         log.info("retrying %d failed objects in %d new shards", sum(t.num_objects for t in retries), len(retries))
         _execute(worker, retries, report, workers=workers, backend=backend, progress=progress)
-        reconcile_retries(out)
+    reconcile_retries(out)  # also after re-rendering a set-aside shard whose failures a retry shard superseded
     report.wall_seconds = time.perf_counter() - start
     report.objects_per_s = (report.rendered + report.failed) / report.wall_seconds if report.wall_seconds else 0.0
     report.index_counts = build_index(out)["counts"]
     write_json_atomic(out / _report_name(num_nodes, node_rank), to_jsonable(report))
     _log_summary(report)
     return report
+
+
+def _shards_to_check(out: Path, plan: JobPlan, mine: list[ShardTask], num_nodes: int) -> list[int]:
+    """This node's done shards, plus (one node only) the retry shards beyond the plan."""
+    planned = {t.shard_id for t in plan.tasks}
+    extra = completed_shard_ids(out) - planned if num_nodes == 1 else set()
+    return sorted(({t.shard_id for t in mine} | extra) & completed_shard_ids(out))
+
+
+def _check_done_shards(out: Path, shard_ids: list[int], *, checksums: bool) -> list[str]:
+    """Set aside every done shard whose file no longer matches its marker, so it is rendered
+    again instead of trusted; returns the new names. A marker alone proves only that the file
+    was whole once; trusting it would index objects whose data is gone."""
+    problems: dict[int, str] = {}
+    for shard_id in shard_ids:
+        marker = read_marker(out / marker_name(shard_id))
+        problem = shard_problem(out, marker, checksum=checksums)
+        if problem is not None:
+            problems[shard_id] = problem
+            log.warning("%s: %s; the shard will be rendered again", out / marker["file"], problem)
+    doomed = _with_their_retries(out, set(problems))
+    moved: list[str] = []
+    for shard_id in sorted(doomed):
+        names = [p.name for p in set_aside_shard(out, shard_id)]
+        why = "damaged" if shard_id in problems else "it holds retries of a shard set aside"
+        log.warning("shard %d set aside (%s): renamed to %s", shard_id, why, " and ".join(names))
+        moved += names
+    _revive_superseded(out, doomed)
+    return moved
+
+
+def _with_their_retries(out: Path, bad: set[int]) -> set[int]:
+    """``bad`` plus every retry shard that re-rendered a failure of one of them, transitively: a
+    shard rendered again lists those objects itself (or they are failures again), so a retry
+    copy left in place would put them in the index twice."""
+    if not bad:
+        return bad
+    markers, result, todo = read_markers(out), set(bad), list(bad)
+    while todo:
+        for record in markers.get(todo.pop(), {}).get("superseded", []):
+            if record["by_shard"] not in result:
+                result.add(record["by_shard"])
+                todo.append(record["by_shard"])
+    return result
+
+
+def _revive_superseded(out: Path, bad: set[int]) -> None:
+    """Failures that a set-aside retry shard had superseded become live failures again, so the
+    index still lists those objects and ``--retry-failed`` renders them again."""
+    if not bad:
+        return
+    for shard_id in sorted(completed_shard_ids(out)):
+        marker = read_marker(out / marker_name(shard_id))
+        back = [f for f in marker.get("superseded", []) if f.get("by_shard") in bad]
+        if not back:
+            continue
+        marker["superseded"] = [f for f in marker["superseded"] if f not in back]
+        marker["failures"] += [{k: v for k, v in f.items() if k != "by_shard"} for f in back]
+        write_json_atomic(out / marker_name(shard_id), marker)
+        log.warning("%d objects of set-aside retry shards are failures of shard %d again; rerun with "
+                    "--retry-failed to render them", len(back), shard_id)
 
 
 def _execute(worker: RenderWorker, tasks: list[ShardTask], report: JobReport, *, workers: int, backend: str,
@@ -210,11 +277,16 @@ def _report_name(num_nodes: int, node_rank: int) -> str:
     return "report.json" if num_nodes == 1 else f"report-node{node_rank:03d}.json"
 
 
-def _log_summary(report: JobReport) -> None:
+def _log_summary(report: JobReport, limit: int = 10) -> None:
+    """The run in one line, then each failed object with its reason (the first ``limit``; the
+    rest are in index.json), so a person can act on the log alone."""
     counts = report.index_counts
     log.info("run: %d shards, %d rendered, %d failed in %.1f s (%.2f objects/s, %.1f MB); folder: %d objects, "
              "%d failed, %d skipped", report.shards_run, report.rendered, report.failed, report.wall_seconds,
              report.objects_per_s, report.bytes / 1e6, counts.get("objects", 0), counts.get("failed", 0),
              counts.get("skipped", 0))
-    for reason, count in Counter(f["reason"] for f in report.failures).most_common(10):
-        log.warning("failed x%d: %s", count, reason)
+    for failure in report.failures[:limit]:
+        log.warning("failed %s: %s", failure["object_id"], failure["reason"])
+    if len(report.failures) > limit:
+        log.warning("... and %d more failed objects, see %s", len(report.failures) - limit,
+                    Path(report.out) / "index.json")

@@ -24,6 +24,7 @@ from clip2point.render.depth import (
 from clip2point.render.point_io import POINT_SUFFIXES, read_points
 from clip2point.render.sampling import normalize_unit_sphere
 from clip2point.render.sheets import contact_sheet, depth_tile, save_sheet
+from clip2point.render.views_cli import check_image_size
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
     dist = views.dist if args.dist is None else args.dist
     if not dist > 0:
         raise ConfigError(f"--dist must be positive, got {dist}")
+    if args.size is not None:
+        check_image_size(args.size)
     points = load_clouds(args.points, align=args.align)
     elev, azim, _ = views.tensors()
     maps = project_depth(torch.from_numpy(points), elev, azim, dist, preset=spec.name, size=args.size)

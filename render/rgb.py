@@ -16,7 +16,7 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 
 from clip2point.errors import ConfigError
-from clip2point.render.cameras import ViewPreset, look_at_view_transform, opengl_camera_pose
+from clip2point.render.cameras import ViewPreset, check_raster_side, look_at_view_transform, opengl_camera_pose
 from clip2point.render.gl import import_pyrender
 from clip2point.render.mesh_io import LoadedMesh
 from clip2point.render.rgb_gl import close_offscreen, offscreen_renderer
@@ -50,8 +50,7 @@ class RGBSettings:
     max_texture_size: int = 1024
 
     def __post_init__(self) -> None:
-        if not 8 <= self.size <= 4096:
-            raise ConfigError(f"image size must be between 8 and 4096 pixels; got {self.size}")
+        check_raster_side(self.size)
         if not 0.0 < self.yfov_deg < 180.0:
             raise ConfigError(f"yfov_deg must be in (0, 180) degrees; got {self.yfov_deg}")
         if not 0.0 < self.znear < self.zfar:

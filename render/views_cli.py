@@ -12,7 +12,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from clip2point.render.cameras import get_view_preset
+from clip2point.errors import ConfigError
+from clip2point.render.cameras import check_raster_side, get_view_preset
 from clip2point.render.depth import project_depth
 from clip2point.render.mesh_io import load_mesh
 from clip2point.render.rgb import CAMERAS, RGBRenderer
@@ -28,6 +29,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--camera", choices=CAMERAS, default="perspective",
                         help="RGB camera; orthographic = the depth projector's camera (aligned mode)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the surface sample and of the light")
+
+
+def check_image_size(size: int, flag: str = "--size") -> int:
+    """``size`` if it is a raster side the package accepts, else a ConfigError naming ``flag``,
+    checked before anything is read or allocated (views, project and evaluation agree)."""
+    try:
+        return check_raster_side(size)
+    except ConfigError as exc:
+        raise ConfigError(f"{flag} {size}: {exc}") from None
 
 
 def render_views(mesh_path: Path, *, num_views: int, size: int, camera: str, seed: int) -> dict[str, np.ndarray]:
@@ -68,6 +78,7 @@ def _save_npz(arrays: dict[str, np.ndarray], path: Path) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_image_size(args.size)
     arrays = render_views(args.mesh, num_views=args.views, size=args.size, camera=args.camera, seed=args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
     npz = _save_npz(arrays, args.out / "views.npz")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from clip2point.train.checkpoint import (
     capture_rng,
     find_resume,
     link_atomic,
+    load_torch_file,
     prune_checkpoints,
     read_checkpoint,
     restore_rng,
@@ -68,7 +70,7 @@ def test_truncated_and_foreign_files_are_checkpoint_errors(tmp_path: Path) -> No
     path = write_checkpoint(tmp_path / "step-1.pt", make_checkpoint(1))
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
-    with pytest.raises(CheckpointError, match=r"step-1\.pt: unreadable or truncated checkpoint"):
+    with pytest.raises(CheckpointError, match=r"step-1\.pt: unreadable checkpoint: truncated torch file"):
         read_checkpoint(path)
     foreign = tmp_path / "foreign.pt"
     torch.save({"state_dict": {}}, foreign)
@@ -89,6 +91,61 @@ def test_find_resume_skips_a_corrupt_newest_with_a_warning(tmp_path: Path, caplo
         path, ckpt = find_resume(tmp_path)
     assert path.name == "step-00000004.pt" and ckpt.progress.step == 4
     assert "skipping checkpoint" in caplog.text and "step-00000006.pt" in caplog.text
+
+
+class _Unsafe:
+    """A class outside torch's weights_only allow-list."""
+
+
+@pytest.mark.parametrize("content,reason", [
+    (b"", r"empty file \(0 bytes\)"),
+    (b'{"not": "torch"}', "not a torch file"),
+    (b"junk", "not a torch file"),  # under 8 bytes: torch fails in struct.unpack, not in pickle
+    (None, r"truncated torch file \(\d+ bytes"),
+    ("pickled", r"contains objects outside the safe allow-list \(.*_Unsafe\)"),
+    ("damaged", r"damaged torch file \(Unsupported operand \d+\)$"),
+])
+def test_unreadable_files_get_one_short_line_without_unsafe_advice(tmp_path: Path, content: object, reason: str) -> None:
+    """torch's messages span lines and advise weights_only=False (runs the file's code): never shown."""
+    path = tmp_path / "bad.pt"
+    if content is None:
+        write_checkpoint(path, make_checkpoint(1))
+        path.write_bytes(path.read_bytes()[:5000])
+    elif content == "pickled":
+        torch.save({"obj": _Unsafe()}, path)
+    elif content == "damaged":  # a whole archive whose pickle stream is garbage
+        torch.save({"a": torch.zeros(2)}, tmp_path / "whole.pt")
+        with zipfile.ZipFile(tmp_path / "whole.pt") as src, zipfile.ZipFile(path, "w") as dst:
+            for item in src.infolist():
+                dst.writestr(item, b"\xe2garbage" if item.filename.endswith("data.pkl") else src.read(item.filename))
+    else:
+        path.write_bytes(content)
+    with pytest.raises(CheckpointError, match=rf"bad\.pt: unreadable checkpoint: {reason}") as info:
+        load_torch_file(path, what="checkpoint")
+    message = str(info.value)
+    assert "\n" not in message and "weights_only" not in message and "()" not in message
+
+
+def test_find_resume_warns_about_a_corrupt_last_that_is_no_step_link(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """last.pt overwritten (not a link to a step file): README promises the skip is named."""
+    for step in (2, 4):
+        write_checkpoint(tmp_path / f"step-{step:08d}.pt", make_checkpoint(step))
+    (tmp_path / "last.pt").write_bytes(b"\x00garbage" * 100)
+    with caplog.at_level(logging.WARNING, logger="clip2point.train.checkpoint"):
+        path, ckpt = find_resume(tmp_path)
+    assert path.name == "step-00000004.pt" and ckpt.progress.step == 4
+    assert "skipping checkpoint" in caplog.text and "last.pt: unreadable checkpoint: not a torch file" in caplog.text
+
+
+def test_find_resume_uses_a_last_copy_newer_than_the_step_files(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """On a filesystem without hard links last.pt is a copy; when it is the newest state it wins."""
+    write_checkpoint(tmp_path / "step-00000002.pt", make_checkpoint(2))
+    write_checkpoint(tmp_path / "last.pt", make_checkpoint(5))
+    with caplog.at_level(logging.WARNING, logger="clip2point.train.checkpoint"):
+        path, ckpt = find_resume(tmp_path)
+    assert path.name == "last.pt" and ckpt.progress.step == 5 and "skipping" not in caplog.text
 
 
 def test_find_resume_prefers_a_step_file_newer_than_last(tmp_path: Path) -> None:

@@ -38,3 +38,12 @@ def test_demo_runs_every_stage_then_resumes(tmp_path: Path, capsys: pytest.Captu
 def test_demo_refuses_too_few_objects(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert main(["demo", "--out", str(tmp_path), "--per-class", "2"]) == 2
     assert "--per-class must be at least 3" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("flag", "value"), [("--steps", "0"), ("--workers", "0")])
+def test_demo_checks_its_numbers_before_any_stage(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                  flag: str, value: str) -> None:
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), flag, value]) == 2
+    assert f"{flag} must be at least 1; got {value}" in capsys.readouterr().err
+    assert not out.exists()  # synth and render never ran

@@ -72,8 +72,8 @@ def test_adapter_checkpoint_round_trip_and_errors(tmp_path: Path) -> None:
     assert meta == {"seed": 3, "class_names": ["x", "y"]} and loaded.config == adapter.config
     x = {"clip": torch.randn(5, 2, 4)}
     torch.testing.assert_close(loaded(x), adapter(x))
-    (tmp_path / "junk.pt").write_bytes(b"junk")
-    with pytest.raises(CheckpointError, match="junk.pt: not a readable torch checkpoint"):
+    (tmp_path / "junk.pt").write_bytes(b"junk")  # 4 bytes: torch fails in struct, not pickle
+    with pytest.raises(CheckpointError, match="junk.pt: unreadable adapter checkpoint: not a torch file"):
         load_adapter(tmp_path / "junk.pt")
     torch.save({"state_dict": {}}, tmp_path / "other.pt")
     with pytest.raises(CheckpointError, match="other.pt: not a few-shot adapter checkpoint"):
@@ -245,3 +245,102 @@ def test_checkpoint_drives_zero_shot_and_the_dual_path(tiny_checkpoint: Path, tm
     bad = [a if a != "c2p-tiny" else "ViT-B-32" for a in common]
     assert main(["zeroshot", *bad]) == 2
     assert "--model ViT-B-32 but" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------- bad input to --eval-only and settings
+
+
+@pytest.fixture
+def adapter_on_partial_classes(tmp_path: Path) -> tuple[list[str], Path, Path]:
+    """An adapter trained (6 views, default prompt) on a folder whose shape_names.txt also
+    lists two classes without any objects, as our shards list all 55 ShapeNet names."""
+    root = make_shape_h5_folder(tmp_path / "h5", train_per_class=3, test_per_class=2, points=128)
+    with open(root / "shape_names.txt", "a") as fh:
+        fh.write("lamp\nsofa\n")
+    common = ["--dataset", "modelnet40", "--data", str(root), "--model", "c2p-tiny", "--num-points", "128",
+              "--device", "cpu"]
+    out = tmp_path / "fs.json"
+    assert main(["fewshot", *common, "--views", "6", "--paths", "clip", "--shots", "2", "--seeds", "0",
+                 "--epochs", "2", "--val-per-class", "0", "--train-batch-size", "4", "--out", str(out)]) == 0
+    return common, tmp_path / "fs-adapters" / "adapter-seed0.pt", out
+
+
+def test_eval_only_accepts_the_data_it_was_trained_on(adapter_on_partial_classes: tuple[list[str], Path, Path],
+                                                      tmp_path: Path) -> None:
+    common, adapter, trained = adapter_on_partial_classes
+    out = tmp_path / "eval.json"
+    assert main(["fewshot", *common, "--eval-only", str(adapter), "--out", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["accuracy"] == pytest.approx(json.loads(trained.read_text())["per_seed"]["0"])
+    assert result["class_names"] == list(SHAPES)
+    # The result records what was used: the adapter's 6 views (not the CLI's default 10), its prompt, its paths.
+    assert result["config"]["views"]["num_views"] == 6 and result["config"]["prompt"] == "image of a {}"
+    assert result["config"]["paths"] == ["clip"] and "fewshot" not in result["config"]
+
+
+def test_eval_only_refuses_another_class_set(adapter_on_partial_classes: tuple[list[str], Path, Path],
+                                             tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    common, adapter, _ = adapter_on_partial_classes
+    names = Path(common[common.index("--data") + 1]) / "shape_names.txt"
+    names.write_text(names.read_text().replace("box", "crate"))
+    assert main(["fewshot", *common, "--eval-only", str(adapter), "--out", str(tmp_path / "e.json")]) == 2
+    assert "adapter-seed0.pt: was trained on 5 other classes than the 5 of" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("flag", "value", "trained"), [
+    ("--views", "10", "6"), ("--preset", "pointclip", "clip2point"), ("--prompt", "a {}", "image of a {}"),
+    ("--image-size", "64", "(the preset default)"),
+])
+def test_eval_only_refuses_view_and_prompt_flags_other_than_the_adapters(
+        adapter_on_partial_classes: tuple[list[str], Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture,
+        flag: str, value: str, trained: str) -> None:
+    common, adapter, _ = adapter_on_partial_classes
+    out = tmp_path / "e.json"
+    assert main(["fewshot", *common, "--eval-only", str(adapter), flag, value, "--out", str(out)]) == 2
+    assert (f"--eval-only {adapter}: {flag} {value} differs from the adapter's {flag} {trained}, which its weights "
+            f"need; leave {flag} out") in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_eval_only_accepts_flags_equal_to_the_adapters(adapter_on_partial_classes: tuple[list[str], Path, Path],
+                                                       tmp_path: Path) -> None:
+    common, adapter, _ = adapter_on_partial_classes
+    assert main(["fewshot", *common, "--eval-only", str(adapter), "--views", "6", "--preset", "clip2point",
+                 "--prompt", "image of a {}", "--out", str(tmp_path / "e.json")]) == 0
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("lr", float("nan"), "--lr must be a finite number above 0; got nan"),
+    ("lr", float("inf"), "--lr must be a finite number above 0; got inf"),
+    ("lr", 0.0, "--lr must be a finite number above 0; got 0.0"),
+    ("weight_decay", float("nan"), "--weight-decay must be a finite number, 0 or more; got nan"),
+    ("val_per_class", -1, "--val-per-class must be 0 or more; got -1"),
+])
+def test_settings_refuse_non_finite_and_out_of_range_values(field: str, value: float, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        FewShotSettings(**{field: value})
+
+
+def test_cli_refuses_lr_nan_before_reading_data(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    rc = main(["fewshot", "--dataset", "modelnet40", "--data", str(tmp_path / "missing"), "--model", "c2p-tiny",
+               "--paths", "clip", "--lr", "nan"])
+    assert rc == 2
+    assert "--lr must be a finite number above 0; got nan" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("in_the_way", ["out_is_a_folder", "adapters_is_a_file"])
+def test_outputs_are_checked_before_training(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                             monkeypatch: pytest.MonkeyPatch, in_the_way: str) -> None:
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("training ran before the outputs were checked")
+
+    monkeypatch.setattr("clip2point.eval.fewshot_cli.run_fewshot", never)
+    out = tmp_path / "fs.json"
+    blocked = out if in_the_way == "out_is_a_folder" else tmp_path / "fs-adapters"
+    blocked.mkdir() if in_the_way == "out_is_a_folder" else blocked.write_text("in the way")
+    rc = main(["fewshot", "--dataset", "modelnet40", "--data", str(tmp_path), "--model", "c2p-tiny", "--paths", "clip",
+               "--out", str(out)])
+    assert rc == 2
+    err = capsys.readouterr().err
+    expected = f"{blocked}: is a folder" if in_the_way == "out_is_a_folder" else f"{blocked} is a file, not a folder"
+    assert expected in err

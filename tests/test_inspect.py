@@ -406,3 +406,29 @@ def test_a_zero_thickness_part_seen_edge_on_is_not_a_problem(tmp_path: Path) -> 
     swapped = dict(arrays, rgb=rgb[::-1].copy())  # each view shows the other's picture
     swapped["content_sha256"] = content_hash(swapped)
     assert {check for check, _ in check_object(swapped, settings)} == {"rgb-view"}
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "two"])
+def test_sheet_random_must_be_a_positive_count(tmp_path: Path, capsys: pytest.CaptureFixture, value: str) -> None:
+    with pytest.raises(SystemExit) as exc:  # argparse refuses it before any shard is opened
+        main(["inspect", str(tmp_path), "sheet", "--random", value, "--out", str(tmp_path / "s.png")])
+    assert exc.value.code == 2
+    assert "argument --random: must be a positive integer" in capsys.readouterr().err
+    assert not (tmp_path / "s.png").exists()
+
+
+@pytest.mark.parametrize("action", ["summary", "verify"])
+def test_a_folder_without_shards_is_an_error_not_ok(tmp_path: Path, capsys: pytest.CaptureFixture, action: str) -> None:
+    from clip2point.datasets.synthetic_shards import synthetic_object
+
+    empty, meshes, loose = tmp_path / "empty", tmp_path / "meshes", tmp_path / "loose"
+    empty.mkdir()
+    (meshes / "02691156" / "abc" / "models").mkdir(parents=True)
+    (meshes / "02691156" / "abc" / "models" / "model_normalized.obj").write_text("v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n")
+    write_shard(loose, 0, [synthetic_object("obj-00")], [], attrs={"config": {"views": 2}})
+    (loose / "shard-00000.json").unlink()
+    for folder, found in ((empty, "no shards (no shard-NNNNN.json"), (meshes, "no shards (no shard-NNNNN.json"),
+                          (loose, "1 shard-*.h5 files but no completion markers")):
+        code, out, err = cli(capsys, "inspect", folder, action)
+        assert (code, out) == (2, "")
+        assert err.startswith(f"clip2point inspect: error: {folder}: {found}") and "render --out" in err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -80,8 +81,30 @@ def test_foreign_weights_file_is_a_checkpoint_error(tmp_path: Path) -> None:
         create_clip(TINY, path)
     garbage = tmp_path / "garbage.pt"
     garbage.write_bytes(b"not a torch file")
-    with pytest.raises(CheckpointError, match=r"garbage\.pt: not a state dict"):
+    with pytest.raises(CheckpointError, match=r"garbage\.pt: unreadable c2p-tiny weights file: not a torch file$"):
         create_clip(TINY, garbage)
+
+
+def test_pretrained_mismatch_is_summarised_not_dumped(tmp_path: Path) -> None:
+    """torch lists every missing key (kilobytes for a real model): give counts and three names."""
+    path = tmp_path / "foreign.pt"
+    torch.save({"conv.weight": torch.zeros(3), "head.bias": torch.zeros(1)}, path)
+    with pytest.raises(CheckpointError) as info:
+        create_clip(TINY, path)
+    message = str(info.value)
+    assert re.search(r"\(\d+ missing keys \(e\.g\. [\w.]+, [\w.]+, [\w.]+\), 2 unexpected keys \(e\.g\. conv\.weight, "
+                     r"head\.bias\)\)$", message), message
+    assert "\n" not in message and len(message) < 400
+
+
+def test_pretrained_given_a_clip2point_checkpoint_points_to_resume_and_ckpt(tmp_path: Path) -> None:
+    from clip2point.train.checkpoint import Checkpoint, Progress, write_checkpoint
+
+    path = write_checkpoint(tmp_path / "best.pt", Checkpoint(config={"model": TINY}, base_weights="ab",
+                                                              model={"balance": torch.ones(())}, progress=Progress()))
+    with pytest.raises(CheckpointError, match=r"best\.pt: is a clip2point pre-training checkpoint, not CLIP weights; "
+                       r".*--resume .*best\.pt.*--ckpt .*best\.pt"):
+        create_clip(TINY, path)
 
 
 def test_openai_tag_offline_says_to_pass_a_local_file(monkeypatch: pytest.MonkeyPatch) -> None:

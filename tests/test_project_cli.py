@@ -114,3 +114,12 @@ def test_missing_file_and_bad_dist(tmp_path: Path, capsys: pytest.CaptureFixture
     np.save(src, cloud())
     assert main(["project", str(src), "--out", str(tmp_path / "o"), "--dist", "-1"]) == 2
     assert "--dist must be positive" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("size", ["100000", "4"])
+def test_size_is_capped_like_views(tmp_path: Path, capsys: pytest.CaptureFixture[str], size: str) -> None:
+    src = tmp_path / "c.npy"
+    np.save(src, cloud())
+    assert main(["project", str(src), "--out", str(tmp_path / "o"), "--size", size]) == 2
+    assert f"--size {size}: image size must be between 8 and 4096 pixels" in capsys.readouterr().err
+    assert not (tmp_path / "o.npz").exists()

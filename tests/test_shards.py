@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -280,3 +281,96 @@ def test_a_foreign_or_damaged_index_names_the_file_and_the_fix(tmp_path: Path) -
     (tmp_path / "index.json").write_text("{truncated")
     with pytest.raises(ShardError, match=r"index.json: unreadable shard index"):
         load_index(tmp_path)
+
+
+def _damage(path: Path, how: str) -> None:
+    """``missing``, ``truncated``, ``garbage`` (same size, header overwritten) or ``flipped``
+    (one byte of the rgb data changed, the HDF5 structure intact)."""
+    if how == "missing":
+        path.unlink()
+    elif how == "truncated":
+        path.write_bytes(path.read_bytes()[:5000])
+    elif how == "garbage":
+        data = bytearray(path.read_bytes())
+        data[:64] = b"\xff" * 64
+        path.write_bytes(bytes(data))
+    else:
+        with h5py.File(path, "r") as h5:
+            offset = h5["rgb"].id.get_chunk_info(0).byte_offset
+        data = bytearray(path.read_bytes())
+        data[offset] ^= 0xFF
+        path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("how,checksum,match", [
+    ("missing", True, r"^the file is missing$"),
+    ("truncated", False, r"^it has 5000 bytes but its marker records \d+ \(truncated or overwritten\)$"),
+    ("garbage", True, r"^its sha256 differs from the one its marker records"),
+    ("garbage", False, r"not an HDF5 file"),
+    ("flipped", True, r"^its sha256 differs from the one its marker records"),
+    ("flipped", False, None),  # without sha256 a changed data byte passes: documented in shard_problem
+])
+def test_shard_problem_checks_a_file_against_its_marker(tmp_path: Path, how: str, checksum: bool,
+                                                        match: str | None) -> None:
+    stats = write_shard(tmp_path, 0, make_objects(0, 2), [], attrs=ATTRS)
+    marker = shards.read_marker(stats.marker)
+    assert shards.shard_problem(tmp_path, marker, checksum=checksum) is None
+    _damage(stats.file, how)
+    problem = shards.shard_problem(tmp_path, marker, checksum=checksum)
+    assert problem is None if match is None else re.search(match, problem), problem
+    assert shards.shard_problem(tmp_path, {"file": None}) is None  # all objects failed: no file to check
+
+
+def test_set_aside_shard_keeps_the_bytes_under_a_new_name(tmp_path: Path) -> None:
+    stats = write_shard(tmp_path, 3, make_objects(0, 2), [], attrs=ATTRS)
+    content = stats.file.read_bytes()
+    moved = shards.set_aside_shard(tmp_path, 3)
+    assert [p.name.split(".bad-")[0] for p in moved] == ["shard-00003.h5", "shard-00003.json"]
+    assert moved[0].read_bytes() == content and completed_shard_ids(tmp_path) == set()
+    write_shard(tmp_path, 3, make_objects(0, 2), [], attrs=ATTRS)
+    again = shards.set_aside_shard(tmp_path, 3)  # same second: a suffix, never an overwrite
+    assert len({p.name for p in moved + again}) == 4 and moved[0].read_bytes() == content
+
+
+def test_merge_refuses_a_damaged_shard(tmp_path: Path) -> None:
+    a = node_folder(tmp_path / "a", [0, 2])
+    _damage(a / "shard-00002.h5", "flipped")
+    with pytest.raises(ShardError, match=r"a/shard-00002.h5: its sha256 differs .*; a damaged shard is never merged"):
+        shard_merge.merge_shard_folders(tmp_path / "out", [a])
+    assert not (tmp_path / "out").exists()  # checked before anything was written
+    with pytest.raises(ShardError, match=r"a/shard-00002.h5: its sha256 differs"):
+        shard_merge.merge_shard_folders(a, [])  # indexing in place checks too
+
+
+def test_merge_takes_the_valid_copy_of_a_damaged_shard(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    a = node_folder(tmp_path / "a", [0, 2])
+    replica = tmp_path / "replica"
+    shutil.copytree(a, replica)
+    _damage(a / "shard-00002.h5", "garbage")
+    with caplog.at_level("WARNING"):
+        index = shard_merge.merge_shard_folders(tmp_path / "out", [a, replica])
+    assert f"{a / 'shard-00002.h5'}: its sha256 differs" in caplog.text
+    assert f"taking the valid copy of shard 2 in {replica}" in caplog.text
+    assert (tmp_path / "out" / "shard-00002.h5").read_bytes() == (replica / "shard-00002.h5").read_bytes()
+    assert index["counts"]["objects"] == 6
+    _damage(tmp_path / "out" / "shard-00000.h5", "truncated")  # a damaged copy already merged is replaced
+    shard_merge.merge_shard_folders(tmp_path / "out", [replica])
+    assert (tmp_path / "out" / "shard-00000.h5").read_bytes() == (replica / "shard-00000.h5").read_bytes()
+    assert len(list((tmp_path / "out").glob("shard-00000.h5.bad-*"))) == 1
+
+
+def test_missing_job_config_is_restored_from_the_shards_or_refused(tmp_path: Path) -> None:
+    ensure_job_config(tmp_path, ATTRS["config"])
+    write_shard(tmp_path, 0, make_objects(0, 2), [], attrs=ATTRS)
+    saved = json.loads((tmp_path / "config.json").read_text())
+    (tmp_path / "config.json").unlink()
+    with pytest.raises(ConfigError, match=rf"{tmp_path}/config.json is missing and the shards in {tmp_path} were made "
+                       r"with another configuration \(1 keys differ: size: folder has 32, given 64\); rerun with"):
+        ensure_job_config(tmp_path, {"views": 2, "size": 64})
+    assert not (tmp_path / "config.json").exists()
+    ensure_job_config(tmp_path, ATTRS["config"])
+    assert json.loads((tmp_path / "config.json").read_text())["config"] == saved["config"]
+    (tmp_path / "config.json").unlink()
+    (tmp_path / "shard-00000.h5").write_bytes(b"garbage")
+    with pytest.raises(ConfigError, match=r"holds shards but config.json is missing and no readable shard file"):
+        ensure_job_config(tmp_path, ATTRS["config"])

@@ -201,3 +201,68 @@ def test_shard_test_split_is_a_dataset(tmp_path: Path) -> None:
     assert {tuple(p) for p in ps.points[0]} <= {tuple(p) for p in stored}  # a subset of the stored cloud
     with pytest.raises(PathError, match="fewer than num_points=1024"):
         load_pointset("shards", root, "test", PointSetOptions(num_points=1024))
+
+
+# ---------------------------------------------------------------------------- bad input
+
+
+def test_out_folder_fails_before_the_evaluation_and_leaves_nothing(tiny_modelnet: Path, tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the evaluation ran before --out was checked")
+
+    monkeypatch.setattr("clip2point.eval.zeroshot_cli.run_zeroshot", never)
+    (tmp_path / "zs").mkdir()
+    rc = main(["zeroshot", "--dataset", "modelnet40", "--data", str(tiny_modelnet), "--model", "c2p-tiny",
+               "--device", "cpu", "--out", str(tmp_path / "zs")])
+    assert rc == 2
+    assert f"{tmp_path / 'zs'}: is a folder; --out takes the result file name" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["zs"]  # no stray temporary file or PNG
+
+
+def test_a_failed_result_write_leaves_no_temporary_file(tmp_path: Path) -> None:
+    from clip2point.eval.report import write_result_json
+
+    (tmp_path / "taken").mkdir()
+    with pytest.raises(OSError):
+        write_result_json(tmp_path / "taken", {"accuracy": 1.0})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]
+
+
+@pytest.mark.parametrize(("flags", "message"), [
+    (["--image-size", "100000"], "--image-size 100000: image size must be between 8 and 4096 pixels"),
+    (["--prompt", "{}{}"], "prompt template '{}{}' must hold exactly one '{}'"),
+    (["--device", "banana"], "--device 'banana' is not a device name; use cpu, cuda or cuda:N"),
+    (["--prompt", "a {name}"], "prompt template 'a {name}' must hold exactly one '{}'"),
+    (["--prompt", "a {"], "prompt template 'a {' is malformed"),
+    (["--pretrained", "openai", "--ckpt", "CKPT"], "cannot be used with --ckpt CKPT: a checkpoint records its own "
+                                                   "base CLIP weights and uses those; leave --pretrained out"),
+])
+def test_bad_flags_are_one_clear_error(tiny_modelnet: Path, tmp_path: Path, capsys: pytest.CaptureFixture,
+                                       flags: list[str], message: str) -> None:
+    ckpt = tmp_path / "ckpt.pt"
+    ckpt.write_bytes(b"any file")
+    flags = [str(ckpt) if f == "CKPT" else f for f in flags]
+    rc = main(["zeroshot", "--dataset", "modelnet40", "--data", str(tiny_modelnet), "--model", "c2p-tiny",
+               "--num-points", "256", "--device", "cpu", "--out", str(tmp_path / "zs.json"), *flags])
+    assert rc == 2
+    assert message.replace("CKPT", str(ckpt)) in capsys.readouterr().err
+    assert not (tmp_path / "zs.json").exists()
+
+
+def test_corrupt_feature_cache_is_named_and_rebuilt(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    clouds, _ = shape_clouds(1, n=128, seed=4, shapes=("sphere", "rod"))
+    ps, texts = pointset(clouds, [0, 1], "y-up"), torch.eye(4)[:2]
+    first = classify(QuadrantEncoder(), "q", ps, texts, ViewSettings(), store=FeatureStore(tmp_path))
+    (entry,) = tmp_path.glob("features-*.npz")
+    entry.write_bytes(b"PK\x03\x04 garbage")
+    with caplog.at_level(logging.WARNING):
+        again = classify(QuadrantEncoder(), "q", ps, texts, ViewSettings(), store=FeatureStore(tmp_path))
+    torch.testing.assert_close(again, first)
+    assert f"{entry}: unreadable cache entry" in caplog.text
+    store = FeatureStore(tmp_path)
+    classify(QuadrantEncoder(), "q", ps, texts, ViewSettings(), store=store)
+    assert (store.hits, store.misses) == (1, 0)  # the rebuilt entry is read back

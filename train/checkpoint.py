@@ -16,6 +16,7 @@ import pickle
 import random
 import re
 import shutil
+import struct
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -120,15 +121,66 @@ def link_atomic(src: Path, dst: Path) -> None:
             shutil.copyfile(src, tmp)
 
 
+_ZIP_MAGIC = b"PK\x03\x04"  # torch.save writes a zip archive
+_LEGACY_MAGIC = b"\x80\x02"  # ...or, with _use_new_zipfile_serialization=False, a protocol-2 pickle stream
+_LOAD_ERRORS = (RuntimeError, EOFError, OSError, ValueError, pickle.UnpicklingError, zipfile.BadZipFile, struct.error)
+
+
+def load_torch_file(path: Path, *, what: str = "torch file") -> Any:
+    """``torch.load(weights_only=True)`` whose failures are a one-line ``CheckpointError``.
+
+    torch's own messages run over several lines and advise ``weights_only=False``, which would
+    run whatever code the file holds; the user only needs to know what is wrong with the file.
+    ``what`` names the kind of file in the message (checkpoint, image-feature cache...).
+    """
+    path = Path(path)
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except _LOAD_ERRORS as exc:
+        raise CheckpointError(path, f"unreadable {what}: {load_failure_reason(path, exc)}") from exc
+
+
+def load_failure_reason(path: Path, exc: BaseException) -> str:
+    """A short reason ``torch.load`` failed on ``path``: judged from the bytes, not torch's text."""
+    text = str(exc)
+    if "Unsupported global" in text:
+        found = re.search(r"GLOBAL (\S+)", text)
+        name = f" ({found.group(1)})" if found else ""
+        return f"contains objects outside the safe allow-list{name}; clip2point loads only tensors and plain values"
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as fh:
+            head = fh.read(len(_ZIP_MAGIC))
+    except OSError as err:
+        return f"cannot read it ({err.strerror or err})"
+    if size == 0:
+        return "empty file (0 bytes)"
+    if head.startswith(_LEGACY_MAGIC):
+        return f"damaged torch file in the legacy format ({error_cause(exc)})"
+    if head != _ZIP_MAGIC:
+        return "not a torch file"
+    if not zipfile.is_zipfile(path):
+        return f"truncated torch file ({size} bytes, the archive has no end)"
+    return f"damaged torch file ({error_cause(exc)})"
+
+
+def error_cause(exc: BaseException) -> str:
+    """The cause an exception from torch states, in one line, without torch's loading advice
+    (pages of it, suggesting weights_only=False): what is left when a message must stay short."""
+    text = str(exc)
+    _, marker, cause = text.partition("WeightsUnpickler error:")
+    lines = [line.strip() for line in (cause if marker else text).splitlines() if line.strip()]
+    if not lines or "weights_only" in lines[0]:
+        return type(exc).__name__
+    return lines[0][:200]
+
+
 def read_checkpoint(path: Path) -> Checkpoint:
     """Load and validate a checkpoint; any defect is a ``CheckpointError`` naming the file."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(path, "no such checkpoint file")
-    try:
-        raw = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, EOFError, OSError, ValueError, pickle.UnpicklingError, zipfile.BadZipFile) as exc:
-        raise CheckpointError(path, f"unreadable or truncated checkpoint ({exc})") from exc
+    raw = load_torch_file(path, what="checkpoint")
     if not isinstance(raw, dict) or raw.get("schema") != SCHEMA:
         found = raw.get("schema") if isinstance(raw, dict) else type(raw).__name__
         raise CheckpointError(path, f"not a clip2point pre-training checkpoint (schema {found!r}, expected {SCHEMA!r})")
@@ -159,16 +211,37 @@ def find_resume(folder: Path) -> tuple[Path, Checkpoint] | None:
     """The newest readable checkpoint in ``folder``; corrupt ones are skipped with a warning.
 
     Step files come first (newest first): ``last.pt`` is linked after its step file is
-    written, so a crash in between leaves the step file as the newest state.
+    written, so a crash in between leaves the step file as the newest state. ``last.pt`` is
+    read only when it is a file of its own (a copy, or overwritten), not a link to a step
+    file: then it is used when it is newer, and a damaged one is named in a warning instead
+    of being passed over in silence.
     """
-    for path in [p for _, p in step_checkpoints(folder)] + [folder / "last.pt"]:
-        if not path.is_file():
-            continue
+    steps = [p for _, p in step_checkpoints(folder)]
+    found = _first_readable(steps)
+    last = folder / "last.pt"
+    if last.is_file() and not any(_same_file(last, p) for p in steps):
+        alias = _first_readable([last])
+        if alias is not None and (found is None or alias[1].progress.step > found[1].progress.step):
+            found = alias
+    return found
+
+
+def _first_readable(paths: list[Path]) -> tuple[Path, Checkpoint] | None:
+    """The first of ``paths`` that reads as a checkpoint; each one skipped is logged as a warning."""
+    for path in paths:
         try:
             return path, read_checkpoint(path)
         except CheckpointError as exc:
             log.warning("skipping checkpoint: %s", exc)
     return None
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether two names are one file (``last.pt`` hard-linked to a step file)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def prune_checkpoints(folder: Path, keep_last: int) -> list[Path]:

@@ -36,7 +36,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="open_clip tag (needs network once), a local weights file, or 'none' (seeded random); "
                             "default: openai, or none for c2p-tiny / c2p-tiny-64")
     opt = parser.add_argument_group("optimisation")
-    opt.add_argument("--batch-size", type=int, default=d["batch_size"], help="global batch (all devices)")
+    opt.add_argument("--batch-size", type=int, default=d["batch_size"],
+                     help="global batch (all devices); at least 2 per micro-batch: the other objects are the negatives")
     opt.add_argument("--accum-steps", type=int, default=d["accum_steps"],
                      help="split each step into this many micro-batches (fits memory; negatives per micro-batch)")
     opt.add_argument("--epochs", type=int, default=d["epochs"])
@@ -47,12 +48,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     opt.add_argument("--restart-epochs", type=float, default=d["restart_epochs"], help="cosine warm-restart period")
     opt.add_argument("--eta-min", type=float, default=d["eta_min"])
     opt.add_argument("--temperature", type=float, default=d["temperature"])
-    opt.add_argument("--num-points", type=int, default=d["num_points"])
+    opt.add_argument("--num-points", type=int, default=d["num_points"],
+                     help="points drawn per object and step; at most what the shards store (render --points)")
     opt.add_argument("--dist-jitter", type=float, default=d["dist_jitter"])
     opt.add_argument("--seed", type=int, default=d["seed"])
     run = parser.add_argument_group("run")
     run.add_argument("--precision", choices=PRECISIONS, default=d["precision"], help="auto: bf16 on CUDA, fp32 on CPU")
-    run.add_argument("--device", default=None, help="default: cuda:LOCAL_RANK when available, else cpu")
+    run.add_argument("--device", default=None,
+                     help="cpu, cuda (this rank's GPU) or cuda:N; default: cuda:LOCAL_RANK when available, else cpu")
     run.add_argument("--deterministic", action="store_true", help="deterministic kernels (bit-exact resume on CPU)")
     run.add_argument("--num-workers", type=int, default=d["num_workers"])
     run.add_argument("--cache-image-features", action="store_true",

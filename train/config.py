@@ -82,15 +82,15 @@ class TrainConfig:
             raise ConfigError(f"max_steps must be >= 1 or unset; got {self.max_steps}")
         if not 0 <= self.dist_jitter < 1:
             raise ConfigError(f"dist_jitter must be in [0, 1) (a fraction of the camera distance); got {self.dist_jitter}")
-        if self.weight_decay < 0 or self.eta_min < 0 or self.num_workers < 0:
-            raise ConfigError("weight_decay, eta_min and num_workers must be >= 0")
+        _non_negative(self, "weight_decay", "eta_min", "num_workers")
         if self.eta_min >= self.lr:
-            raise ConfigError(f"eta_min ({self.eta_min}) must be below lr ({self.lr})")
+            raise ConfigError(f"--eta-min ({self.eta_min}) must be below --lr ({self.lr})")
         if self.batch_size % self.accum_steps:
             raise ConfigError(
                 f"batch_size {self.batch_size} is not divisible by accum_steps {self.accum_steps}; "
                 "pick a batch size that is a multiple of the accumulation steps"
             )
+        _check_contrastive_batch(self.batch_size, self.accum_steps)
         if self.select_metric == "modelnet40_top1" and not self.modelnet40:
             raise ConfigError("--select-metric modelnet40_top1 needs --modelnet40 PATH")
         if self.select_metric in ("val_top1", "val_retrieval_top1") and not self.val_shards:
@@ -138,6 +138,29 @@ def _positive(cfg: TrainConfig, *names: str) -> None:
         value = getattr(cfg, name)
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ConfigError(f"{name} must be a positive integer; got {value!r}")
+
+
+def _non_negative(cfg: TrainConfig, *names: str) -> None:
+    """Each setting is a number >= 0 (NaN fails too); the message names the command-line flag."""
+    for name in names:
+        value = getattr(cfg, name)
+        if not value >= 0:
+            raise ConfigError(f"--{name.replace('_', '-')} must be >= 0; got {value!r}")
+
+
+def _check_contrastive_batch(batch_size: int, accum_steps: int) -> None:
+    """Refuse a loss batch below 2 objects: NT-Xent's negatives are the other objects of the batch.
+
+    Each loss call sees batch_size / accum_steps objects (ranks gather their features, so the
+    number of GPUs does not matter; one object per GPU is fine). With one object the only
+    candidate is its own partner: the loss is a constant 0 and nothing is learned.
+    """
+    per_loss = batch_size // accum_steps
+    if per_loss >= 2:
+        return
+    given = f"--batch-size {batch_size}" + (f" with --accum-steps {accum_steps}" if accum_steps > 1 else "")
+    raise ConfigError(f"{given} leaves {per_loss} object per loss batch; the contrastive loss needs at least 2 "
+                      "(the other objects are its negatives), with 1 it is constant and nothing is learned")
 
 
 def _positive_float(cfg: TrainConfig, *names: str) -> None:

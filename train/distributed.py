@@ -16,6 +16,8 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import DistributedSampler, Sampler
 
+from clip2point.errors import ConfigError
+
 log = logging.getLogger(__name__)
 
 
@@ -43,12 +45,40 @@ def env_from_torchrun() -> DistEnv:
 
 
 def pick_device(requested: str | None, env: DistEnv) -> torch.device:
-    """cuda:LOCAL_RANK when CUDA exists (unless told otherwise), else the CPU."""
+    """cuda:LOCAL_RANK when CUDA exists (unless told otherwise), else the CPU; a bare ``cuda``
+    also means this rank's own GPU, so every torchrun process does not land on GPU 0."""
     if requested:
-        return torch.device(requested)
+        device = parse_device(requested)
+        return torch.device("cuda", env.local_rank) if device.type == "cuda" and device.index is None else device
     if torch.cuda.is_available():
         return torch.device("cuda", env.local_rank)
     return torch.device("cpu")
+
+
+def available_devices() -> list[str]:
+    """The device names this machine can run on: ``cpu`` and each visible CUDA device."""
+    return ["cpu"] + [f"cuda:{i}" for i in range(torch.cuda.device_count() if torch.cuda.is_available() else 0)]
+
+
+def parse_device(requested: str) -> torch.device:
+    """A ``--device`` value as a device this machine has, or a ``ConfigError`` naming it and the ones it has.
+
+    Shared by pre-training and evaluation. Without it torch fails later and far away: a
+    mistyped name lists twenty backends, and ``cuda`` on a machine without a GPU raises a
+    driver error from the first tensor moved.
+    """
+    have = f"this machine has: {', '.join(available_devices())}"
+    try:
+        device = torch.device(requested)
+    except (RuntimeError, ValueError):
+        raise ConfigError(f"--device {requested!r} is not a device name; use cpu, cuda or cuda:N ({have})") from None
+    if device.type not in ("cpu", "cuda"):
+        raise ConfigError(f"--device {requested!r}: clip2point runs on cpu or cuda ({have})")
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"--device {requested!r}: no CUDA device is available ({have})")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise ConfigError(f"--device {requested!r}: there is no CUDA device {device.index} ({have})")
+    return device
 
 
 def init_distributed(device: torch.device) -> DistEnv:

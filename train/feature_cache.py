@@ -22,7 +22,7 @@ from clip2point.datasets.shards import load_index
 from clip2point.datasets.batch_loader import batch_loader
 from clip2point.datasets.torch_dataset import ShardDataset
 from clip2point.errors import CheckpointError
-from clip2point.train.checkpoint import torch_save_atomic
+from clip2point.train.checkpoint import load_torch_file, torch_save_atomic
 from clip2point.train.step import autocast, channels_last, rgb_to_clip_input
 
 log = logging.getLogger(__name__)
@@ -78,12 +78,12 @@ def cache_path(cache_dir: Path, key: str) -> Path:
 
 def build_cache(
     root: str | Path, split: str | None, encoder: nn.Module, *, weights_hash: str, cache_dir: Path,
-    device: torch.device, precision: str, image_size: int, batch_size: int, num_workers: int,
+    device: torch.device, precision: str, image_size: int, batch_size: int, num_workers: int, rebuild: bool = False,
 ) -> Path:
-    """Write the cache file for this key unless it already exists; return its path."""
+    """Write the cache file for this key unless it already exists (``rebuild``: write it anyway); return its path."""
     key = cache_key(weights_hash, shard_checksums(root), split, image_size)
     path = cache_path(cache_dir, key)
-    if path.is_file():
+    if path.is_file() and not rebuild:
         log.info("image features: reusing %s", path)
         return path
     dataset = ShardDataset(root, split=split, view="all", fields=("rgb",))
@@ -95,17 +95,41 @@ def build_cache(
     return path
 
 
+def ensure_cache(
+    root: str | Path, split: str | None, encoder: nn.Module, *, weights_hash: str, cache_dir: Path,
+    device: torch.device, precision: str, image_size: int, batch_size: int, num_workers: int,
+) -> ImageFeatureCache:
+    """The cache of this key, built when absent; a damaged or foreign file is named in a warning and rebuilt.
+
+    The file name is the key, so a file that cannot be read is never "the right cache, slightly
+    off": nothing in it can be trusted, and rebuilding costs one pass of the frozen tower.
+    """
+    common = dict(weights_hash=weights_hash, cache_dir=cache_dir, image_size=image_size)
+    path = cache_path(cache_dir, cache_key(weights_hash, shard_checksums(root), split, image_size))
+    if path.is_file():
+        try:
+            cache = load_cache(root, split, **common)
+            log.info("image features: reusing %s", path)
+            return cache
+        except CheckpointError as exc:
+            log.warning("image features: %s; rebuilding it", exc)
+    build_cache(root, split, encoder, device=device, precision=precision, batch_size=batch_size,
+                num_workers=num_workers, rebuild=True, **common)
+    return load_cache(root, split, **common)
+
+
 def load_cache(root: str | Path, split: str | None, *, weights_hash: str, cache_dir: Path, image_size: int) -> ImageFeatureCache:
-    """The cache for the current weights and shards; a file whose stamp differs is refused."""
+    """The cache for the current weights and shards; an unreadable file or one whose stamp differs is refused."""
     key = cache_key(weights_hash, shard_checksums(root), split, image_size)
     path = cache_path(cache_dir, key)
     if not path.is_file():
         raise CheckpointError(path, "no image-feature cache for these weights and shards; build_cache makes it")
-    try:
-        raw = torch.load(path, map_location="cpu", weights_only=True)
-    except (OSError, RuntimeError, EOFError) as exc:
-        raise CheckpointError(path, f"unreadable image-feature cache ({exc}); delete it to rebuild") from exc
-    if raw.get("format") != FORMAT or raw.get("key") != key:
-        raise CheckpointError(path, "image-feature cache was made for other weights or shards; delete it to rebuild")
-    rows = {oid: i for i, oid in enumerate(raw["object_ids"])}
-    return ImageFeatureCache(key=key, rows=rows, features=raw["features"])
+    raw = load_torch_file(path, what="image-feature cache")
+    if not isinstance(raw, dict) or raw.get("format") != FORMAT:
+        raise CheckpointError(path, "not a clip2point image-feature cache")
+    if raw.get("key") != key:
+        raise CheckpointError(path, "image-feature cache made for other weights or shards than its name says")
+    ids, feats = raw.get("object_ids"), raw.get("features")
+    if not isinstance(ids, list) or not isinstance(feats, torch.Tensor) or feats.ndim != 3 or len(feats) != len(ids):
+        raise CheckpointError(path, "damaged image-feature cache (object ids and feature rows do not match)")
+    return ImageFeatureCache(key=key, rows={oid: i for i, oid in enumerate(ids)}, features=feats)

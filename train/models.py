@@ -14,6 +14,7 @@ import copy
 import hashlib
 import logging
 import pickle
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
@@ -116,8 +117,47 @@ def _create_from_file(model_name: str, path: Path) -> nn.Module:
         )
     try:
         return open_clip.create_model(model_name, pretrained=str(path))
-    except (RuntimeError, KeyError, ValueError, EOFError, pickle.UnpicklingError) as exc:
-        raise CheckpointError(path, f"not a state dict of {model_name} weights ({exc})") from exc
+    except (RuntimeError, KeyError, ValueError, TypeError, AttributeError, StopIteration, EOFError, OSError,
+            pickle.UnpicklingError, zipfile.BadZipFile) as exc:
+        raise _weights_file_error(model_name, path, exc) from exc
+
+
+def _weights_file_error(model_name: str, path: Path, exc: BaseException) -> CheckpointError:
+    """Why ``path`` is not ``model_name``'s weights, in one line: torch's own messages paste
+    multi-line loading advice or a list of every missing key (kilobytes), which hides the cause."""
+    from clip2point.train.checkpoint import SCHEMA, error_cause, load_torch_file
+
+    prefix = f"not a state dict of {model_name} weights"
+    if path.suffix in (".safetensors", ".npz", ".npy"):
+        return CheckpointError(path, f"{prefix} ({error_cause(exc)})")
+    raw = load_torch_file(path, what=f"{model_name} weights file")  # raises for empty, garbage, pickled code
+    if isinstance(raw, dict) and raw.get("schema") == SCHEMA:
+        return CheckpointError(path, f"is a clip2point pre-training checkpoint, not CLIP weights; continue its "
+                                     f"run with `pretrain --resume {path}`, evaluate it with `--ckpt {path}` "
+                                     "(zeroshot, fewshot)")
+    if isinstance(raw, dict) and str(raw.get("schema", "")).startswith("clip2point"):
+        return CheckpointError(path, f"is a clip2point file ({raw['schema']}), not CLIP weights")
+    state = raw.get("state_dict", raw) if isinstance(raw, dict) else raw
+    if not isinstance(state, dict):
+        return CheckpointError(path, f"{prefix} (it holds a {type(state).__name__}, not a dict of tensors)")
+    reason = _key_mismatch(model_name, state) or _size_mismatch(exc) or error_cause(exc)
+    return CheckpointError(path, f"{prefix} ({reason})")
+
+
+def _key_mismatch(model_name: str, state: dict) -> str:
+    """``N missing keys (e.g. a, b, c), M unexpected (e.g. x)``; empty when the names all match."""
+    expected = set(_create_random(model_name).state_dict())
+    given = {str(k).removeprefix("module.") for k in state}
+    parts = [f"{len(keys)} {label} key{'s' if len(keys) != 1 else ''} (e.g. {', '.join(sorted(keys)[:3])})"
+             for label, keys in (("missing", expected - given), ("unexpected", given - expected)) if keys]
+    return ", ".join(parts)
+
+
+def _size_mismatch(exc: BaseException) -> str:
+    """torch's first ``size mismatch for NAME: ...`` line and how many more there are ('' if none)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip().startswith("size mismatch")]
+    return lines[0] + (f" (and {len(lines) - 1} more)" if len(lines) > 1 else "") if lines else ""
+
 
 
 def _create_random(model_name: str) -> nn.Module:
@@ -158,9 +198,22 @@ def weights_hash(module: nn.Module) -> str:
 
 @torch.no_grad()
 def encode_prompts(bundle: ClipBundle, class_names: Sequence[str], template: str = "image of a {}") -> torch.Tensor:
-    """L2-normalised text features [C, D] of ``template`` filled with each class name (SPEC §6)."""
-    if "{}" not in template:
+    """L2-normalised text features [C, D] of ``template`` filled with each class name (SPEC §6).
+
+    The template is checked here, where it is used, so every caller gets the same clear error
+    instead of ``str.format``'s IndexError/KeyError: exactly one empty ``{}`` and no other field."""
+    import string  # noqa: PLC0415
+
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
+    except ValueError as exc:  # an unmatched brace
+        raise ConfigError(f"prompt template {template!r} is malformed ({exc}); "
+                          "write '{{' for a literal brace") from None
+    if not fields:
         raise ConfigError(f"prompt template {template!r} needs a '{{}}' where the class name goes")
+    if fields != [""]:
+        raise ConfigError(f"prompt template {template!r} must hold exactly one '{{}}' (the class name) and no "
+                          f"other '{{...}}' field, e.g. 'image of a {{}}'")
     prompts = [template.format(name.replace("_", " ")) for name in class_names]
     device = next(bundle.model.parameters()).device
     tokens = bundle.tokenizer(prompts).to(device)

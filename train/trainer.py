@@ -24,13 +24,15 @@ from tqdm import tqdm
 from clip2point.datasets.batch_loader import ShardBatchLoader, batch_loader
 from clip2point.datasets.torch_dataset import ShardDataset
 from clip2point.datasets.shards import write_json_atomic
-from clip2point.errors import ConfigError
+from clip2point.errors import ConfigError, ShardError
 from clip2point.provenance import code_version
+from clip2point.render.depth import NonFinitePointsError
 from clip2point.train import feature_cache
 from clip2point.train.checkpoint import Checkpoint, Progress, capture_rng, link_atomic, prune_checkpoints, restore_rng, write_checkpoint
 from clip2point.train.config import TrainConfig
 from clip2point.train.curves import MetricsLog, plot_curves
 from clip2point.train.encoding import tower_input_size
+from clip2point.train.inputs import check_inputs
 from clip2point.train.distributed import DistEnv, ResumableSampler, barrier, init_distributed, env_from_torchrun, pick_device, shutdown_distributed
 from clip2point.train.models import build_pretrain_model, create_clip, weights_hash
 from clip2point.train.resume import check_compatible, locate_checkpoint
@@ -116,6 +118,7 @@ class Trainer:
         self.run_dir = Path(cfg.out)
         self.ckpt_dir = self.run_dir / "checkpoints"
         self.micro = cfg.micro_batch(env.world_size)
+        check_inputs(cfg)
         self.dataset = ShardDataset(cfg.shards, split="train", view="random", seed=cfg.seed,
                                     fields=("points",) if cfg.cache_image_features else ("rgb", "points"))
         self.shards = feature_cache.shard_checksums(cfg.shards)
@@ -161,12 +164,13 @@ class Trainer:
     def _prepare_cache(self) -> None:
         cache_dir = Path(self.cfg.feature_cache_dir or self.run_dir / "feature_cache")
         common = dict(weights_hash=self.base_weights, cache_dir=cache_dir, image_size=self.image_size)
-        if self.env.is_main:
-            feature_cache.build_cache(self.cfg.shards, "train", self.model.image_encoder, device=self.device,
-                                      precision=self.precision, batch_size=max(1, self.micro // 4),
-                                      num_workers=self.cfg.num_workers, **common)
+        if self.env.is_main:  # builds (or rebuilds a damaged file) while the other ranks wait
+            self.cache = feature_cache.ensure_cache(
+                self.cfg.shards, "train", self.model.image_encoder, device=self.device, precision=self.precision,
+                batch_size=max(1, self.micro // 4), num_workers=self.cfg.num_workers, **common)
         barrier()
-        self.cache = feature_cache.load_cache(self.cfg.shards, "train", **common)
+        if self.cache is None:
+            self.cache = feature_cache.load_cache(self.cfg.shards, "train", **common)
 
     def _log_header(self) -> None:
         p = self.state.progress
@@ -258,7 +262,8 @@ class Trainer:
             batch = to_device_batch(item, self.device, feats)
             gen = step_generator(cfg.seed, step, self.env.rank, micro, self.device)
             sync = micro == cfg.accum_steps - 1 or not self.env.enabled
-            with (contextlib.nullcontext() if sync else self.forward_model.no_sync()), self._oom_guard():
+            with (contextlib.nullcontext() if sync else self.forward_model.no_sync()), self._oom_guard(), \
+                    self._points_guard(item):
                 parts = compute_loss(self.forward_model, self.model.image_encoder, batch, cfg, gen,
                                      precision=self.precision, image_size=self.image_size)
                 self.scaler.scale(parts.total / cfg.accum_steps).backward()
@@ -279,11 +284,24 @@ class Trainer:
         try:
             yield
         except torch.OutOfMemoryError as exc:
+            more = 2 * self.cfg.accum_steps
+            accumulate = (f"keep the global batch and add --accum-steps {more}, or " if self.cfg.batch_size // more >= 2
+                          else "")  # a micro-batch needs 2 objects (config._check_contrastive_batch)
             raise ConfigError(
                 f"out of memory with {self.micro} objects per device (global batch {self.cfg.batch_size}); "
-                f"keep the global batch and add --accum-steps {2 * self.cfg.accum_steps}, or lower --batch-size "
-                f"(note: accumulation shrinks the contrastive negatives to one micro-batch)"
+                f"{accumulate}lower --batch-size (note: accumulation shrinks the contrastive negatives to one "
+                "micro-batch)"
             ) from exc
+
+    @contextlib.contextmanager
+    def _points_guard(self, item: dict[str, Any]) -> Any:
+        """Name the stored objects whose points are not finite (the projector only sees a tensor)."""
+        try:
+            yield
+        except NonFinitePointsError as exc:
+            bad = [oid for oid, pts in zip(item["object_id"], item["points"]) if not torch.isfinite(pts).all()]
+            raise ShardError(self.cfg.shards, f"object(s) {', '.join(map(str, bad))}: {exc}; "
+                             "`clip2point inspect SHARDS verify` lists every such object") from exc
 
     def _check_finite(self, loss: torch.Tensor, step: int, epoch: int) -> None:
         value = float(loss.detach())

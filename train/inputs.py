@@ -1,0 +1,37 @@
+"""Checks of the pre-training inputs against what is on disk, made before any model is built.
+
+Without them a wrong setting shows only late (a missing ``--modelnet40`` folder after the first
+epoch) or never (``--num-points`` above what the shards store silently trains on fewer points).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+
+from clip2point.datasets.shards import load_index
+from clip2point.errors import ConfigError, PathError
+from clip2point.train.config import TrainConfig
+
+
+def check_inputs(cfg: TrainConfig) -> None:
+    """Refuse inputs that cannot give the run the settings ask for (see the module doc)."""
+    check_num_points(cfg.num_points, cfg.shards)
+    if cfg.modelnet40 and not Path(cfg.modelnet40).exists():
+        raise PathError(cfg.modelnet40, "ModelNet40 data not found (--modelnet40 takes the ModelNet40 folder "
+                        "of CLASS/test/*.off meshes, or the folder of its ply_data_*.h5 files)")
+
+
+def stored_points(index: Mapping[str, Any]) -> int | None:
+    """Points per object the shards store (the fewest over shards); None when the index does not say."""
+    counts = [s["shapes"]["points"][0] for s in index["shards"] if (s.get("shapes") or {}).get("points")]
+    return min(counts) if counts else None
+
+
+def check_num_points(num_points: int, shards: str | Path) -> None:
+    """``--num-points`` may not exceed the stored cloud: the step would silently use every stored point
+    (fewer than asked), so the run would not be the one its config.json describes."""
+    stored = stored_points(load_index(shards))
+    if stored is not None and num_points > stored:
+        raise ConfigError(f"--num-points {num_points} is more than the {stored} points per object stored in "
+                          f"{shards}; pass --num-points {stored} or fewer (or render shards with more --points)")
