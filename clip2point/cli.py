@@ -74,14 +74,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 141
     except OSError as exc:  # a path the system refused (a file where a folder goes, read-only, full disk)
         logging.getLogger("clip2point").debug("traceback", exc_info=True)
-        print(f"clip2point {args.command}: error: {os_error_message(exc)}", file=sys.stderr)
+        print(f"clip2point {args.command}: error: {os_error_message(exc, getattr(args, 'out', None))}",
+              file=sys.stderr)
         return 2
 
 
-def os_error_message(exc: OSError) -> str:
-    """``PATH: reason`` (both paths for a rename or a link), the way ``ls`` or ``mv`` say it."""
+def os_error_message(exc: OSError, output: str | os.PathLike | None = None) -> str:
+    """``PATH: reason`` (both paths for a rename or a link), the way ``ls`` or ``mv`` say it.
+
+    Two of the OS's answers mislead when quoted bare: "File exists" for a folder to be made
+    where a file is, and "Not a directory" below one; both say which it is instead. An error
+    without a path (a full disk inside a library's writer) names the command's output.
+    """
     paths = [str(p) for p in (exc.filename, exc.filename2) if p is not None]
     reason = exc.strerror or str(exc)
+    if isinstance(exc, FileExistsError) and len(paths) == 1 and os.path.isfile(paths[0]):
+        reason = "is a file, but a folder is needed here"
+    elif isinstance(exc, NotADirectoryError):
+        reason = "part of this path is a file, but a folder is needed there"
+    if not paths and output is not None:
+        return f"{reason} (while writing under {output})"
     return f"{' -> '.join(paths)}: {reason}" if paths else reason
 
 

@@ -216,6 +216,8 @@ def ensure_synthetic_set(
     (same generator version, seed, size and classes); refuse a folder holding anything else."""
     settings = SyntheticSettings(per_class=per_class, seed=seed, synsets=resolve_classes(classes))
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise PathError(out, "is a file; the synthetic set needs a folder (choose a new path)")
     if out.exists() and not _is_empty_dir(out):
         if not (out / MANIFEST).exists():
             raise PathError(

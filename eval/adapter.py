@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from clip2point.errors import CheckpointError, ConfigError
-from clip2point.train.checkpoint import load_torch_file
+from clip2point.train.checkpoint import load_torch_file, torch_save_atomic
 
 PATHS = ("pretrained", "clip")  # the two frozen encoders a path can read
 
@@ -108,10 +108,7 @@ def save_adapter(path: str | Path, adapter: DualPathAdapter, meta: dict[str, Any
     payload = {"schema": ADAPTER_SCHEMA, "version": ADAPTER_SCHEMA_VERSION,
                "adapter_config": dataclasses.asdict(adapter.config), "state_dict": adapter.state_dict(),
                "meta": meta}
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(payload, tmp)
-    tmp.replace(path)
-    return path
+    return torch_save_atomic(payload, path)
 
 
 def load_adapter(path: str | Path) -> tuple[DualPathAdapter, dict[str, Any]]:

@@ -15,6 +15,7 @@ import copy
 import logging
 import math
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -164,7 +165,7 @@ def run_fewshot_on_features(train_feats: Features, train_labels: np.ndarray, tes
     rows = np.arange(len(train_labels)) if feature_rows is None else np.asarray(feature_rows)
     for seed in settings.seeds:
         split = sample_kshot(train_labels, settings.shots, seed=seed, val_per_class=settings.val_per_class,
-                             num_classes=len(class_names))
+                             class_names=class_names)
         if (rows[np.concatenate([split.train, split.val])] < 0).any():
             raise ValueError(f"seed {seed} draws training objects that have no features")
         val = (_take(train_feats, rows[split.val]), train_labels[split.val]) if len(split.val) else None
@@ -177,9 +178,10 @@ def run_fewshot_on_features(train_feats: Features, train_labels: np.ndarray, tes
     return FewShotResult(tuple(results))
 
 
-def needed_train_indices(train_labels: np.ndarray, settings: FewShotSettings, num_classes: int) -> np.ndarray:
+def needed_train_indices(train_labels: np.ndarray, settings: FewShotSettings,
+                         class_names: Sequence[str]) -> np.ndarray:
     """The training objects any seed draws (shots + validation), so only those get encoded."""
     picks = [np.concatenate([s.train, s.val]) for s in (
         sample_kshot(train_labels, settings.shots, seed=seed, val_per_class=settings.val_per_class,
-                     num_classes=num_classes) for seed in settings.seeds)]
+                     class_names=class_names) for seed in settings.seeds)]
     return np.unique(np.concatenate(picks))

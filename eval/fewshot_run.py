@@ -73,7 +73,7 @@ def run_fewshot(config: FewShotConfig, *, encoders: Encoders | None = None,
     encoders = encoders or load_encoders(config.encoder, paths)
     store = store or FeatureStore(config.data.cache_dir)
     train, test = _load_splits(config)
-    needed = needed_train_indices(train.labels, config.fewshot, len(train.class_names))
+    needed = needed_train_indices(train.labels, config.fewshot, train.class_names)
     rows = np.full(len(train), -1, dtype=np.int64)
     rows[needed] = np.arange(len(needed))
     log.info("encoding %d of %d training objects (%d seeds x %d shots + validation) and %d test objects",

@@ -4,6 +4,7 @@ drawn from the rest of the training split, never from the test split (SPEC §7 p
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 
@@ -19,7 +20,7 @@ class KShotSplit:
 
 
 def sample_kshot(labels: np.ndarray, shots: int, *, seed: int, val_per_class: int = 0,
-                 num_classes: int | None = None) -> KShotSplit:
+                 num_classes: int | None = None, class_names: Sequence[str] | None = None) -> KShotSplit:
     """Draw ``shots`` objects of every class (and ``val_per_class`` others) with a seeded RNG.
 
     Classes are visited in label order and each draws from its own sorted index list, so the
@@ -29,14 +30,16 @@ def sample_kshot(labels: np.ndarray, shots: int, *, seed: int, val_per_class: in
     if val_per_class < 0:
         raise ConfigError(f"val_per_class must be 0 or more; got {val_per_class}")
     labels = np.asarray(labels, dtype=np.int64).reshape(-1)
-    num_classes = int(labels.max()) + 1 if num_classes is None else num_classes
+    if num_classes is None:
+        num_classes = len(class_names) if class_names is not None else int(labels.max()) + 1
     rng = np.random.default_rng(seed)
     train, val = [], []
     for c in range(num_classes):
         members = np.flatnonzero(labels == c)
         need = shots + val_per_class
         if len(members) < need:
-            raise ConfigError(f"class {c} has {len(members)} training objects, fewer than "
+            name = f"{class_names[c]!r} (label {c})" if class_names is not None else str(c)
+            raise ConfigError(f"class {name} has {len(members)} training objects, fewer than "
                               f"shots + val_per_class = {need}; lower --shots or --val-per-class")
         chosen = rng.permutation(members)[:need]
         train.append(np.sort(chosen[:shots]))

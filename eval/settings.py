@@ -58,7 +58,8 @@ class EncoderSettings:
         if self.ckpt is not None:
             object.__setattr__(self, "ckpt", Path(self.ckpt))
             if not self.ckpt.is_file():
-                raise ConfigError(f"checkpoint {self.ckpt} does not exist; pass RUN/checkpoints/best.pt")
+                what = "is a folder, not a checkpoint file" if self.ckpt.is_dir() else "does not exist"
+                raise ConfigError(f"checkpoint {self.ckpt} {what}; pass RUN/checkpoints/best.pt")
 
 
 @dataclass(frozen=True)

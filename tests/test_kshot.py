@@ -45,3 +45,6 @@ def test_too_few_objects_and_bad_values() -> None:
         sample_kshot(LABELS, 0, seed=0)
     with pytest.raises(ConfigError, match="class 5 has 0 training objects"):
         sample_kshot(LABELS, 1, seed=0, num_classes=6)
+    names = ["airplane", "bag", "chair", "desk", "lamp", "sofa"]
+    with pytest.raises(ConfigError, match="class 'sofa' \\(label 5\\) has 0 training objects"):
+        sample_kshot(LABELS, 1, seed=0, class_names=names)

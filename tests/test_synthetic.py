@@ -299,6 +299,8 @@ def test_refuses_a_foreign_non_empty_folder(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("mine")
     with pytest.raises(PathError, match=r"is not empty and holds no synthetic-set manifest.json"):
         ensure_synthetic_set(tmp_path, 1, 0)
+    with pytest.raises(PathError, match=r"notes.txt: is a file; the synthetic set needs a folder"):
+        ensure_synthetic_set(tmp_path / "notes.txt", 1, 0)
     with pytest.raises(PathError, match=r"is not an empty folder; refusing to write"):
         write_synthetic_set(tmp_path, per_class=1)
     assert (tmp_path / "notes.txt").read_text() == "mine"

@@ -179,6 +179,8 @@ def test_cli_errors_name_the_problem(tmp_path: Path, capsys: pytest.CaptureFixtu
     rc = main(["zeroshot", "--dataset", "modelnet40", "--data", str(tmp_path), "--ckpt", str(tmp_path / "no.pt")])
     assert rc == 2
     assert "no.pt does not exist; pass RUN/checkpoints/best.pt" in capsys.readouterr().err
+    rc = main(["zeroshot", "--dataset", "modelnet40", "--data", str(tmp_path), "--ckpt", str(tmp_path)])
+    assert rc == 2 and "is a folder, not a checkpoint file; pass RUN/checkpoints/best.pt" in capsys.readouterr().err
     rc = main(["zeroshot", "--dataset", "modelnet40", "--data", str(tmp_path), "--preset", "nope"])
     assert rc == 2
     assert "unknown depth preset 'nope'" in capsys.readouterr().err

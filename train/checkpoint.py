@@ -9,6 +9,7 @@ allows, else copies).
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -101,10 +102,20 @@ def _to_payload(ckpt: Checkpoint) -> dict[str, Any]:
 
 
 def torch_save_atomic(obj: Any, path: Path) -> Path:
-    """Save through ``atomic_path`` (temporary name, fsync, rename): never half a file."""
+    """Save through ``atomic_path`` (temporary name, fsync, rename): never half a file.
+
+    torch reports a failed write (a full disk) as a RuntimeError from its zip writer, several
+    lines of C++ context; it becomes an ``OSError`` naming the file and the free space, which the
+    CLI shows as one line."""
+    path = Path(path)
     with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
-    return Path(path)
+        try:
+            torch.save(obj, tmp)
+        except RuntimeError as exc:
+            free = shutil.disk_usage(path.parent).free / 1e6
+            raise OSError(errno.EIO, f"could not be written ({error_cause(exc)}); {free:.0f} MB free in "
+                                     f"{path.parent}", str(path)) from exc
+    return path
 
 
 def write_checkpoint(path: Path, ckpt: Checkpoint) -> Path:
