@@ -52,6 +52,9 @@ def load_clouds(path: Path, *, align: str | None) -> np.ndarray:
         raise PathError(path, str(exc)) from None
 
 
+MAX_DIST = 50.0
+
+
 def output_paths(out: Path) -> tuple[Path, Path]:
     stem = out.with_suffix("") if out.suffix.lower() in (".npz", ".png") else out
     return stem.parent / f"{stem.name}.npz", stem.parent / f"{stem.name}.png"
@@ -69,8 +72,9 @@ def run(args: argparse.Namespace) -> int:
     spec = get_depth_preset(args.preset)
     views = get_view_preset(args.views)
     dist = views.dist if args.dist is None else args.dist
-    if not dist > 0:
-        raise ConfigError(f"--dist must be positive, got {dist}")
+    if not 0 < dist <= MAX_DIST:  # clouds are normalised to the unit sphere; presets use about 1
+        raise ConfigError(f"--dist must be in (0, {MAX_DIST:g}], got {dist:g}: farther than that the "
+                          "unit-sphere cloud shrinks to a few pixels")
     if args.size is not None:
         check_image_size(args.size)
     points = load_clouds(args.points, align=args.align)

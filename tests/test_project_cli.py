@@ -112,8 +112,9 @@ def test_missing_file_and_bad_dist(tmp_path: Path, capsys: pytest.CaptureFixture
     assert "nope.npy: no such point-cloud file" in capsys.readouterr().err
     src = tmp_path / "c.npy"
     np.save(src, cloud())
-    assert main(["project", str(src), "--out", str(tmp_path / "o"), "--dist", "-1"]) == 2
-    assert "--dist must be positive" in capsys.readouterr().err
+    for dist in ("-1", "1e9"):
+        assert main(["project", str(src), "--out", str(tmp_path / "o"), "--dist", dist]) == 2
+        assert "--dist must be in (0, 50]" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("size", ["100000", "4"])
