@@ -8,11 +8,24 @@ image is checked against the points seen through that image's own camera:
   are not the renderer's pure white background, grown by ``tolerance_px`` for edge rounding and
   sub-pixel parts. ``precision`` is the share that do; a correct view scores ≈ 1 (the points
   are the mesh's surface, hidden ones included, and the silhouette covers every surface point).
-  ``coverage`` is the share of the RGB foreground within ``tolerance_px`` of a projected point:
+  ``coverage`` is the share of the RGB foreground within ``coverage_radius`` of a projected point:
   it catches a view showing *more* than the points, e.g. another, bigger object. Foreground is
   "some channel below 255", so pale and white materials count (lighting keeps them below 255);
   a part that does render pure white lowers precision by its share of the points only. A flat
   part seen exactly edge-on has points but no pixels (0.98 on the shared armchair at 48²).
+
+  The two tolerances differ in kind. Precision's ``tolerance_px`` absorbs rasterisation (edge
+  rounding, sub-pixel parts), which is a matter of pixels whatever the image size. Coverage's
+  radius must bridge the *gaps between projected points*, and those grow with the image: the
+  same P points over a twice as large raster lie twice as many pixels apart (a table top seen
+  from above, 8,192 points: ≈ 2 px apart at 224², ≈ 5 px at 512², where a 2 px radius leaves a
+  third of a correct view "far from any point"). So coverage uses ``coverage_radius``: the
+  window ``2·tolerance_px + 1`` that was calibrated at 224², 8,192 points, camera at 2 (dist 1),
+  60°, scaled by the view's expected point spacing in pixels relative to that calibration
+  (``∝ size · focal / (dist · √P)``), never below ``tolerance_px``. Every check then looks at
+  the same share of the picture at every resolution and point count, so clean views verify
+  clean and damaged ones are caught as at the calibration (at ≤ 256² with 8,192 points the
+  radius is ``tolerance_px`` itself, as before).
 - Depth (orthographic discs, SPEC §3): the stored map is the faithful raster of a subset of the
   stored points, so every foreground pixel lies within one disc radius of some stored point
   seen through the projector's own camera (``render.depth_faithful.to_view_space``).
@@ -42,7 +55,7 @@ class ViewScores(NamedTuple):
     precision: np.ndarray
     coverage: np.ndarray
     depth_inside: np.ndarray
-    fill: np.ndarray  # |RGB foreground| / |points' footprint grown by the tolerance|
+    fill: np.ndarray  # |RGB foreground| / |points' footprint grown by the coverage radius|
 
 
 def dilate(mask: np.ndarray, radius: int) -> np.ndarray:
@@ -108,16 +121,45 @@ def rgb_foreground(rgb: np.ndarray, white: int) -> np.ndarray:
     return (rgb < white).any(axis=-1)
 
 
+# The setting ``tolerance_px`` was calibrated at (inspect_checks.VerifySettings): coverage's radius
+# keeps the same ratio to the expected point spacing in pixels at any other size and point count.
+CALIBRATION_SIZE, CALIBRATION_POINTS, CALIBRATION_DIST, CALIBRATION_YFOV_DEG = 224, 8192, 1.0, 60.0
+
+
+def point_spacing_px(size: int, num_points: int, dist: np.ndarray, yfov_deg: float) -> np.ndarray:
+    """``[V]`` expected distance between neighbouring projected points, in pixels, up to a
+    constant factor: a surface of fixed area (objects are normalised to the unit sphere) holds
+    ``num_points`` points ``∝ 1/√P`` apart, seen from ``2·dist`` through focal ``1/tan(yfov/2)``
+    on a ``size``² raster (``size/2`` pixels per NDC unit)."""
+    focal = 1.0 / math.tan(math.radians(yfov_deg) / 2.0)
+    return (size / 2.0) * focal / (2.0 * np.asarray(dist, np.float64)) / math.sqrt(max(num_points, 1))
+
+
+def coverage_radius(tolerance_px: int, size: int, num_points: int, dist: np.ndarray, yfov_deg: float) -> np.ndarray:
+    """``[V]`` int radius of coverage's dilation: the window ``2·tolerance_px + 1`` calibrated at
+    224², 8,192 points, dist 1, 60° scaled by the point spacing relative to the calibration's
+    (module docstring), rounded half up, and never below ``tolerance_px``."""
+    scale = point_spacing_px(size, num_points, dist, yfov_deg) / point_spacing_px(
+        CALIBRATION_SIZE, CALIBRATION_POINTS, np.float64(CALIBRATION_DIST), CALIBRATION_YFOV_DEG)
+    window = (2 * tolerance_px + 1) * scale
+    return np.maximum(tolerance_px, np.floor((window - 1.0) / 2.0 + 0.5)).astype(np.int64)
+
+
 def rgb_scores(rgb: np.ndarray, points: np.ndarray, elev: np.ndarray, azim: np.ndarray, dist: np.ndarray, *,
                yfov_deg: float, znear: float, white: int, tolerance_px: int
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(precision [V], coverage [V], fill [V])`` of ``rgb [V,H,W,3]`` against ``points [P,3]``
-    (see the module docstring)."""
+    (see the module docstring): precision within ``tolerance_px``, coverage and fill within
+    ``coverage_radius``."""
     size = rgb.shape[1]
     foreground = rgb_foreground(rgb, white)
     row, col, visible = rgb_pixels(points, elev, azim, dist, yfov_deg=yfov_deg, znear=znear, size=size)
     hits = dilate(foreground, tolerance_px)[np.arange(len(rgb))[:, None], row, col] & visible
-    footprint = dilate(splat(row, col, visible, size), tolerance_px)
+    points_at = splat(row, col, visible, size)
+    radius = coverage_radius(tolerance_px, size, len(points), np.broadcast_to(dist, (len(rgb),)), yfov_deg)
+    footprint = np.empty_like(points_at)
+    for r in np.unique(radius):  # one radius per view; a preset's views share one dist
+        footprint[radius == r] = dilate(points_at[radius == r], int(r))
     fill = foreground.sum(axis=(-2, -1)) / np.maximum(footprint.sum(axis=(-2, -1)), 1)
     return hits.mean(axis=1), _share(footprint & foreground, foreground), fill
 

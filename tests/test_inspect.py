@@ -23,7 +23,8 @@ from clip2point.cli import main
 from clip2point.datasets.inspect_checks import VerifySettings, check_object
 from clip2point.datasets.shard_format import ObjectFailure, RenderedObject, content_hash
 from clip2point.datasets.shards import build_index, ensure_job_config, write_shard, write_skipped
-from clip2point.datasets.view_consistency import depth_inside, dilate, ndc_to_pixels, rgb_pixels, rgb_scores
+from clip2point.datasets.view_consistency import (coverage_radius, depth_inside, dilate, ndc_to_pixels, rgb_pixels,
+                                                  rgb_scores, splat)
 from clip2point.errors import ConfigError
 from clip2point.render.cameras import ViewPreset, align_modelnet
 from clip2point.render.depth import project_depth
@@ -432,3 +433,61 @@ def test_a_folder_without_shards_is_an_error_not_ok(tmp_path: Path, capsys: pyte
         code, out, err = cli(capsys, "inspect", folder, action)
         assert (code, out) == (2, "")
         assert err.startswith(f"clip2point inspect: error: {folder}: {found}") and "render --out" in err
+
+
+@pytest.mark.parametrize("size,points,dist,radius", [
+    (224, 8192, 1.0, 2), (256, 8192, 1.0, 2), (512, 8192, 1.0, 5), (48, 512, 1.0, 2), (128, 8192, 1.0, 2),
+    (224, 2048, 1.0, 5), (512, 8192, 2.0, 2),
+])
+def test_coverage_radius_follows_the_point_spacing(size: int, points: int, dist: float, radius: int) -> None:
+    """The 2 px calibrated at 224², 8,192 points, dist 1: the window 2r+1 grows with the pixel
+    spacing of the points (∝ size / (dist·√P)), never below the 2 px the rasteriser needs."""
+    assert coverage_radius(2, size, points, np.array([dist]), 60.0).tolist() == [radius]
+
+
+def test_clean_views_at_512_verify_and_damaged_ones_are_still_caught(shared_data: Path, tmp_path: Path) -> None:
+    """At 512² the 8,192 points of a table top seen from above lie ≈ 5 px apart, so a fixed 2 px
+    coverage radius found only 72 % of a correct view near a point (need 75 %): verify called clean
+    renders bad. With the radius scaled by the point spacing they verify clean, and mirrored,
+    half-drawn, shifted and swapped views of an asymmetric table and the cow are still caught."""
+    import trimesh
+
+    top = trimesh.creation.cylinder(radius=0.9, height=0.05, sections=48)
+    top.apply_transform(trimesh.transformations.rotation_matrix(np.pi / 2, [1, 0, 0]))
+    top.apply_translation([0, 0.4, 0])
+    leg = trimesh.creation.box((0.08, 0.8, 0.08))
+    leg.apply_translation([0.45, 0.0, 0.2])  # off-centre: the side view is not mirror-symmetric
+    trimesh.util.concatenate([top, leg]).export(tmp_path / "table.obj")
+    views = ViewPreset("big", elev=(90.0, 0.0, 45.0), azim=(0.0, 0.0, 30.0))  # top (as preset 10's view 1), side, oblique
+    elev, azim, dist = (t.numpy() for t in views.tensors())
+    size, settings = 512, VerifySettings()
+    objects = {}
+    with RGBRenderer(size) as renderer:
+        for name, path in (("table", tmp_path / "table.obj"), ("cow", shared_data / "meshes" / "pytorch3d_cow" / "cow.obj")):
+            mesh = load_mesh(path)
+            points = sample_surface(mesh.mesh, 8192, seed=0)
+            depth = project_depth(torch.from_numpy(points[:1024])[None], elev, azim, dist, size=size).depth[0].numpy()
+            objects[name] = RenderedObject(name, "0", 0, "train", renderer.render(mesh, views, light_seed=0).rgb,
+                                           depth, points, elev, azim, dist)
+
+    def problems(o: RenderedObject, **changes: np.ndarray) -> dict[int, str]:
+        arrays = {f.name: getattr(o, f.name) for f in dataclasses.fields(o)}
+        arrays.update({k: np.ascontiguousarray(v) for k, v in changes.items()})
+        arrays["content_sha256"] = content_hash(arrays)
+        found = list(check_object(arrays, settings))
+        assert {check for check, _ in found} <= {"rgb-view"}, found
+        return {int(message.split(":")[0].split()[1]) for _, message in found}
+
+    table, cow = objects["table"], objects["cow"]
+    row, col, visible = rgb_pixels(table.points, elev, azim, dist, yfov_deg=60.0, znear=1.0, size=size)
+    foreground = (table.rgb < 255).any(axis=-1)
+    fixed_2px = (dilate(splat(row, col, visible, size), 2) & foreground).sum(axis=(1, 2)) / foreground.sum(axis=(1, 2))
+    assert fixed_2px[0] < settings.min_coverage  # the false alarm this test guards against
+    assert problems(table) == set() and problems(cow) == set()
+    assert 1 in problems(table, rgb=table.rgb[:, :, ::-1])  # the side view, its leg on the wrong side
+    assert 2 in problems(cow, rgb=cow.rgb[:, :, ::-1])  # the oblique view
+    half = cow.rgb.copy()
+    half[1, :, size // 2:] = 255  # the right half of the front view left undrawn
+    assert problems(cow, rgb=half) == {1}
+    assert problems(table, rgb=np.roll(table.rgb, 1, axis=0)) == {0, 1, 2}  # views shifted by one
+    assert problems(table, rgb=cow.rgb) == {0, 1, 2} and problems(cow, rgb=table.rgb) == {0, 1, 2}  # another object's
