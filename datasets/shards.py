@@ -13,8 +13,10 @@ against the size and sha256 its marker records (:func:`shard_problem`). Hidden
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import logging
+import os
 import re
 import time
 from collections import Counter
@@ -23,7 +25,9 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import h5py
 
-from clip2point.datasets.atomic_io import atomic_path, set_aside, sha256_file, write_json_atomic
+from clip2point.datasets.atomic_io import (
+    atomic_path, require_free_space, set_aside, sha256_file, write_file, write_json_atomic,
+)
 from clip2point.datasets.shard_format import (
     DEFAULT_LAYOUT,
     SCHEMA_VERSION,
@@ -104,26 +108,29 @@ def write_shard(
     objects = sorted(objects, key=lambda o: o.object_id)
     _refuse_duplicates([o.object_id for o in objects] + [f.object_id for f in failures], folder, shard_id)
     hashes = [o.content_hash() for o in objects]
-    h5_path, digest, size = None, None, 0
-    if objects:
-        h5_path = folder / shard_file_name(shard_id)
-        with atomic_path(h5_path) as tmp:
-            with h5py.File(tmp, "w") as h5:
-                write_shard_file(h5, list(objects), hashes, file_attrs, layout)
-            digest, size = sha256_file(tmp), tmp.stat().st_size
+    h5_path = folder / shard_file_name(shard_id) if objects else None
+    image = _shard_image(list(objects), hashes, file_attrs, layout) if objects else b""
     marker = {
         "format": MARKER_FORMAT,
         "schema_version": SCHEMA_VERSION,
         "shard_id": int(shard_id),
         "file": h5_path.name if h5_path else None,
-        "sha256": digest,
-        "bytes": size,
+        "sha256": "0" * 64 if objects else None,  # the real digest has the same length
+        "bytes": len(image),
         "objects": [_object_record(o, h) for o, h in zip(objects, hashes)],
         "failures": [f.to_json() for f in sorted(failures, key=lambda f: f.object_id)],
         "class_names": _json_value(file_attrs.get("class_names")),
         "shapes": {name: list(getattr(objects[0], name).shape) for name in ("rgb", "points")} if objects else None,
         "stats": to_jsonable(dict(stats or {})),
     }
+    marker_bytes = len(json.dumps(marker, indent=1, sort_keys=True)) + 1
+    require_free_space(folder, len(image) + marker_bytes, f"{shard_file_name(shard_id)} with its marker")
+    if h5_path is not None:
+        with atomic_path(h5_path) as tmp:
+            write_file(tmp, image)
+            del image
+            marker["sha256"], marker["bytes"] = sha256_file(tmp), tmp.stat().st_size
+    digest, size = marker["sha256"], marker["bytes"]
     marker_path = write_json_atomic(folder / marker_name(shard_id), marker)
     n_skipped = sum(f.status == "skipped" for f in failures)
     return ShardStats(
@@ -131,6 +138,23 @@ def write_shard(
         num_failed=len(failures) - n_skipped, num_skipped=n_skipped, bytes=size, sha256=digest,
         write_seconds=time.perf_counter() - start,
     )
+
+
+_IMAGE_NAMES = itertools.count()
+
+
+def _shard_image(objects: list[RenderedObject], hashes: list[str], attrs: Mapping[str, Any],
+                 layout: ShardLayout) -> bytes:
+    """The whole shard file, built in memory (HDF5's core driver, no backing store): the same
+    bytes HDF5 would write to disk, but no HDF5 call can fail on a full disk. HDF5 reports a
+    failed write from chunk flushes at close, as ``Exception ignored`` noise and a file left
+    open that crashed the interpreter at exit; a plain write of these bytes fails as one
+    ``OSError``. Costs one shard's file size of memory while it is written (~1.7 MB/object)."""
+    name = f"clip2point-shard-image-{os.getpid()}-{next(_IMAGE_NAMES)}"  # core files are told apart by name
+    with h5py.File(name, "w", driver="core", backing_store=False) as h5:
+        write_shard_file(h5, objects, hashes, attrs, layout)
+        h5.flush()
+        return h5.id.get_file_image()
 
 
 def _json_value(value: Any) -> Any:

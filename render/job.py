@@ -20,6 +20,7 @@ from typing import Any, Iterable
 
 from tqdm import tqdm
 
+from clip2point.datasets.atomic_io import NO_SPACE
 from clip2point.datasets.shapenet import ExcludedEntry, build_shapenet_index
 from clip2point.datasets.shards import (
     ObjectFailure, build_index, completed_shard_ids, ensure_job_config, marker_name, read_marker, set_aside_shard,
@@ -269,6 +270,14 @@ def _execute(worker: RenderWorker, tasks: list[ShardTask], report: JobReport, *,
         log.warning("interrupted with %d of this run's %d shards complete; completed shards are whole and no "
                     "partial shard is visible; rerun the same command to resume", len(finished), len(tasks))
         raise
+    except OSError as exc:
+        if exc.errno not in NO_SPACE:
+            raise
+        # One line for the CLI: where, how much (the writer's message), and that resuming is safe.
+        finished = completed_shard_ids(worker.config.out) & {t.shard_id for t in tasks}
+        raise OSError(exc.errno, f"{exc.strerror}; {len(finished)} of this run's {len(tasks)} shards are complete "
+                                 "and whole: free some space and rerun the same command to resume",
+                      exc.filename) from exc
     finally:
         bar.close()
 

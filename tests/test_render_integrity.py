@@ -1,16 +1,21 @@
 """Resume never trusts a damaged shard: a completion marker whose file was later truncated,
 overwritten or deleted sends the shard back to rendering, the damaged file kept under a new name;
 a folder whose config.json is gone is judged by its shards' own configuration; the end-of-run
-log names the failed objects."""
+log names the failed objects; a full disk stops the job in one line, leaving only whole shards."""
 
 from __future__ import annotations
 
 import json
 import logging
+import re
+import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
-from job_helpers import index_of, object_hashes, small_config, synthetic_cache
+from job_helpers import SMALL, index_of, object_hashes, small_config, synthetic_cache
+
+from clip2point.cli import main
 
 from clip2point.datasets.shard_format import ObjectFailure
 from clip2point.datasets.shards import build_index, read_marker, write_shard
@@ -118,3 +123,35 @@ def test_failure_summary_names_the_objects(caplog: pytest.LogCaptureFixture) -> 
     lines = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert lines == [f"failed obj-{i:02d}: reason {i}" for i in range(10)] + [
         "... and 2 more failed objects, see /x/out/index.json"]
+
+
+def test_full_disk_stops_the_job_with_one_line_and_resume_completes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """A disk that fills after the first shard: exit 2 and one line naming the folder, what the
+    next shard needs and what is free; only whole shards on disk; a rerun with space finishes."""
+    out, reference = tmp_path / "out", tmp_path / "reference"
+    run_render_job(small_config(reference, limit=LIMIT), progress=False)
+    real = shutil.disk_usage
+
+    def filled_after_first_shard(path: str | Path) -> Any:
+        usage = real(path)
+        return usage._replace(free=4096) if (out / "shard-00000.json").exists() else usage
+
+    monkeypatch.setattr(shutil, "disk_usage", filled_after_first_shard)
+    args = ["render", "--out", str(out), "--size", str(SMALL["size"]), "--views", str(SMALL["num_views"]),
+            "--synthetic-per-class", str(SMALL["synthetic_per_class"]), "--points", str(SMALL["num_points"]),
+            "--depth-points", str(SMALL["depth_points"]), "--objects-per-shard", str(SMALL["objects_per_shard"]),
+            "--limit", str(LIMIT), "--workers", "1", "--no-progress"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert re.fullmatch(
+        rf"clip2point render: error: {re.escape(str(out))}: No space left on device: shard-00001.h5 with its marker "
+        r"needs \d+ kB and 4 kB is free; 1 of this run's 3 shards are complete and whole: free some space and "
+        r"rerun the same command to resume\n", err)
+    assert sorted(p.name for p in out.iterdir()) == ["config.json", "shard-00000.h5", "shard-00000.json",
+                                                     "skipped.json"]  # no temporary file, no partial shard
+
+    monkeypatch.setattr(shutil, "disk_usage", real)
+    report = run_render_job(small_config(out, limit=LIMIT), progress=False)
+    assert (report.shards_already_done, report.shards_run) == (1, 2)
+    assert object_hashes(out) == object_hashes(reference) and index_of(out)["counts"]["objects"] == LIMIT

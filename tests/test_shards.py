@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import re
 import shutil
@@ -11,6 +12,7 @@ import h5py
 import numpy as np
 import pytest
 
+from clip2point.cli import os_error_message
 from clip2point.datasets import shard_format, shard_merge, shards
 from clip2point.datasets.shard_format import ObjectFailure, open_shard, read_object
 from clip2point.datasets.shards import (
@@ -22,6 +24,7 @@ from clip2point.datasets.shards import (
 )
 from clip2point.datasets.synthetic_shards import synthetic_object
 from clip2point.errors import ConfigError, ShardError
+from clip2point.provenance import code_version
 
 ATTRS = {"config": {"views": 2, "size": 32}, "class_names": ["airplane", "chair", "table"]}
 
@@ -111,6 +114,57 @@ def test_crash_mid_write_leaves_no_shard_marker_or_tmp(tmp_path: Path, monkeypat
         write_shard(tmp_path, 0, make_objects(0, 2), [], attrs=ATTRS)
     assert list(tmp_path.iterdir()) == []
     assert completed_shard_ids(tmp_path) == set()
+
+
+def _report_free(monkeypatch: pytest.MonkeyPatch, free: int) -> None:
+    real = shutil.disk_usage
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: real(path)._replace(free=free))
+
+
+def test_full_disk_is_refused_before_anything_is_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _report_free(monkeypatch, 20_000)
+    with pytest.raises(OSError) as caught:
+        write_shard(tmp_path, 1, make_objects(0, 2), [], attrs=ATTRS)
+    exc = caught.value
+    assert exc.errno == errno.ENOSPC and exc.filename == str(tmp_path)
+    assert re.fullmatch(r"No space left on device: shard-00001.h5 with its marker needs \d+ kB and 20 kB is free",
+                        exc.strerror)
+    assert os_error_message(exc) == f"{tmp_path}: {exc.strerror}"  # the CLI's one line
+    assert list(tmp_path.iterdir()) == [] and completed_shard_ids(tmp_path) == set()
+
+
+@pytest.mark.parametrize("failing", ["write", "fsync"])
+def test_disk_full_mid_write_removes_the_temporary_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        failing: str) -> None:
+    """Space taken after the check (another process): the write fails half-way, as one OSError
+    naming the folder, and leaves no temporary file, shard or marker."""
+    from clip2point.datasets import atomic_io
+
+    def half_then_full(path: Path, data: bytes) -> None:
+        path.write_bytes(data[: len(data) // 2])
+        raise OSError(errno.ENOSPC, "No space left on device")  # what write(2) gives: no file name
+
+    if failing == "write":
+        monkeypatch.setattr(shards, "write_file", half_then_full)
+    else:
+        monkeypatch.setattr(atomic_io, "fsync_file", lambda path: half_then_full(path, b""))
+    with pytest.raises(OSError) as caught:
+        write_shard(tmp_path, 0, make_objects(0, 2), [], attrs=ATTRS)
+    exc = caught.value
+    assert exc.errno == errno.ENOSPC and exc.filename == str(tmp_path)
+    assert re.fullmatch(r"No space left on device while writing shard-00000.h5; \d+(\.\d)? [kMG]B is free", exc.strerror)
+    assert "\n" not in os_error_message(exc)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_shard_bytes_are_what_hdf5_writes_to_disk(tmp_path: Path) -> None:
+    """The shard is built in memory (HDF5's core driver) and written as plain bytes: the same file."""
+    objs = make_objects(0, 3)
+    stats = write_shard(tmp_path / "a", 0, objs, [], attrs=ATTRS)
+    attrs = {"code_version": code_version(), **ATTRS, "shard_id": 0}  # as write_shard gives them
+    with h5py.File(tmp_path / "direct.h5", "w") as h5:
+        shard_format.write_shard_file(h5, objs, [o.content_hash() for o in objs], attrs, shard_format.DEFAULT_LAYOUT)
+    assert stats.file.read_bytes() == (tmp_path / "direct.h5").read_bytes()
 
 
 def test_stray_tmp_and_marker_less_shard_are_ignored(tmp_path: Path) -> None:
