@@ -15,7 +15,7 @@ from clip2point.train.checkpoint import read_checkpoint
 
 sys.path.insert(0, str(Path(__file__).parent))
 from dist_worker import fixed_inputs, loss_and_grads  # noqa: E402
-from train_support import tiny_weights_file, write_random_shards  # noqa: E402
+from train_support import assert_killed_run_resumes_exactly, tiny_weights_file, write_random_shards  # noqa: E402
 
 TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -60,20 +60,5 @@ def test_a_killed_two_process_run_resumes_mid_epoch_to_identical_weights(tmp_pat
     sampler position and every rank's RNG state come back, not just rank 0's."""
     shards = write_random_shards(tmp_path / "shards")
     weights = tiny_weights_file(tmp_path / "tiny.pt")
-    args = ["--shards", str(shards), "--model", "c2p-tiny", "--pretrained", str(weights), "--batch-size", "4",
-            "--epochs", "2", "--num-workers", "0", "--checkpoint-every", "2", "--num-points", "64",
-            "--deterministic", "--no-progress"]
-    driver = [*TORCHRUN, str(Path(__file__).parent / "train_support.py")]
-    killed = subprocess.run([*driver, "--kill-after-step", "3", "--out", str(tmp_path / "a"), *args],
-                            env=ENV, capture_output=True, text=True, timeout=300)
-    assert killed.returncode != 0 and read_checkpoint(tmp_path / "a" / "checkpoints" / "last.pt").progress.step == 2
-    for out, extra in ((tmp_path / "a", ["--resume", "auto"]), (tmp_path / "b", [])):
-        done = subprocess.run([*driver, "--out", str(out), *args, *extra], env=ENV, capture_output=True, text=True,
-                              timeout=300)
-        assert done.returncode == 0, done.stderr[-3000:]
-    assert "resume point: epoch 0, batch 2, step 2" in (tmp_path / "a" / "out.log").read_text()
-    resumed = read_checkpoint(tmp_path / "a" / "checkpoints" / "last.pt")
-    straight = read_checkpoint(tmp_path / "b" / "checkpoints" / "last.pt")
-    assert resumed.progress == straight.progress and resumed.progress.step == 8
-    for name, tensor in straight.model.items():
-        assert torch.equal(resumed.model[name], tensor), name
+    killed = assert_killed_run_resumes_exactly(TORCHRUN, tmp_path, shards, weights, ENV)
+    assert killed.returncode != 0

@@ -6,7 +6,6 @@ import json
 import logging
 import os
 import signal
-import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -23,7 +22,7 @@ from clip2point.train.models import create_clip, load_depth_encoder, weights_has
 from clip2point.train.trainer import train
 
 sys.path.insert(0, str(Path(__file__).parent))
-from train_support import tiny_weights_file, write_random_shards  # noqa: E402
+from train_support import assert_killed_run_resumes_exactly, tiny_weights_file, write_random_shards  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -87,26 +86,9 @@ def test_resume_rules(data: tuple[Path, Path], tmp_path: Path) -> None:
 def test_killed_run_resumes_to_identical_weights(data: tuple[Path, Path], tmp_path: Path) -> None:
     """SIGKILL right after step 3 (checkpoint at step 2, mid-epoch 0 of 4 steps); resume; the
     final weights equal an uninterrupted run's, bit for bit (CPU, deterministic, one thread)."""
-    shards, weights = data
-    args = ["--shards", str(shards), "--model", "c2p-tiny", "--pretrained", str(weights), "--batch-size", "4",
-            "--epochs", "2", "--num-workers", "0", "--checkpoint-every", "2", "--num-points", "64",
-            "--deterministic", "--no-progress"]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    driver = [sys.executable, str(Path(__file__).parent / "train_support.py")]
-    killed = subprocess.run([*driver, "--kill-after-step", "3", "--out", str(tmp_path / "a"), *args],
-                            env=env, capture_output=True, text=True, timeout=300)
+    killed = assert_killed_run_resumes_exactly([sys.executable], tmp_path, *data, env)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
-    assert read_checkpoint(tmp_path / "a" / "checkpoints" / "last.pt").progress.step == 2
-    for out, extra in ((tmp_path / "a", ["--resume", "auto"]), (tmp_path / "b", [])):
-        done = subprocess.run([*driver, "--out", str(out), *args, *extra], env=env, capture_output=True, text=True,
-                              timeout=300)
-        assert done.returncode == 0, done.stderr[-2000:]
-    assert "resume point: epoch 0, batch 2, step 2" in (tmp_path / "a" / "out.log").read_text()
-    resumed = read_checkpoint(tmp_path / "a" / "checkpoints" / "last.pt")
-    straight = read_checkpoint(tmp_path / "b" / "checkpoints" / "last.pt")
-    assert resumed.progress == straight.progress and resumed.progress.step == 8
-    for name, tensor in straight.model.items():
-        assert torch.equal(resumed.model[name], tensor), name
     steps = [json.loads(line)["step"] for line in (tmp_path / "a" / "metrics.jsonl").read_text().splitlines()
              if json.loads(line)["kind"] == "train"]
     assert steps == sorted(set(steps))  # the killed run's step-3 record was dropped, then redone

@@ -85,6 +85,36 @@ def fit_tiny_image_tower(shards: Path, path: Path, *, split: str | None = None, 
     return path
 
 
+def assert_killed_run_resumes_exactly(launcher: list[str], tmp_path: Path, shards: Path, weights: Path,
+                                      env: dict[str, str]) -> "subprocess.CompletedProcess[str]":
+    """Pre-train killed right after step 3 (checkpoint at step 2, mid-epoch 0 of 4 steps) into
+    ``tmp_path/a``, resume it with ``--resume auto``, run the same uninterrupted into ``tmp_path/b``,
+    and assert both end with the same weights, bit for bit. ``launcher`` runs this file (python
+    or torchrun); returns the killed process for the caller's checks of how it died."""
+    import subprocess
+
+    from clip2point.train.checkpoint import read_checkpoint
+
+    args = ["--shards", str(shards), "--model", "c2p-tiny", "--pretrained", str(weights), "--batch-size", "4",
+            "--epochs", "2", "--num-workers", "0", "--checkpoint-every", "2", "--num-points", "64",
+            "--deterministic", "--no-progress"]
+    driver = [*launcher, str(Path(__file__))]
+    killed = subprocess.run([*driver, "--kill-after-step", "3", "--out", str(tmp_path / "a"), *args],
+                            env=env, capture_output=True, text=True, timeout=300)
+    assert read_checkpoint(tmp_path / "a" / "checkpoints" / "last.pt").progress.step == 2, killed.stderr[-2000:]
+    for out, extra in ((tmp_path / "a", ["--resume", "auto"]), (tmp_path / "b", [])):
+        done = subprocess.run([*driver, "--out", str(out), *args, *extra], env=env, capture_output=True, text=True,
+                              timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
+    assert "resume point: epoch 0, batch 2, step 2" in (tmp_path / "a" / "out.log").read_text()
+    resumed = read_checkpoint(tmp_path / "a" / "checkpoints" / "last.pt")
+    straight = read_checkpoint(tmp_path / "b" / "checkpoints" / "last.pt")
+    assert resumed.progress == straight.progress and resumed.progress.step == 8
+    for name, tensor in straight.model.items():
+        assert torch.equal(resumed.model[name], tensor), name
+    return killed
+
+
 def _main(argv: list[str]) -> int:
     """``python train_support.py [--kill-after-step N] PRETRAIN_FLAGS``: a pretrain run that, when
     asked, SIGKILLs itself right after step N, the way a crash or a preempted node would."""
