@@ -13,6 +13,7 @@ against the size and sha256 its marker records (:func:`shard_problem`). Hidden
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import itertools
 import json
 import logging
@@ -110,13 +111,14 @@ def write_shard(
     hashes = [o.content_hash() for o in objects]
     h5_path = folder / shard_file_name(shard_id) if objects else None
     image = _shard_image(list(objects), hashes, file_attrs, layout) if objects else b""
+    digest, size = (hashlib.sha256(image).hexdigest() if objects else None), len(image)
     marker = {
         "format": MARKER_FORMAT,
         "schema_version": SCHEMA_VERSION,
         "shard_id": int(shard_id),
         "file": h5_path.name if h5_path else None,
-        "sha256": "0" * 64 if objects else None,  # the real digest has the same length
-        "bytes": len(image),
+        "sha256": digest,
+        "bytes": size,
         "objects": [_object_record(o, h) for o, h in zip(objects, hashes)],
         "failures": [f.to_json() for f in sorted(failures, key=lambda f: f.object_id)],
         "class_names": _json_value(file_attrs.get("class_names")),
@@ -127,10 +129,8 @@ def write_shard(
     require_free_space(folder, len(image) + marker_bytes, f"{shard_file_name(shard_id)} with its marker")
     if h5_path is not None:
         with atomic_path(h5_path) as tmp:
-            write_file(tmp, image)
-            del image
-            marker["sha256"], marker["bytes"] = sha256_file(tmp), tmp.stat().st_size
-    digest, size = marker["sha256"], marker["bytes"]
+            write_file(tmp, image)  # the bytes hashed above, or an error: never a shorter file
+    del image
     marker_path = write_json_atomic(folder / marker_name(shard_id), marker)
     n_skipped = sum(f.status == "skipped" for f in failures)
     return ShardStats(

@@ -24,14 +24,14 @@ STALLING_CLI = """
 import os, sys, time
 from pathlib import Path
 import clip2point.datasets.shards as shards
-real, calls = shards.sha256_file, []
-def stalling(path):
+real, calls = shards.write_file, []
+def stalling(path, data):
+    real(path, data)
     calls.append(path)
     if len(calls) == 2:
         Path(os.environ["STALL_READY"]).write_text(str(path))
         time.sleep(300)
-    return real(path)
-shards.sha256_file = stalling
+shards.write_file = stalling
 from clip2point.cli import main
 sys.exit(main(sys.argv[1:]))
 """

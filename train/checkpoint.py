@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from clip2point.datasets.atomic_io import atomic_path
+from clip2point.datasets.atomic_io import atomic_path, free_bytes
 from clip2point.errors import CheckpointError
 
 log = logging.getLogger(__name__)
@@ -112,9 +112,9 @@ def torch_save_atomic(obj: Any, path: Path) -> Path:
         try:
             torch.save(obj, tmp)
         except RuntimeError as exc:
-            free = shutil.disk_usage(path.parent).free / 1e6
-            raise OSError(errno.EIO, f"could not be written ({error_cause(exc)}); {free:.0f} MB free in "
-                                     f"{path.parent}", str(path)) from exc
+            raise OSError(errno.EIO, f"could not be written ({error_cause(exc)}); "
+                                     f"{free_bytes(path.parent) / 1e6:.0f} MB free in {path.parent}",
+                          str(path)) from exc
     return path
 
 

@@ -78,14 +78,12 @@ def cache_path(cache_dir: Path, key: str) -> Path:
 
 def build_cache(
     root: str | Path, split: str | None, encoder: nn.Module, *, weights_hash: str, cache_dir: Path,
-    device: torch.device, precision: str, image_size: int, batch_size: int, num_workers: int, rebuild: bool = False,
+    device: torch.device, precision: str, image_size: int, batch_size: int, num_workers: int,
 ) -> Path:
-    """Write the cache file for this key unless it already exists (``rebuild``: write it anyway); return its path."""
+    """Encode every view once and write the cache file of this key, replacing any file there
+    (``ensure_cache`` decides when an existing one can be reused); return its path."""
     key = cache_key(weights_hash, shard_checksums(root), split, image_size)
     path = cache_path(cache_dir, key)
-    if path.is_file() and not rebuild:
-        log.info("image features: reusing %s", path)
-        return path
     dataset = ShardDataset(root, split=split, view="all", fields=("rgb",))
     log.info("image features: encoding %d objects x %d views once (cache %s)", len(dataset), dataset.num_views, path)
     feats = compute_features(dataset, encoder, device=device, precision=precision, image_size=image_size,
@@ -114,7 +112,7 @@ def ensure_cache(
         except CheckpointError as exc:
             log.warning("image features: %s; rebuilding it", exc)
     build_cache(root, split, encoder, device=device, precision=precision, batch_size=batch_size,
-                num_workers=num_workers, rebuild=True, **common)
+                num_workers=num_workers, **common)
     return load_cache(root, split, **common)
 
 
