@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 
 from clip2point.render.depth import DepthMaps, DepthPreset, ViewBatch, register_depth_preset
@@ -29,11 +27,13 @@ def rasterize_clip2point(points: torch.Tensor, views: ViewBatch, size: int) -> D
 
 
 def clip2point_image(maps: DepthMaps, image_size: int) -> torch.Tensor:
-    """Per map: foreground ``(z − zmin)/zmax·200/255``, background 1 (white). ``image_size`` is
-    unused: the faithful raster is already the CLIP input size."""
+    """Per map: foreground ``(z − zmin)/zmax·200/255``, background 1 (white). ``zmin`` is
+    min(1, min foreground z): the reference sets the background to 1 *before* taking the
+    minimum, which matters when a jittered distance pushes every foreground z above 1.
+    ``image_size`` is unused: the faithful raster is already the CLIP input size."""
     del image_size
     depth, mask = maps.depth, maps.mask
-    zmin = torch.where(mask, depth, torch.full_like(depth, math.inf)).amin(dim=(-2, -1), keepdim=True)
+    zmin = torch.where(mask, depth, torch.ones_like(depth)).amin(dim=(-2, -1), keepdim=True)
     zmax = torch.where(mask, depth, torch.zeros_like(depth)).amax(dim=(-2, -1), keepdim=True)
     scaled = (depth - zmin) / zmax.clamp_min(torch.finfo(depth.dtype).tiny) * FOREGROUND_SCALE
     return torch.where(mask, scaled, torch.ones_like(depth))
