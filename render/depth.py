@@ -1,17 +1,21 @@
 """Depth maps from point clouds, in plain torch (no GL): batched over clouds × views, the same
 code on CPU and CUDA, so training can project the jittered copies on the device.
 
-Three presets share one interface (``project_depth`` → ``depth_to_image`` → ``to_clip_input``):
+The presets share one interface (``project_depth`` → ``depth_to_image`` → ``to_clip_input``):
 
 - ``clip2point`` (faithful, SPEC §3): orthographic discs of radius 0.02 NDC, nearest z per
   pixel, 224², normalised per map as ``(z − zmin)/zmax·200/255`` on a white background.
-- ``pointclip``: PointCLIP's perspective one-pixel-per-point harmonic-mean depth (grid 128).
+- ``pointclip`` / ``pointclip-fewshot``: PointCLIP V1's perspective one-pixel-per-point
+  harmonic-mean depth (zero-shot grid 128, few-shot 224), and ``pointclip-unmirrored``, the
+  same drawn by an ordinary camera (``depth_pointclip``).
 - ``pointclip-v2``: PointCLIP V2's quantised, densified and smoothed "realistic" map (grid 112).
 
 ``size`` is the preset's native raster (``None`` = the preset default); ``depth_to_image``
 turns that raster into the single-channel picture CLIP sees, resized to ``image_size`` where
-the method resizes. Cameras are shared by all presets (PyTorch3D look-at, +x left, +y up),
-so view v of one preset shows the object from the same side as view v of another.
+the method resizes. Cameras follow PyTorch3D's look-at (+x left, +y up), optionally rolled
+about the viewing axis and mirrored (``ViewPreset``); each preset owns its camera sets
+(``cameras.CAMERA_SETS``: CLIP2Point's 10/6 views, PointCLIP's 6 mirrored and 10 few-shot
+views, V2's 10), so a method's pictures come from that method's cameras.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ __all__ = [
     "DEPTH_PRESETS",
     "get_depth_preset",
     "available_depth_presets",
+    "fewshot_preset",
     "project_depth",
     "depth_to_image",
     "to_clip_input",
@@ -79,6 +84,9 @@ class DepthPreset:
     to_image: ToImage
     clip_normalize: bool  # does the method apply CLIP's mean/std to the 3-channel image?
     description: str
+    # The preset few-shot evaluation uses when this one is asked for: PointCLIP's few-shot runs
+    # project with other constants and cameras than its zero-shot ones (None: this preset).
+    fewshot_variant: str | None = None
 
     def __post_init__(self) -> None:
         if self.native_size < 8:
@@ -113,6 +121,11 @@ def available_depth_presets() -> tuple[str, ...]:
     return tuple(sorted(DEPTH_PRESETS))
 
 
+def fewshot_preset(name: str) -> str:
+    """The preset that few-shot evaluation uses for ``name`` (``pointclip`` → ``pointclip-fewshot``)."""
+    return get_depth_preset(name).fewshot_variant or name
+
+
 def _load_builtin_presets() -> None:
     # The preset modules register themselves on import; importing here (not at the top) keeps
     # them free to import DepthMaps/ViewBatch from this module without a cycle.
@@ -131,20 +144,36 @@ def _view_grid(value: Views, batch: int, name: str, device: torch.device) -> tor
     return t.expand(batch, -1)
 
 
-def make_view_batch(points: torch.Tensor, elev: Views, azim: Views, dist: Views) -> ViewBatch:
-    """Broadcast ``elev``/``azim``/``dist`` to ``[B,V]`` and build the cameras on the points' device."""
+def _orientation_grid(value: Views | bool, batch: int, name: str, device: torch.device) -> torch.Tensor | None:
+    """``roll``/``mirror`` as ``[B,V]`` float32, or None when it is the plain number 0/False
+    (CLIP2Point's cameras then stay bit for bit PyTorch3D's look-at, with no extra work)."""
+    if isinstance(value, (bool, int, float)) and not value:
+        return None
+    if isinstance(value, torch.Tensor) and value.dtype == torch.bool:
+        value = value.to(torch.float32)
+    return _view_grid(value, batch, name, device)
+
+
+def make_view_batch(points: torch.Tensor, elev: Views, azim: Views, dist: Views, *, roll: Views = 0.0,
+                    mirror: Views | bool = False) -> ViewBatch:
+    """Broadcast ``elev``/``azim``/``dist`` (and ``roll`` degrees, ``mirror`` flags) to ``[B,V]``
+    and build the cameras on the points' device."""
     batch, device = points.shape[0], points.device
-    e = _view_grid(elev, batch, "elev", device)
-    a = _view_grid(azim, batch, "azim", device)
-    d = _view_grid(dist, batch, "dist", device)
-    if len({e.shape[1], a.shape[1], d.shape[1]} - {1}) > 1:
-        raise ConfigError(
-            f"elev, azim and dist must give the same number of views; got {e.shape[1]}, {a.shape[1]} and {d.shape[1]}"
-        )
-    e, a, d = torch.broadcast_tensors(e, a, d)
+    grids = {"elev": _view_grid(elev, batch, "elev", device), "azim": _view_grid(azim, batch, "azim", device),
+             "dist": _view_grid(dist, batch, "dist", device)}
+    for name, value in (("roll", roll), ("mirror", mirror)):
+        grid = _orientation_grid(value, batch, name, device)
+        if grid is not None:
+            grids[name] = grid
+    if len({g.shape[1] for g in grids.values()} - {1}) > 1:
+        names, counts = list(grids), [str(g.shape[1]) for g in grids.values()]
+        raise ConfigError(f"{', '.join(names[:-1])} and {names[-1]} must give the same number of views; "
+                          f"got {', '.join(counts[:-1])} and {counts[-1]}")
+    grids = dict(zip(grids, torch.broadcast_tensors(*grids.values())))
+    d = grids.pop("dist")
     if not bool((d > 0).all()):
         raise ConfigError("dist must be positive (it is the camera distance and the zoom divisor)")
-    R, T = look_at_view_transform(d, e, a)
+    R, T = look_at_view_transform(d, grids.pop("elev"), grids.pop("azim"), **grids)
     return ViewBatch(R=R, T=T, dist=d.contiguous())
 
 
@@ -171,19 +200,22 @@ def project_depth(
     azim: Views,
     dist: Views = 1.0,
     *,
+    roll: Views = 0.0,
+    mirror: Views | bool = False,
     preset: str = "clip2point",
     size: int | None = None,
 ) -> DepthMaps:
     """Project ``points [B,P,3]`` into V views per cloud with the named preset.
 
-    ``elev``/``azim`` are degrees, ``[V]`` or ``[B,V]``; ``dist`` a number, ``[V]`` or ``[B,V]``.
-    ``size`` is the raster side (default: the preset's, 224 for ``clip2point``).
+    ``elev``/``azim``/``roll`` are degrees, ``[V]`` or ``[B,V]``; ``dist`` a number, ``[V]`` or
+    ``[B,V]``; ``mirror`` flags (``ViewPreset.orientation()`` gives roll and mirror of a camera
+    set). ``size`` is the raster side (default: the preset's, 224 for ``clip2point``).
     """
     spec = get_depth_preset(preset)
     size = spec.native_size if size is None else int(size)
     check_raster_side(size, "size")
     points = _check_points(points)
-    views = make_view_batch(points, elev, azim, dist)
+    views = make_view_batch(points, elev, azim, dist, roll=roll, mirror=mirror)
     return spec.rasterize(points, views, size)
 
 
