@@ -11,6 +11,8 @@ from pathlib import Path
 from clip2point.datasets.pointsets import DATASETS, SAMPLERS
 from clip2point.errors import PathError
 from clip2point.eval.settings import ALIGN_MODES, DataSettings, EncoderSettings, ViewSettings
+from clip2point.render.cameras import default_view_count, view_counts
+from clip2point.render.depth import available_depth_presets, fewshot_preset, get_depth_preset
 
 log = logging.getLogger(__name__)
 
@@ -41,14 +43,23 @@ def add_common_arguments(parser: argparse.ArgumentParser, *, default_views: int)
                        help="pre-training checkpoint (RUN/checkpoints/best.pt); omitted = plain CLIP")
     model.add_argument("--device", default=None, help="cuda / cpu (default: cuda when available)")
     views = parser.add_argument_group("views")
-    views.add_argument("--views", type=int, choices=(6, 10), default=default_views, help="views per object")
-    views.add_argument("--preset", default="clip2point", help="depth preset: clip2point, pointclip, pointclip-v2")
+    own = ", ".join(f"{name} {'/'.join(map(str, view_counts(name)))}" for name in available_depth_presets())
+    views.add_argument("--views", type=int, choices=view_counts(), default=None,
+                       help=f"views per object: one of --preset's own camera sets ({own}); default {default_views} "
+                            "where the preset has it, else the preset's own count")
+    views.add_argument("--preset", default="clip2point",
+                       help=f"depth preset ({', '.join(available_depth_presets())}); each draws from its own cameras, "
+                            "and fewshot uses pointclip's few-shot setting (pointclip-fewshot)")
+    parser.set_defaults(default_views=default_views)
     views.add_argument("--image-size", type=int, default=None, help="depth raster size (default: the preset's)")
     views.add_argument("--batch-size", type=int, default=32, help="objects encoded per batch")
     parser.add_argument("--prompt", default="image of a {}", help="prompt template; {} is the class name")
 
 
-def settings_from_args(args: argparse.Namespace) -> tuple[DataSettings, EncoderSettings, ViewSettings]:
+def settings_from_args(args: argparse.Namespace, *, fewshot: bool = False
+                       ) -> tuple[DataSettings, EncoderSettings, ViewSettings]:
+    """``fewshot``: a preset with a few-shot setting of its own (``pointclip``) is replaced by
+    it, as the reference's few-shot runs project with other constants and cameras."""
     from clip2point.train.distributed import parse_device
     from clip2point.train.models import packaged_model_names
 
@@ -59,7 +70,11 @@ def settings_from_args(args: argparse.Namespace) -> tuple[DataSettings, EncoderS
     if args.pretrained is None and args.ckpt is None and args.model not in packaged_model_names():
         log.warning("no --pretrained weights: %s has random weights (pass --pretrained openai or a file "
                     "for the paper's CLIP baseline)", args.model)
-    views = ViewSettings(args.views, args.preset, args.image_size, args.batch_size)
+    preset = fewshot_preset(args.preset) if fewshot else get_depth_preset(args.preset).name
+    if preset != args.preset:
+        log.info("few-shot with --preset %s uses its few-shot setting %s", args.preset, preset)
+    num_views = args.views if args.views is not None else default_view_count(preset, args.default_views)
+    views = ViewSettings(num_views, preset, args.image_size, args.batch_size)
     return data, encoder, views
 
 

@@ -25,7 +25,7 @@ from clip2point.render.sampling import normalize_unit_sphere
 
 log = logging.getLogger(__name__)
 
-FEATURES_VERSION = 1  # bump when the way features are computed changes
+FEATURES_VERSION = 2  # bump when the way features are computed changes (2: each preset's own cameras)
 
 
 def should_align(pointset: PointSet, align: str = "auto") -> bool:
@@ -52,7 +52,9 @@ def compute_view_features(encoders: dict[str, nn.Module], points: torch.Tensor, 
     from clip2point.train.encoding import depth_views_to_clip_input, encode_images, tower_input_size  # noqa: PLC0415
 
     device = torch.device(device)
-    elev, azim, dist = get_view_preset(views.num_views).tensors(device)
+    cameras = get_view_preset(views.num_views, views.preset)  # the preset's own camera set
+    elev, azim, dist = cameras.tensors(device)
+    orientation = cameras.orientation(device)
     chunks: dict[str, list[torch.Tensor]] = {name: [] for name in encoders}
     start_time = time.perf_counter()
     for start in range(0, len(points), views.batch_size):
@@ -61,7 +63,7 @@ def compute_view_features(encoders: dict[str, nn.Module], points: torch.Tensor, 
         for name, encoder in encoders.items():
             side = tower_input_size(encoder)
             if side not in images:
-                images[side] = depth_views_to_clip_input(batch, elev, azim, dist, preset=views.preset,
+                images[side] = depth_views_to_clip_input(batch, elev, azim, dist, **orientation, preset=views.preset,
                                                          size=views.image_size, image_size=side)
             with _autocast(device):
                 chunks[name].append(encode_images(encoder, images[side]).float().cpu())

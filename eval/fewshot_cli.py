@@ -61,7 +61,7 @@ def _split_given(args: argparse.Namespace) -> tuple[argparse.Namespace, dict[str
 
 
 def _config(args: argparse.Namespace) -> FewShotConfig:
-    data, encoder, views = settings_from_args(args)
+    data, encoder, views = settings_from_args(args, fewshot=True)
     fewshot = FewShotSettings(shots=args.shots, seeds=args.seeds, paths=PATH_CHOICES[args.paths], epochs=args.epochs,
                               val_per_class=args.val_per_class, batch_size=args.train_batch_size, lr=args.lr,
                               weight_decay=args.weight_decay)

@@ -21,6 +21,7 @@ from clip2point.eval.fewshot import (Features, FewShotResult, FewShotSettings, S
 from clip2point.eval.report import ClassificationReport, classification_report
 from clip2point.eval.settings import DataSettings, EncoderSettings, ViewSettings
 from clip2point.eval.zeroshot import DEFAULT_PROMPT
+from clip2point.render.depth import fewshot_preset
 
 log = logging.getLogger(__name__)
 
@@ -122,9 +123,10 @@ ADAPTER_FIXED_FLAGS = {"num_views": "--views", "preset": "--preset", "image_size
 def check_adapter_flags(path: Path, meta: dict[str, Any], given: dict[str, Any]) -> None:
     """Refuse a flag of ``ADAPTER_FIXED_FLAGS`` (``given``: meta key -> value the user typed)
     that differs from the adapter's: the adapter's value must be used, and quietly doing so
-    would leave the user believing the result was made with theirs."""
+    would leave the user believing the result was made with theirs. A typed ``--preset`` is
+    compared as training resolved it (``pointclip`` trains as ``pointclip-fewshot``)."""
     for key, value in given.items():
-        if value != meta.get(key):
+        if (fewshot_preset(value) if key == "preset" else value) != meta.get(key):
             flag, trained = ADAPTER_FIXED_FLAGS[key], meta.get(key)
             raise ConfigError(f"--eval-only {path}: {flag} {value} differs from the adapter's {flag} "
                               f"{'(the preset default)' if trained is None else trained}, which its weights "

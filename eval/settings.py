@@ -8,6 +8,7 @@ from pathlib import Path
 
 from clip2point.datasets.pointsets import DATASETS, PointSetOptions
 from clip2point.errors import ConfigError
+from clip2point.render.cameras import get_view_preset
 from clip2point.render.depth import get_depth_preset
 
 ALIGN_MODES = ("auto", "yes", "no")
@@ -64,7 +65,8 @@ class EncoderSettings:
 
 @dataclass(frozen=True)
 class ViewSettings:
-    """Views rendered per object (SPEC §2 presets), depth preset, encoder batch (objects)."""
+    """Views rendered per object (a camera set of the depth preset: ``cameras.CAMERA_SETS``),
+    depth preset, encoder batch (objects)."""
 
     num_views: int = 6
     preset: str = "clip2point"
@@ -72,8 +74,11 @@ class ViewSettings:
     batch_size: int = 32
 
     def __post_init__(self) -> None:
-        if self.num_views not in (6, 10):
-            raise ConfigError(f"views must be 6 or 10 (SPEC §2 presets); got {self.num_views}")
+        get_depth_preset(self.preset)  # unknown names list the valid ones
+        try:
+            get_view_preset(self.num_views, self.preset)
+        except ConfigError as exc:
+            raise ConfigError(f"--views {self.num_views} with --preset {self.preset}: {exc}") from None
         if self.batch_size < 1:
             raise ConfigError(f"batch size must be at least 1; got {self.batch_size}")
         if self.image_size is not None:
@@ -81,4 +86,3 @@ class ViewSettings:
             from clip2point.render.views_cli import check_image_size  # noqa: PLC0415
 
             check_image_size(self.image_size, "--image-size")
-        get_depth_preset(self.preset)  # unknown names list the valid ones

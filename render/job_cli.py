@@ -14,7 +14,7 @@ import os
 from clip2point.provenance import to_jsonable
 from clip2point.render.backends import BACKENDS
 from clip2point.render.job import run_render_job
-from clip2point.render.job_config import RenderJobConfig
+from clip2point.render.job_config import SUPPORTED_VIEWS, RenderJobConfig
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     src.add_argument("--synthetic-per-class", type=int, default=20, metavar="N", help="synthetic objects per class")
     src.add_argument("--limit", type=int, metavar="N", help="only the first N objects (id order)")
     out = parser.add_argument_group("output")
-    out.add_argument("--views", type=int, default=10, choices=(10, 6), help="view preset (SPEC §2)")
+    out.add_argument("--views", type=int, default=10, choices=SUPPORTED_VIEWS, help="view preset (SPEC §2)")
     out.add_argument("--size", type=int, default=224, help="image side in pixels")
     out.add_argument("--points", type=int, default=8192, help="points stored per object")
     out.add_argument("--depth-points", type=int, default=1024, help="points the stored depth maps are projected from")

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from clip2point.errors import ConfigError
+from clip2point.render.cameras import view_counts
 
-SUPPORTED_VIEWS = (10, 6)
+SUPPORTED_VIEWS = view_counts("clip2point")  # shards pair RGB and depth from CLIP2Point's cameras
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,8 @@ class RenderJobConfig:
         if self.split_dir is not None and self.shapenet_root is None:
             raise ConfigError("--split-dir needs --shapenet ROOT (the synthetic set has its own split files)")
         if self.num_views not in SUPPORTED_VIEWS:
-            raise ConfigError(f"num_views must be 10 or 6 (the paper's presets); got {self.num_views}")
+            allowed = " or ".join(map(str, SUPPORTED_VIEWS))
+            raise ConfigError(f"num_views must be {allowed} (the paper's presets); got {self.num_views}")
         _check_int("size", self.size, low=16, high=2048, hint="use 224 for the paper's images")
         _check_int("num_points", self.num_points, low=1, hint="use 8192 (stored cloud)")
         _check_int("depth_points", self.depth_points, low=1, high=self.num_points,

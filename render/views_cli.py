@@ -13,7 +13,7 @@ import torch
 from PIL import Image
 
 from clip2point.errors import ConfigError
-from clip2point.render.cameras import check_raster_side, get_view_preset
+from clip2point.render.cameras import check_raster_side, get_view_preset, view_counts
 from clip2point.render.depth import project_depth
 from clip2point.render.mesh_io import load_mesh
 from clip2point.render.rgb import CAMERAS, RGBRenderer
@@ -24,7 +24,7 @@ from clip2point.render.sheets import contact_sheet, depth_tile, save_sheet
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("mesh", type=Path, help="mesh file (.obj with .mtl/textures, .off, .ply, .stl, .glb)")
     parser.add_argument("--out", type=Path, required=True, help="folder for views.npz and views.png")
-    parser.add_argument("--views", type=int, choices=(10, 6), default=10, help="view preset (SPEC §2)")
+    parser.add_argument("--views", type=int, choices=view_counts("clip2point"), default=10, help="view preset (SPEC §2)")
     parser.add_argument("--size", type=int, default=224, help="image side in pixels (RGB and depth)")
     parser.add_argument("--camera", choices=CAMERAS, default="perspective",
                         help="RGB camera; orthographic = the depth projector's camera (aligned mode)")

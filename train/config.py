@@ -95,6 +95,13 @@ class TrainConfig:
             raise ConfigError("--select-metric modelnet40_top1 needs --modelnet40 PATH")
         if self.select_metric in ("val_top1", "val_retrieval_top1") and not self.val_shards:
             raise ConfigError(f"--select-metric {self.select_metric} needs --val-shards PATH")
+        if self.val_shards or self.modelnet40:  # zero-shot validation draws from the preset's own cameras
+            from clip2point.render.cameras import get_view_preset  # noqa: PLC0415
+
+            try:
+                get_view_preset(self.val_views, self.depth_preset)
+            except ConfigError as exc:
+                raise ConfigError(f"--val-views {self.val_views} with depth preset {self.depth_preset}: {exc}") from None
 
     @property
     def selection_metric(self) -> str:

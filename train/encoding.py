@@ -24,6 +24,8 @@ def depth_views_to_clip_input(
     azim: ViewArg,
     dist: ViewArg,
     *,
+    roll: ViewArg = 0.0,
+    mirror: ViewArg | bool = False,
     preset: str = "clip2point",
     size: int | None = None,
     image_size: int = 224,
@@ -31,8 +33,9 @@ def depth_views_to_clip_input(
     """[B,P,3] points to the encoder's input [B,V,3,image_size,image_size]: the preset's depth
     picture, 3 channels, CLIP mean/std where the preset uses it. ``size`` is the raster (None: the
     preset's own). A picture that does not come out at the tower's ``image_size`` (the faithful
-    preset keeps its 224² raster; a user may pick another) is resized to it, antialiased."""
-    maps = project_depth(points, elev, azim, dist, preset=preset, size=size)
+    preset keeps its 224² raster; a user may pick another) is resized to it, antialiased.
+    ``roll``/``mirror`` complete the cameras (``ViewPreset.orientation()``)."""
+    maps = project_depth(points, elev, azim, dist, roll=roll, mirror=mirror, preset=preset, size=size)
     image = depth_to_image(maps, preset, image_size=image_size)
     if image.shape[-2:] != (image_size, image_size):
         flat = image.flatten(0, -3).unsqueeze(1)
@@ -61,7 +64,7 @@ def encode_depth_views(encoder: nn.Module, points: torch.Tensor, elev: ViewArg, 
                        **projection: Any) -> torch.Tensor:
     """L2-normalised view features [B,V,D] of depth maps projected from ``points`` [B,P,3].
 
-    ``projection`` (``preset``, ``size``, ``image_size``) goes unchanged to
+    ``projection`` (``roll``, ``mirror``, ``preset``, ``size``, ``image_size``) goes unchanged to
     ``depth_views_to_clip_input``, the one place that defines it, so the two cannot drift.
     ``elev``/``azim`` (degrees) and ``dist`` follow ``project_depth``: ``[V]``, ``[B,V]`` or a
     float for ``dist``. Wrap the call in ``torch.no_grad()``/autocast as the caller needs.

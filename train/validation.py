@@ -76,12 +76,12 @@ def zero_shot_predictions(
     """Predicted class per cloud from view-summed logits, in batches (``image_size``: the side the
     depth pictures are resized to; None: the tower's own input side)."""
     image_size = image_size or tower_input_size(encoder)
-    elev, azim = torch.tensor(views.elev), torch.tensor(views.azim)
+    elev, azim, dist = views.tensors()
     preds = []
     for chunk in points.split(batch_size):
         with autocast(device, precision):
-            feats = encode_depth_views(encoder, chunk.to(device), elev, azim, views.dist, preset=preset,
-                                       image_size=image_size)
+            feats = encode_depth_views(encoder, chunk.to(device), elev, azim, dist, **views.orientation(),
+                                       preset=preset, image_size=image_size)
         preds.append(view_summed_logits(feats, text_feats.to(device)).argmax(dim=1).cpu())
     return torch.cat(preds)
 
@@ -89,7 +89,7 @@ def zero_shot_predictions(
 def zero_shot_top1(encoder: nn.Module, data: ZeroShotSet, text_feats: torch.Tensor, *, num_views: int,
                    device: torch.device, precision: str, batch_size: int, preset: str = "clip2point",
                    image_size: int | None = None) -> float:
-    preds = zero_shot_predictions(encoder, data.points, text_feats, get_view_preset(num_views), device=device,
+    preds = zero_shot_predictions(encoder, data.points, text_feats, get_view_preset(num_views, preset), device=device,
                                   precision=precision, batch_size=batch_size, preset=preset, image_size=image_size)
     return float((preds == data.labels).float().mean())
 
