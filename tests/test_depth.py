@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from clip2point.errors import ConfigError
-from clip2point.render.cameras import get_view_preset
+from clip2point.render.cameras import get_view_preset, view_counts
 from clip2point.render.depth import (
     CLIP_MEAN,
     CLIP_STD,
@@ -195,9 +195,10 @@ def test_pointclip_v2_ignores_dist_and_fills_gaps() -> None:
 
 
 def test_every_preset_runs_on_a_batch_and_is_registered() -> None:
-    assert available_depth_presets() == ("clip2point", "pointclip", "pointclip-v2")
+    assert available_depth_presets() == ("clip2point", "pointclip", "pointclip-fewshot", "pointclip-unmirrored",
+                                         "pointclip-v2")
     points = torch.rand(2, 64, 3) - 0.5
-    for name in ("clip2point", "pointclip", "pointclip-v2"):
+    for name in available_depth_presets():
         maps = project_depth(points, [0.0, 90.0, 180.0], [0.0, 0.0, 45.0], 1.0, preset=name, size=64)
         assert maps.depth.dtype == torch.float32 and maps.mask.dtype == torch.bool
         assert maps.depth.shape[:2] == (2, 3)
@@ -207,7 +208,8 @@ def test_every_preset_runs_on_a_batch_and_is_registered() -> None:
 
 def test_bad_inputs_are_rejected_with_clear_messages() -> None:
     points = torch.zeros(1, 5, 3)
-    with pytest.raises(ConfigError, match="unknown depth preset 'pointclip3'; choose one of clip2point, pointclip, pointclip-v2"):
+    with pytest.raises(ConfigError, match="unknown depth preset 'pointclip3'; choose one of clip2point, pointclip, pointclip-fewshot, "
+                                         "pointclip-unmirrored, pointclip-v2"):
         get_depth_preset("pointclip3")
     with pytest.raises(ConfigError, match=r"points must be \[B,P,3\] with P > 0; got shape \(5, 3\)"):
         project_depth(torch.zeros(5, 3), [0.0], [0.0])
@@ -235,10 +237,13 @@ def test_numpy_points_are_accepted() -> None:
 def test_cuda_matches_cpu() -> None:
     gen = torch.Generator().manual_seed(1)
     points = torch.rand(4, 1024, 3, generator=gen) - 0.5
-    elev, azim, dist = get_view_preset(10).tensors()
-    for name in available_depth_presets():
-        cpu = project_depth(points, elev, azim, dist, preset=name)
-        gpu = project_depth(points.cuda(), elev.cuda(), azim.cuda(), dist.cuda(), preset=name)
+    for name in available_depth_presets():  # each through its own cameras (roll and mirror included)
+        views = get_view_preset(view_counts(name)[0], name)
+        elev, azim, dist = views.tensors()
+        orientation = views.orientation()
+        cpu = project_depth(points, elev, azim, dist, **orientation, preset=name)
+        gpu = project_depth(points.cuda(), elev.cuda(), azim.cuda(), dist.cuda(),
+                            **{key: value.cuda() for key, value in orientation.items()}, preset=name)
         assert gpu.depth.is_cuda
         both = cpu.mask & gpu.mask.cpu()
         assert (cpu.mask != gpu.mask.cpu()).float().mean() < 1e-4
