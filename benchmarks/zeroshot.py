@@ -28,6 +28,7 @@ from clip2point.eval.encoders import load_encoders, text_features
 from clip2point.eval.features import FeatureStore
 from clip2point.eval.settings import EncoderSettings, ViewSettings
 from clip2point.eval.zeroshot import classify
+from clip2point.render.cameras import view_counts
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from pointset_fixtures import SHAPES, shape_clouds  # noqa: E402
@@ -64,7 +65,7 @@ def objects_per_second(model: str, device: str, objects: int, views: int, batch:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--objects", type=int, default=30)
-    parser.add_argument("--views", type=int, default=6, choices=(6, 10))
+    parser.add_argument("--views", type=int, default=6, choices=view_counts("clip2point"))
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--batch-sizes", type=lambda t: [int(v) for v in t.split(",")], default=[1, 8, 32],
                         help="objects per encoder batch; 1 is the per-object-loop baseline")
