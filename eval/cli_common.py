@@ -50,10 +50,10 @@ def add_common_arguments(parser: argparse.ArgumentParser, *, default_views: int)
     views.add_argument("--preset", default="clip2point",
                        help=f"depth preset ({', '.join(available_depth_presets())}); each draws from its own cameras, "
                             "and fewshot uses pointclip's few-shot setting (pointclip-fewshot)")
-    parser.set_defaults(default_views=default_views)
     views.add_argument("--image-size", type=int, default=None, help="depth raster size (default: the preset's)")
     views.add_argument("--batch-size", type=int, default=32, help="objects encoded per batch")
     parser.add_argument("--prompt", default="image of a {}", help="prompt template; {} is the class name")
+    parser.set_defaults(default_views=default_views)  # settings_from_args resolves --views against --preset
 
 
 def settings_from_args(args: argparse.Namespace, *, fewshot: bool = False
