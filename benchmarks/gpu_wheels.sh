@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Wheels for the GPU machine, downloaded HERE (it has no network): the packages clip2point needs
 # (extras render + train, and pytest) that the GPU image does not already hold, for Python 3.12 on
-# manylinux x86-64, plus a wheel of clip2point itself (the fallback install when that machine's
-# setuptools is too old to build the tree).
+# manylinux x86-64, plus a wheel of clip2point itself and, in DEST/build/, setuptools to build the
+# tree there (the wheel is the fallback should that build fail).
 #
 #   bash benchmarks/gpu_wheels.sh [DEST]      # DEST default .whl (git-ignored), emptied first
 #
@@ -75,8 +75,11 @@ for pin in "${PINS[@]}"; do
   fi
 done
 "$PY" -m pip wheel -q --no-deps -w "$DEST" .  # clip2point, the fallback install
+# the build backend pyproject.toml asks for, so the GPU machine builds the tree it was sent even
+# when its own setuptools is older; kept apart (build/) so it never shadows that machine's at run time
+"$PY" -m pip download -q --no-deps --only-binary=:all: -d "$DEST/build" "setuptools>=77"
 size_mb=$(du -sm "$DEST" | cut -f1)
-echo "$DEST: $(ls "$DEST" | wc -l) wheels, ${size_mb} MiB"
+echo "$DEST: $(ls "$DEST"/*.whl | wc -l) wheels + build/, ${size_mb} MiB"
 if (( size_mb > BUDGET_MB )); then
   echo "$DEST holds ${size_mb} MiB, over WHEEL_BUDGET_MB=${BUDGET_MB} (the GPU call carries 64 MiB in all)" >&2
   exit 1
