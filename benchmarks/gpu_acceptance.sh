@@ -65,6 +65,7 @@ LOG=$OUT/gpu_acceptance.log
 STEPS=$(mktemp -d)  # one record per step, merged into $OUT/gpu_acceptance.json at the end
 BUDGET_S=${GPU_ACCEPTANCE_BUDGET_S:-470}
 SITE=/tmp/c2p-site
+WHEELS=${GPU_ACCEPTANCE_WHEELS:-.whl}  # the carried wheel folder (relative to the repo root)
 DATA=${GPU_ACCEPTANCE_DATA:-$REPO/.gpu-data}
 [[ -d $DATA ]] || DATA=${CLIP2POINT_SHARED_DATA:-$REPO/../shared/data}
 export CLIP2POINT_SHARED_DATA=$DATA PYTHONUNBUFFERED=1
@@ -110,18 +111,18 @@ IMPORTS="import clip2point.train.trainer, clip2point.render.rgb, open_clip, pyre
 if [[ -z "${GPU_ACCEPTANCE_INSTALL:-}" ]] && "$PY" -c "$IMPORTS" 2>/dev/null; then  # =1: install anyway
   step install 60 "$PY" -c "$IMPORTS; import clip2point, json; print(json.dumps({'installed': [], \
 'note': 'everything already importable', 'clip2point': clip2point.__file__}))"
-elif [[ -d .whl ]]; then
+elif [[ -d $WHEELS ]]; then
   step install 120 bash -c "set -e; rm -rf $SITE
-    '$PY' -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target $SITE .whl/*.whl
-    rm -rf /tmp/c2p-build; '$PY' -m pip install -q --no-index --no-deps --target /tmp/c2p-build .whl/build/*.whl || true
+    '$PY' -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target $SITE $WHEELS/*.whl
+    rm -rf /tmp/c2p-build; '$PY' -m pip install -q --no-index --no-deps --target /tmp/c2p-build $WHEELS/build/*.whl || true
     if PYTHONPATH=/tmp/c2p-build '$PY' -m pip install -q --no-index --no-deps --no-build-isolation --no-cache-dir \
          --upgrade --target $SITE . >/tmp/c2p-tree-build.log 2>&1; then how='built from this tree'
     else how='the prepared wheel (this machine cannot build the tree: see the log)'; cat /tmp/c2p-tree-build.log; fi
-    PYTHONPATH=$SITE '$PY' -c \"$IMPORTS; import json, os; print(json.dumps({'installed': sorted(f for f in os.listdir('.whl') if f.endswith('.whl')), \
+    PYTHONPATH=$SITE '$PY' -c \"$IMPORTS; import json, os; print(json.dumps({'installed': sorted(f for f in os.listdir('$WHEELS') if f.endswith('.whl')), \
 'clip2point': '\$how'}))\""
   export PYTHONPATH=$SITE${PYTHONPATH:+:$PYTHONPATH}
 else
-  step install 5 bash -c "echo 'clip2point or its dependencies are missing and there is no .whl folder: run \
+  step install 5 bash -c "echo 'clip2point or its dependencies are missing and there is no $WHEELS folder: run \
 bash benchmarks/gpu_acceptance.sh --prepare where there is network, and carry .whl' >&2; exit 1"
 fi
 "$PY" -c "import json, platform, torch; c = torch.cuda.is_available(); print(json.dumps({'python': \
