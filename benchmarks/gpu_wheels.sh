@@ -10,9 +10,10 @@
 # in this checkout's .venv (the environment the tests pass in). Versions: requirements/lock.txt's
 # pins when that constraints file exists, else the versions installed here. Subtracted: the names in
 # benchmarks/gpu_image_packages.txt (what the GPU image holds, requirements included: the GPU run
-# keeps its own torch, numpy, ...; a CUDA torch cannot be carried within the 64 MiB limit). A package with no wheel for
-# that platform (PyOpenGL 3.1.0, pyrender's pin, ships only an sdist) is built here into a pure
-# python wheel; anything else fails loudly. Fails when the wheels exceed WHEEL_BUDGET_MB (40).
+# keeps its own torch, numpy, ...; a CUDA torch cannot be carried within the 64 MiB limit). A
+# package with no wheel for that platform (PyOpenGL 3.1.0, pyrender's pin, ships only an sdist) is
+# built here into a pure python wheel; anything else fails loudly. Fails when the wheels exceed
+# WHEEL_BUDGET_MB (40).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
