@@ -5,7 +5,12 @@ the whole batch (one [N·P·25] temporary, one scatter into the full [N·224²] 
 project's version does the same arithmetic a few maps at a time so the buffer stays in cache.
 Both give identical maps (checked here). Prints one JSON object as its last line.
 
-    python benchmarks/depth_projection.py [--threads 2] [--repeats 5]
+    python benchmarks/depth_projection.py [--threads 2] [--repeats 5] [--golden NPZ]
+
+With CUDA it also projects the golden clouds (``--golden``, default
+``$CLIP2POINT_SHARED_DATA/golden/clip2point_depth_golden.npz``, else ``../shared/data/golden/``)
+for every variant in the file on the CPU and on the GPU and reports ``cuda_golden``: the largest
+|GPU - CPU| depth difference and whether the maps are bit-equal (goal: bit-equal or <= 1e-6).
 
 On a machine shared with other busy processes, OpenMP's default spin-waiting makes every
 thread barrier wait for a descheduled sibling and the 2-thread wall figure collapses (10× here
@@ -21,11 +26,12 @@ import logging
 import math
 import os
 import time
+from pathlib import Path
 from typing import Callable
 
 import torch
 
-from clip2point.render.cameras import get_view_preset
+from clip2point.render.cameras import align_modelnet, get_view_preset
 from clip2point.render.depth import project_depth
 from clip2point.render.depth_discs import pixel_centres_ndc, stencil_width
 from clip2point.render.depth_faithful import POINT_RADIUS, to_view_space
@@ -94,10 +100,39 @@ def measure(device: torch.device, repeats: int) -> dict[str, float]:
     return rates
 
 
+def default_golden() -> Path:
+    shared = os.environ.get("CLIP2POINT_SHARED_DATA")
+    root = Path(shared) if shared else Path(__file__).resolve().parents[2] / "shared" / "data"
+    return root / "golden" / "clip2point_depth_golden.npz"
+
+
+def golden_agreement(path: Path, device: torch.device) -> dict[str, object]:
+    """The golden clouds projected on ``device`` vs the CPU, for every variant the file holds
+    (``<variant>_elev/_azim/_dist``; ``_rot`` variants use ModelNet's alignment, as the golden test)."""
+    import numpy as np
+
+    with np.load(path) as golden:
+        points = torch.from_numpy(golden["points"])
+        variants = sorted(key[: -len("_elev")] for key in golden.files if key.endswith("_elev"))
+        cams = {v: [torch.from_numpy(golden[f"{v}_{k}"]) for k in ("elev", "azim", "dist")] for v in variants}
+    worst, equal, maps = 0.0, True, 0
+    for variant in variants:
+        cloud = align_modelnet(points) if variant.endswith("_rot") else points
+        cpu = project_depth(cloud, *cams[variant])
+        dev = project_depth(cloud.to(device), *(t.to(device) for t in cams[variant]))
+        depth, mask = dev.depth.cpu(), dev.mask.cpu()
+        worst = max(worst, (depth - cpu.depth).abs().max().item())
+        equal = equal and torch.equal(depth, cpu.depth) and torch.equal(mask, cpu.mask)
+        maps += cpu.depth.shape[0] * cpu.depth.shape[1]
+    return {"file": str(path), "variants": len(variants), "maps": maps, "max_abs_diff": worst, "bit_equal": equal,
+            "within_1e-6": worst <= 1e-6}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (the dev box has 2 cores)")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--golden", type=Path, default=None, help="golden depth npz (CUDA vs CPU check)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     torch.set_num_threads(args.threads)
@@ -117,6 +152,8 @@ def main() -> None:
         cuda = measure(torch.device("cuda"), args.repeats)
         result["cuda_device"] = torch.cuda.get_device_name()
         result.update({f"cuda_{k}": round(v, 1) for k, v in cuda.items()})
+        result["cuda_golden"] = golden_agreement(args.golden or default_golden(), torch.device("cuda"))
+        log.info("cuda vs cpu on the golden clouds: %s", result["cuda_golden"])
     print(json.dumps(result))
 
 

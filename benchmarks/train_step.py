@@ -12,7 +12,9 @@ Data: render-free shards (10 views, 224², 2,048 points) written to a temporary 
 tiny model, batch 16 on CPU; ``--model ViT-B-32 --batch-size 256`` on CUDA. The last line is
 JSON with ``samples_per_s`` and ``baseline_samples_per_s`` (stage by stage, synchronised so each
 stage is timed alone), ``pipelined_samples_per_s`` (the same steps unsynchronised, as the trainer
-runs them) and, on CUDA, ``gpu_busy`` (share of the pipelined wall time a kernel was running).
+runs them), ``depth_share`` (the project step's depth projection over the sum of its stages, timed
+alone) and, on CUDA, ``gpu_busy`` (share of the pipelined wall time a kernel was running) and
+``pipelined_depth_share`` (depth projection's CUDA-event time over the pipelined wall time).
 
     python benchmarks/train_step.py [--device cpu|cuda] [--model c2p-tiny] [--batch-size 16]
 """
@@ -65,12 +67,23 @@ def write_shards(folder: Path, n_objects: int) -> Path:
 
 class Timer:
     """Accumulates wall time per stage; synchronises CUDA so GPU work lands in its own stage
-    (``sync=False``: no synchronisation, the stages overlap as in training; times meaningless)."""
+    (``sync=False``: no synchronisation, the stages overlap as in training and wall times mean
+    nothing; on CUDA each stage is then bracketed by CUDA events instead, whose elapsed time is
+    how long the GPU's stream took from one to the other -- see ``event_seconds``)."""
 
     def __init__(self, device: torch.device, sync: bool = True) -> None:
         self.device, self.seconds, self.sync = device, defaultdict(float), sync and device.type == "cuda"
+        self.events: dict[str, list[tuple[torch.cuda.Event, torch.cuda.Event]]] = defaultdict(list)
+        self.use_events = not sync and device.type == "cuda"
 
     def stage(self, name: str, fn: Callable[[], object]) -> object:
+        if self.use_events:
+            begin, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            begin.record()
+            out = fn()
+            end.record()
+            self.events[name].append((begin, end))
+            return out
         if self.sync:
             torch.cuda.synchronize()
         start = time.perf_counter()
@@ -79,6 +92,11 @@ class Timer:
             torch.cuda.synchronize()
         self.seconds[name] += time.perf_counter() - start
         return out
+
+    def event_seconds(self, name: str) -> float:
+        """GPU-stream seconds spent inside stage ``name`` (CUDA, ``sync=False`` only)."""
+        torch.cuda.synchronize()
+        return sum(begin.elapsed_time(end) for begin, end in self.events[name]) / 1000
 
 
 def baseline_depth(batch: Batch, cfg: TrainConfig, gen: torch.Generator) -> torch.Tensor:
@@ -139,29 +157,34 @@ def run_steps(mode: str, args: argparse.Namespace, shards: Path, device: torch.d
         one_step(step, timer)
     total = sum(timer.seconds[s] for s in STAGES)
     out = {f"{s}_ms": 1000 * timer.seconds[s] / args.steps for s in STAGES}
-    out.update(samples_per_s=args.batch_size * args.steps / total, precision=precision, cache_build_s=cache_s)
-    out.update(pipelined(lambda step: one_step(step, Timer(device, sync=False)), args, device))
+    out.update(samples_per_s=args.batch_size * args.steps / total, precision=precision, cache_build_s=cache_s,
+               depth_share=timer.seconds["depth_render"] / total)
+    out.update(pipelined(one_step, args, device))
     return out
 
 
-def pipelined(step_fn: Callable[[int], None], args: argparse.Namespace, device: torch.device) -> dict[str, object]:
+def pipelined(step_fn: Callable[[int, Timer], None], args: argparse.Namespace,
+              device: torch.device) -> dict[str, object]:
     """The same steps with no synchronisation between stages (as the trainer runs them), wall
     clock from first to last: ``pipelined_samples_per_s``. On CUDA also ``gpu_busy``: the share of
     that wall time in which a kernel was running (union of kernel intervals from torch.profiler),
-    the figure behind "the GPU busy >= 90 % of each step"."""
+    the figure behind "the GPU busy >= 90 % of each step"; and ``pipelined_depth_share``: the
+    stream time between the CUDA events around depth projection, over that wall time."""
     start_step = args.warmup + args.steps
     profile = device.type == "cuda"
+    timer = Timer(device, sync=False)
     activities = [torch.profiler.ProfilerActivity.CUDA] if profile else []
     with torch.profiler.profile(activities=activities) if profile else contextlib.nullcontext() as prof:
         start = time.perf_counter()
         for step in range(start_step, start_step + args.steps):
-            step_fn(step)
+            step_fn(step, timer)
         if profile:
             torch.cuda.synchronize()
         wall = time.perf_counter() - start
     out: dict[str, object] = {"pipelined_samples_per_s": args.batch_size * args.steps / wall}
     if profile:
         out["gpu_busy"] = busy_fraction(prof.events(), wall)
+        out["pipelined_depth_share"] = timer.event_seconds("depth_render") / wall
     return out
 
 
@@ -207,6 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     for mode, r in results.items():
         log.info("%-8s %7.1f samples/s  %s", mode, r["samples_per_s"],
                  "  ".join(f"{s} {r[f'{s}_ms']:.1f} ms" for s in STAGES))
+    log.info("project depth projection: %.1f %% of the step", 100 * results["project"]["depth_share"])
     log.info("project image-feature cache build (once per weights+shards): %.2f s", results["project"]["cache_build_s"])
     print(json.dumps({
         "device": str(device), "model": args.model, "batch_size": args.batch_size, "threads": torch.get_num_threads(),
@@ -215,6 +239,8 @@ def main(argv: list[str] | None = None) -> int:
         "pipelined_samples_per_s": round(results["project"]["pipelined_samples_per_s"], 2),
         "baseline_pipelined_samples_per_s": round(results["baseline"]["pipelined_samples_per_s"], 2),
         "gpu_busy": results["project"].get("gpu_busy"),
+        "depth_share": round(results["project"]["depth_share"], 4),
+        "pipelined_depth_share": results["project"].get("pipelined_depth_share"),
         "project": results["project"], "baseline": results["baseline"],
     }))
     return 0

@@ -32,6 +32,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if torch.cuda.is_available():
         return
     skip = pytest.mark.skip(reason="needs a CUDA GPU")
-    for item in items:
-        if "gpu" in item.keywords:
+    for item in items:  # the item's own marks: ``keywords`` also holds a sibling pytest.param's marks
+        if item.get_closest_marker("gpu") is not None:
             item.add_marker(skip)

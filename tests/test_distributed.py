@@ -1,4 +1,5 @@
-"""Two CPU processes under torchrun/gloo: gathered negatives, a real DDP pre-training run, and its mid-epoch resume."""
+"""Two CPU processes under torchrun/gloo: gathered negatives, a real DDP pre-training run, and its mid-epoch resume;
+one GPU under torchrun: the same kill/resume check on CUDA (gpu-marked)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from dist_worker import fixed_inputs, loss_and_grads  # noqa: E402
 from train_support import assert_killed_run_resumes_exactly, tiny_weights_file, write_random_shards  # noqa: E402
 
 TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
+TORCHRUN_ONE = [*TORCHRUN[:-1], "1"]
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 
 
@@ -62,3 +64,17 @@ def test_a_killed_two_process_run_resumes_mid_epoch_to_identical_weights(tmp_pat
     weights = tiny_weights_file(tmp_path / "tiny.pt")
     killed = assert_killed_run_resumes_exactly(TORCHRUN, tmp_path, shards, weights, ENV)
     assert killed.returncode != 0
+
+
+@pytest.mark.gpu
+def test_a_killed_one_gpu_torchrun_run_resumes_mid_epoch_to_identical_weights(tmp_path: Path) -> None:
+    """One process on cuda:0 under torchrun, SIGKILLed mid-epoch and resumed, ends with the weights of
+    an uninterrupted run, bit for bit: checkpoints carry the CUDA generator state and deterministic
+    kernels (cuBLAS needs CUBLAS_WORKSPACE_CONFIG) make the replayed steps equal. With one rank the
+    trainer joins no process group (``DistEnv.enabled`` needs two), so NCCL itself is not exercised."""
+    shards = write_random_shards(tmp_path / "shards")
+    weights = tiny_weights_file(tmp_path / "tiny.pt")
+    env = {**ENV, "CUBLAS_WORKSPACE_CONFIG": ":4096:8"}
+    killed = assert_killed_run_resumes_exactly(TORCHRUN_ONE, tmp_path, shards, weights, env, ("--device", "cuda"))
+    assert killed.returncode != 0
+    assert "device cuda:0, precision bf16, world size 1" in (tmp_path / "b" / "out.log").read_text()

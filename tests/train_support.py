@@ -28,8 +28,8 @@ def write_random_shards(folder: Path, *, train: int = 16, test: int = 6, views: 
     return folder
 
 
-def tiny_weights_file(path: Path, seed: int = 7) -> Path:
-    """The c2p-tiny model's random weights saved as a local --pretrained file."""
+def tiny_weights_file(path: Path, seed: int = 7, model_name: str = "c2p-tiny") -> Path:
+    """A model's random weights (c2p-tiny unless told) saved as a local --pretrained file."""
     import open_clip
 
     from clip2point.train.models import register_model_configs
@@ -37,7 +37,7 @@ def tiny_weights_file(path: Path, seed: int = 7) -> Path:
     register_model_configs()
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = open_clip.create_model("c2p-tiny")
+        model = open_clip.create_model(model_name)
     torch.save(model.state_dict(), path)
     return path
 
@@ -86,18 +86,20 @@ def fit_tiny_image_tower(shards: Path, path: Path, *, split: str | None = None, 
 
 
 def assert_killed_run_resumes_exactly(launcher: list[str], tmp_path: Path, shards: Path, weights: Path,
-                                      env: dict[str, str]) -> "subprocess.CompletedProcess[str]":
+                                      env: dict[str, str], extra_args: tuple[str, ...] = ()
+                                      ) -> "subprocess.CompletedProcess[str]":
     """Pre-train killed right after step 3 (checkpoint at step 2, mid-epoch 0 of 4 steps) into
     ``tmp_path/a``, resume it with ``--resume auto``, run the same uninterrupted into ``tmp_path/b``,
     and assert both end with the same weights, bit for bit. ``launcher`` runs this file (python
-    or torchrun); returns the killed process for the caller's checks of how it died."""
+    or torchrun) with ``extra_args`` added to every run (e.g. ``--device cuda``); returns the killed
+    process for the caller's checks of how it died."""
     import subprocess
 
     from clip2point.train.checkpoint import read_checkpoint
 
     args = ["--shards", str(shards), "--model", "c2p-tiny", "--pretrained", str(weights), "--batch-size", "4",
             "--epochs", "2", "--num-workers", "0", "--checkpoint-every", "2", "--num-points", "64",
-            "--deterministic", "--no-progress"]
+            "--deterministic", "--no-progress", *extra_args]
     driver = [*launcher, str(Path(__file__))]
     killed = subprocess.run([*driver, "--kill-after-step", "3", "--out", str(tmp_path / "a"), *args],
                             env=env, capture_output=True, text=True, timeout=300)
