@@ -34,7 +34,9 @@ import numpy as np
 
 log = logging.getLogger("benchmarks.rgb_render")
 
-SHARED_MESHES = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "meshes"
+# ../shared/data beside the checkout, or $CLIP2POINT_SHARED_DATA as the tests read it
+SHARED_MESHES = Path(os.environ.get("CLIP2POINT_SHARED_DATA")
+                     or Path(__file__).resolve().parents[1].parent / "shared" / "data") / "meshes"
 SIZE, LIGHT_SEED = 224, 0
 
 

@@ -27,6 +27,7 @@ import trimesh
 from PIL import Image
 
 ATLAS_CELLS = 4  # the reference's texture_atlas_size (load_obj's default)
+_FACE_CHUNK = 65536  # faces sampled at once: ~100 MB of temporaries
 _NORMAL_EPS = 1e-6  # torch.nn.functional.normalize's eps, as PyTorch3D normalises vertex normals
 
 
@@ -52,10 +53,14 @@ def face_atlas(image: Image.Image, uv: np.ndarray, faces: np.ndarray) -> np.ndar
     """float32 [F, 4, 4, 3]: cell (row w_y, column w_x) of face f holds the texture colour at the
     centroid of that barycentric sub-triangle, UVs clamped to [0, 1] (PyTorch3D's
     ``make_material_atlas`` with ``texture_wrap='clamp'``)."""
-    pixels = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
-    face_uv = np.clip(np.asarray(uv, dtype=np.float64)[faces], 0.0, 1.0)  # [F,3,2]
-    samples = np.einsum("rck,fkd->frcd", _cell_barycentrics(), face_uv)  # [F,R,R,2]
-    return _bilinear(pixels, samples)
+    pixels = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))  # uint8: only taps become floats
+    uv = np.asarray(uv, dtype=np.float64)
+    bary = _cell_barycentrics().reshape(1, ATLAS_CELLS * ATLAS_CELLS, 3)
+    atlas = np.empty((len(faces), ATLAS_CELLS * ATLAS_CELLS, 3), dtype=np.float32)
+    for start in range(0, len(faces), _FACE_CHUNK):  # bounds the temporaries on huge meshes
+        face_uv = np.clip(uv[faces[start:start + _FACE_CHUNK]], 0.0, 1.0)  # [f,3,2]
+        atlas[start:start + _FACE_CHUNK] = _bilinear(pixels, bary @ face_uv)  # samples [f,R·R,2]
+    return atlas.reshape(len(faces), ATLAS_CELLS, ATLAS_CELLS, 3)
 
 
 def atlas_texture(atlas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -88,8 +93,8 @@ def _cell_barycentrics() -> np.ndarray:
 
 
 def _bilinear(pixels: np.ndarray, uv: np.ndarray) -> np.ndarray:
-    """Bilinear samples of an image (rows top to bottom) at UVs in [0, 1] with v up, the
-    corners of the image at the centres of its corner pixels (``align_corners=True``)."""
+    """Bilinear samples in [0, 1] of a uint8 image (rows top to bottom) at UVs in [0, 1] with
+    v up, the corners of the image at the centres of its corner pixels (``align_corners=True``)."""
     height, width = pixels.shape[:2]
     x = uv[..., 0] * (width - 1)
     y = (1.0 - uv[..., 1]) * (height - 1)
@@ -99,4 +104,4 @@ def _bilinear(pixels: np.ndarray, uv: np.ndarray) -> np.ndarray:
     fx, fy = (x - x0)[..., None], (y - y0)[..., None]
     top = pixels[y0, x0] * (1 - fx) + pixels[y0, x1] * fx
     bottom = pixels[y1, x0] * (1 - fx) + pixels[y1, x1] * fx
-    return (top * (1 - fy) + bottom * fy).astype(np.float32)
+    return ((top * (1 - fy) + bottom * fy) / 255.0).astype(np.float32)
