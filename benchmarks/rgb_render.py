@@ -1,7 +1,9 @@
 """Throughput of the RGB renderer: 10 views per object at 224², real meshes and the synthetic set.
 
 Ours: ``RGBRenderer`` (one GL context per worker, the scene built once per object and only
-camera and light moved per view, no MSAA, a two-sided Phong shader).
+camera and light moved per view, no MSAA, our Phong shader) with the default faithful shading
+(per-face texture atlas built on the CPU); ``ours_improved`` is the improved shading (full
+textures uploaded, two-sided lighting).
 Baseline: pyrender as its documentation shows it, with the context reused (a fair, not a
 straw-man, baseline): per view a new ``Scene`` with ``Mesh.from_trimesh`` of every part,
 camera and light, rendered by the stock ``OffscreenRenderer`` (4x MSAA framebuffer, PBR
@@ -12,7 +14,7 @@ Each variant runs in its own fresh process (one render worker), which also repor
 RSS. Mesh loading is timed apart from rendering. Prints one JSON object as its last line.
 
     python benchmarks/rgb_render.py [--per-class 1] [--repeats 1] [--gl-threads 1]
-        [--meshes DIR] [--sets shared_meshes,synthetic] [--variants ours,ours_msaa4,baseline] [--workers 1]
+        [--meshes DIR] [--sets shared_meshes,synthetic] [--variants ours,ours_msaa4,ours_improved,baseline] [--workers 1]
 
 ``--workers N`` (N > 1) adds ``concurrent``: N render workers on the real meshes at once (several
 workers sharing one GPU, or N cores), each rendering after all have loaded and compiled (a
@@ -41,7 +43,7 @@ log = logging.getLogger("benchmarks.rgb_render")
 
 SHARED_MESHES = (Path(os.environ["CLIP2POINT_SHARED_DATA"]) if os.environ.get("CLIP2POINT_SHARED_DATA")
                  else Path(__file__).resolve().parents[1].parent / "shared" / "data") / "meshes"
-VARIANTS = ("ours", "ours_msaa4", "baseline")
+VARIANTS = ("ours", "ours_msaa4", "ours_improved", "baseline")
 SIZE, LIGHT_SEED = 224, 0
 
 
@@ -60,7 +62,8 @@ def _gl_renderer() -> str | None:
         return None
 
 
-def _render_ours(paths: list[str], repeats: int, msaa_samples: int, barrier: object = None) -> dict:
+def _render_ours(paths: list[str], repeats: int, msaa_samples: int, barrier: object = None,
+                 shading: str = "faithful") -> dict:
     from clip2point.render.cameras import get_view_preset
     from clip2point.render.mesh_io import load_mesh
     from clip2point.render.rgb import RGBRenderer
@@ -68,7 +71,7 @@ def _render_ours(paths: list[str], repeats: int, msaa_samples: int, barrier: obj
     preset = get_view_preset(10)
     render_s = load_s = 0.0
     views = 0
-    with RGBRenderer(SIZE, msaa_samples=msaa_samples) as renderer:
+    with RGBRenderer(SIZE, msaa_samples=msaa_samples, shading=shading) as renderer:
         renderer.render(load_mesh(paths[0]), preset, light_seed=LIGHT_SEED)  # compile shaders
         gl_renderer = _gl_renderer()
         if barrier is not None:
@@ -109,12 +112,13 @@ def _render_baseline(paths: list[str], repeats: int) -> dict:
     from clip2point.render.cameras import get_view_preset
     from clip2point.render.gl import import_pyrender
     from clip2point.render.mesh_io import load_mesh
-    from clip2point.render.rgb import camera_poses, light_poses
+    from clip2point.render.rgb import camera_poses
+    from clip2point.render.rgb_light import light_directions, light_poses
 
     pyrender = import_pyrender()
     preset = get_view_preset(10)
     poses = camera_poses(preset, 2.0 * preset.dist)
-    lights = light_poses(preset.num_views, LIGHT_SEED)
+    lights = light_poses(light_directions("random", preset, LIGHT_SEED))
     offscreen = pyrender.OffscreenRenderer(SIZE, SIZE)
     flags = pyrender.RenderFlags.SKIP_CULL_FACES
 
@@ -190,6 +194,7 @@ def main() -> None:
     totals = {key: [0, 0.0, 0.0] for key in variants}
     runners = {"ours": lambda paths: _in_worker(_render_ours, paths, args.repeats, 0),
                "ours_msaa4": lambda paths: _in_worker(_render_ours, paths, args.repeats, 4),
+               "ours_improved": lambda paths: _in_worker(_render_ours, paths, args.repeats, 0, None, "improved"),
                "baseline": lambda paths: _in_worker(_render_baseline, paths, args.repeats)}
     with tempfile.TemporaryDirectory() as tmp:
         mesh_sets = _mesh_sets(args.per_class, Path(tmp), args.meshes, args.sets.split(","))

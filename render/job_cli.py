@@ -15,6 +15,7 @@ from clip2point.provenance import to_jsonable
 from clip2point.render.backends import BACKENDS
 from clip2point.render.job import run_render_job
 from clip2point.render.job_config import SUPPORTED_VIEWS, RenderJobConfig
+from clip2point.render.views_cli import add_rgb_arguments
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     out.add_argument("--depth-points", type=int, default=1024, help="points the stored depth maps are projected from")
     out.add_argument("--objects-per-shard", type=int, default=64, metavar="N")
     out.add_argument("--seed", type=int, default=0)
+    add_rgb_arguments(out)
     run = parser.add_argument_group("execution")
     run.add_argument("--workers", type=int, default=_usable_cores(),
                      help="parallel render processes, each with its own GL context (default: the usable cores)")
@@ -63,6 +65,7 @@ def config_from_args(args: argparse.Namespace) -> RenderJobConfig:
         synthetic_per_class=args.synthetic_per_class, num_views=args.views, size=args.size,
         num_points=args.points, depth_points=args.depth_points, objects_per_shard=args.objects_per_shard,
         seed=args.seed, limit=args.limit, max_faces=args.max_faces, timeout_s=args.timeout,
+        light=args.light, shading=args.shading,
     )
 
 

@@ -18,6 +18,8 @@ from typing import Any
 
 from clip2point.errors import ConfigError
 from clip2point.render.cameras import view_counts
+from clip2point.render.rgb_light import DEFAULT_LIGHT, parse_light
+from clip2point.render.rgb_scene import SHADINGS
 
 SUPPORTED_VIEWS = view_counts("clip2point")  # shards pair RGB and depth from CLIP2Point's cameras
 
@@ -39,9 +41,14 @@ class RenderJobConfig:
     limit: int | None = None
     max_faces: int | None = None
     timeout_s: float | None = None
+    light: str = DEFAULT_LIGHT  # rgb_light: why 'random' is the reference's stored-view light
+    shading: str = "faithful"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "out", Path(self.out))
+        object.__setattr__(self, "light", parse_light(self.light))
+        if self.shading not in SHADINGS:
+            raise ConfigError(f"--shading {self.shading!r}: use one of {', '.join(SHADINGS)}")
         for name in ("shapenet_root", "split_dir"):
             value = getattr(self, name)
             object.__setattr__(self, name, None if value is None else Path(value))
@@ -80,6 +87,8 @@ class RenderJobConfig:
             "objects_per_shard": self.objects_per_shard,
             "seed": self.seed,
             "limit": self.limit,
+            "light": self.light,
+            "shading": self.shading,
         }
         if self.shapenet_root is None:
             identity["synthetic_per_class"] = self.synthetic_per_class

@@ -2,9 +2,15 @@
 
 One ``RGBRenderer`` owns one GL context for its whole life (creating a context costs far more
 than rendering an object), builds the pyrender scene once per object and moves only the camera
-and the light between views. Lighting is seeded, so an object renders to the same pixels on
-every run. ``camera="orthographic"`` is the aligned mode: the camera of the faithful depth
-projector, so RGB and depth share pixels.
+and the light between views. The light (``rgb_light``) is a type or a direction; a random light
+is seeded, so an object renders to the same pixels on every run. ``camera="orthographic"`` is
+the aligned mode: the camera of the faithful depth projector, so RGB and depth share pixels.
+
+``shading="faithful"`` (default) is the reference's PyTorch3D look (SPEC §4, golden
+``rgb_phong_golden.npz``): untextured parts white, back faces lit with their own normal (ambient
+only when facing away from the light), textures through a 4×4 atlas per face with clamped UVs.
+``shading="improved"`` lights both sides, paints untextured parts light grey and samples the
+full texture with repeat-wrap (README, "Deliberate differences", RGB).
 """
 
 from __future__ import annotations
@@ -20,7 +26,8 @@ from clip2point.render.cameras import ViewPreset, check_raster_side, look_at_vie
 from clip2point.render.gl import import_pyrender
 from clip2point.render.mesh_io import LoadedMesh
 from clip2point.render.rgb_gl import close_offscreen, offscreen_renderer
-from clip2point.render.rgb_scene import build_pyrender_mesh
+from clip2point.render.rgb_light import DEFAULT_LIGHT, light_directions, light_poses, parse_light
+from clip2point.render.rgb_scene import SHADINGS, build_pyrender_mesh
 
 CAMERAS = ("perspective", "orthographic")
 ORTHO_ZNEAR = 0.01  # the orthographic camera keeps the whole unit sphere, as the projector does
@@ -37,7 +44,9 @@ class RGBViews(NamedTuple):
 @dataclass(frozen=True)
 class RGBSettings:
     """How views are rendered. Defaults are SPEC §4 (camera) and PyTorch3D's Phong defaults
-    (ambient 0.5, diffuse 0.3), which the reference renderer used."""
+    (ambient 0.5, diffuse 0.3), which the reference renderer used. ``light`` is a
+    ``rgb_light.parse_light`` form; ``shading`` one of ``SHADINGS``; ``max_texture_size`` bounds
+    the textures the improved shading uploads (the faithful atlas samples the full image)."""
 
     size: int = 224
     yfov_deg: float = 60.0
@@ -48,9 +57,14 @@ class RGBSettings:
     diffuse: float = 0.3
     msaa_samples: int = 0
     max_texture_size: int = 1024
+    shading: Literal["faithful", "improved"] = "faithful"
+    light: str = DEFAULT_LIGHT
 
     def __post_init__(self) -> None:
         check_raster_side(self.size)
+        if self.shading not in SHADINGS:
+            raise ConfigError(f"shading must be one of {SHADINGS}; got {self.shading!r}")
+        object.__setattr__(self, "light", parse_light(self.light, "light"))
         if not 0.0 < self.yfov_deg < 180.0:
             raise ConfigError(f"yfov_deg must be in (0, 180) degrees; got {self.yfov_deg}")
         if not 0.0 < self.znear < self.zfar:
@@ -68,24 +82,26 @@ class RGBSettings:
 class RGBRenderer:
     """Renders ``LoadedMesh`` objects to RGB views. Build once per process and reuse it for
     every object; not thread-safe. Keyword arguments are ``RGBSettings`` fields
-    (``yfov_deg``, ``znear``, ``zfar``, ``camera``, ``ambient``, ``diffuse``, ...)."""
+    (``yfov_deg``, ``znear``, ``zfar``, ``camera``, ``shading``, ``light``, ...)."""
 
     def __init__(self, size: int = 224, **settings: Any) -> None:
         self.settings = RGBSettings(size=size, **settings)
         self._pyrender = import_pyrender()
-        self._offscreen = offscreen_renderer(self._pyrender, self.settings.size, samples=self.settings.msaa_samples)
+        defines = {"TWO_SIDED": 1} if self.settings.shading == "improved" else {}
+        self._offscreen = offscreen_renderer(self._pyrender, self.settings.size, samples=self.settings.msaa_samples,
+                                             defines=defines)
         self._flags = self._pyrender.RenderFlags.SKIP_CULL_FACES  # SPEC §4: draw both sides
 
     def render(self, mesh: LoadedMesh, views: ViewPreset, *, light_seed: int) -> RGBViews:
-        """All views of one object: camera at ``2·views.dist`` (SPEC §4), one seeded
-        directional light per view."""
+        """All views of one object: camera at ``2·views.dist`` (SPEC §4), one directional
+        light per view as ``settings.light`` says (``light_seed`` draws a random one)."""
         if self._offscreen is None:
             raise RuntimeError("RGBRenderer.render called after close()")
         pyrender, s = self._pyrender, self.settings
         poses = camera_poses(views, 2.0 * views.dist)
-        lights = light_poses(views.num_views, light_seed)
+        lights = light_poses(light_directions(s.light, views, light_seed))
         scene = pyrender.Scene(bg_color=(1.0, 1.0, 1.0, 1.0), ambient_light=(s.ambient,) * 3)
-        scene.add(build_pyrender_mesh(pyrender, mesh, max_texture_size=s.max_texture_size))
+        scene.add(build_pyrender_mesh(pyrender, mesh, max_texture_size=s.max_texture_size, shading=s.shading))
         camera_node = scene.add(self._camera(views.dist), pose=poses[0])
         light_node = scene.add(pyrender.DirectionalLight(color=np.ones(3), intensity=s.diffuse), pose=lights[0])
         rgb = np.empty((views.num_views, s.size, s.size, 3), dtype=np.uint8)
@@ -122,19 +138,3 @@ def camera_poses(views: ViewPreset, distance: float) -> np.ndarray:
     """OpenGL camera-to-world poses [V,4,4] (float64) of a preset's views at ``distance``."""
     R, T = look_at_view_transform(distance, views.elev, views.azim)
     return opengl_camera_pose(R, T).double().numpy()
-
-
-def light_poses(num_views: int, seed: int) -> np.ndarray:
-    """One directional light per view, direction uniform on the sphere from ``seed`` (the
-    reference drew a random direction per render; we draw it reproducibly). pyrender shines a
-    directional light along its node's −z axis, so each pose is a frame with z = −direction."""
-    directions = np.random.default_rng(seed).normal(size=(num_views, 3))
-    directions /= np.linalg.norm(directions, axis=1, keepdims=True)
-    poses = np.tile(np.eye(4), (num_views, 1, 1))
-    for pose, direction in zip(poses, directions):
-        z = -direction
-        helper = np.array([1.0, 0.0, 0.0]) if abs(z[0]) < 0.9 else np.array([0.0, 1.0, 0.0])
-        x = np.cross(helper, z)
-        x /= np.linalg.norm(x)
-        pose[:3, :3] = np.stack([x, np.cross(z, x), z], axis=1)
-    return poses

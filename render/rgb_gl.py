@@ -1,5 +1,5 @@
-"""The pyrender pieces the RGB renderer changes: which shaders run and how many samples the
-offscreen framebuffer has.
+"""The pyrender pieces the RGB renderer changes: which shaders run (with which extra defines,
+e.g. ``TWO_SIDED`` for the improved shading) and how many samples the offscreen framebuffer has.
 
 pyrender always renders into a 4x multisampled framebuffer and shades with its PBR shader.
 For 224-pixel training views under software GL both cost time without helping CLIP, and the
@@ -17,13 +17,15 @@ from typing import Any
 SHADER_DIR = Path(__file__).resolve().parent / "shaders"
 
 
-def offscreen_renderer(pyrender: ModuleType, size: int, *, samples: int) -> Any:
+def offscreen_renderer(pyrender: ModuleType, size: int, *, samples: int,
+                       defines: dict[str, int] | None = None) -> Any:
     """A ``pyrender.OffscreenRenderer`` (one GL context; build once per process and reuse)
-    whose renderer uses our two-sided Phong shaders and ``samples`` MSAA samples (0 = none)."""
+    whose renderer uses our Phong shaders compiled with ``defines`` added to pyrender's, and
+    ``samples`` MSAA samples (0 = none)."""
     offscreen = pyrender.OffscreenRenderer(size, size)
     # pyrender has no hook to choose the renderer class, so we replace the private one it
     # just built; that is safe because Renderer.__init__ creates no GL objects.
-    offscreen._renderer = _renderer_class(pyrender)(size, size, samples=samples)
+    offscreen._renderer = _renderer_class(pyrender)(size, size, samples=samples, defines=dict(defines or {}))
     return offscreen
 
 
@@ -54,13 +56,25 @@ def _renderer_class(pyrender: ModuleType) -> type:
     """Build the subclass lazily: pyrender must not be imported at module import time."""
     from OpenGL import GL  # noqa: PLC0415  (imported after pyrender chose the GL platform)
 
-    class SampledRenderer(pyrender.Renderer):
-        """pyrender's renderer with our shader folder and a chosen MSAA sample count."""
+    class DefinesProgramCache(pyrender.shader_program.ShaderProgramCache):
+        """pyrender's program cache, adding fixed defines to every program it compiles."""
 
-        def __init__(self, width: int, height: int, *, samples: int) -> None:
+        def __init__(self, shader_dir: str, defines: dict[str, int]) -> None:
+            super().__init__(shader_dir=shader_dir)
+            self._extra_defines = defines
+
+        def get_program(self, vertex_shader: str, fragment_shader: str, geometry_shader: str | None = None,
+                        defines: dict[str, int] | None = None) -> Any:
+            return super().get_program(vertex_shader, fragment_shader, geometry_shader,
+                                       defines={**(defines or {}), **self._extra_defines})
+
+    class SampledRenderer(pyrender.Renderer):
+        """pyrender's renderer with our shader folder, extra defines and a chosen MSAA sample count."""
+
+        def __init__(self, width: int, height: int, *, samples: int, defines: dict[str, int]) -> None:
             super().__init__(width, height)
             self._samples = samples
-            self._program_cache = pyrender.shader_program.ShaderProgramCache(shader_dir=str(SHADER_DIR))
+            self._program_cache = DefinesProgramCache(str(SHADER_DIR), defines)
 
         def _configure_main_framebuffer(self) -> None:
             fresh = self._main_fb is None or self._main_fb_dims != (self.viewport_width, self.viewport_height)

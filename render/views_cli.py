@@ -17,6 +17,8 @@ from clip2point.render.cameras import check_raster_side, get_view_preset, view_c
 from clip2point.render.depth import project_depth
 from clip2point.render.mesh_io import load_mesh
 from clip2point.render.rgb import CAMERAS, RGBRenderer
+from clip2point.render.rgb_light import DEFAULT_LIGHT, LIGHT_TYPES, parse_light
+from clip2point.render.rgb_scene import SHADINGS
 from clip2point.render.sampling import DEPTH_POINTS, STORED_POINTS, sample_surface
 from clip2point.render.sheets import contact_sheet, depth_tile, save_sheet
 
@@ -28,7 +30,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--size", type=int, default=224, help="image side in pixels (RGB and depth)")
     parser.add_argument("--camera", choices=CAMERAS, default="perspective",
                         help="RGB camera; orthographic = the depth projector's camera (aligned mode)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the surface sample and of the light")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the surface sample and of the random light")
+    add_rgb_arguments(parser)
+
+
+def add_rgb_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """``--light`` and ``--shading``, shared by ``views`` and ``render`` (same names, same defaults)."""
+    parser.add_argument("--light", type=_light_flag, default=DEFAULT_LIGHT, metavar="|".join(LIGHT_TYPES) + "|X,Y,Z",
+                        help="RGB light, the reference's types: random (one direction 1-2*rand(3) per object, "
+                        "seeded; the default, see README), headlight (from the camera), fixed (0,1,0, from above), "
+                        "or a direction X,Y,Z from the surface towards the light (write --light=-1,0,0 when it starts with '-')")
+    parser.add_argument("--shading", choices=SHADINGS, default="faithful",
+                        help="faithful: the reference's PyTorch3D Phong look (untextured parts white, back faces "
+                        "unlit by the light, 4x4 texture atlas per face, clamped UVs); improved: both sides lit, "
+                        "untextured parts light grey, full textures repeat-wrapped")
+
+
+def _light_flag(text: str) -> str:
+    """argparse type of ``--light``: a ConfigError becomes argparse's one-line usage error."""
+    try:
+        return parse_light(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def check_image_size(size: int, flag: str = "--size") -> int:
@@ -40,13 +63,14 @@ def check_image_size(size: int, flag: str = "--size") -> int:
         raise ConfigError(f"{flag} {size}: {exc}") from None
 
 
-def render_views(mesh_path: Path, *, num_views: int, size: int, camera: str, seed: int) -> dict[str, np.ndarray]:
+def render_views(mesh_path: Path, *, num_views: int, size: int, camera: str, seed: int,
+                 light: str = DEFAULT_LIGHT, shading: str = "faithful") -> dict[str, np.ndarray]:
     """Everything ``views.npz`` holds: RGB views and masks, the stored point sample, and the
     faithful depth maps of ``DEPTH_POINTS`` of those points (a seeded subset, as pre-training
     draws them)."""
     loaded = load_mesh(mesh_path)
     preset = get_view_preset(num_views)
-    with RGBRenderer(size, camera=camera) as renderer:
+    with RGBRenderer(size, camera=camera, light=light, shading=shading) as renderer:
         views = renderer.render(loaded, preset, light_seed=seed)
     points = sample_surface(loaded.mesh, STORED_POINTS, seed=seed)
     subset = np.sort(np.random.default_rng(seed).choice(STORED_POINTS, DEPTH_POINTS, replace=False))
@@ -59,6 +83,8 @@ def render_views(mesh_path: Path, *, num_views: int, size: int, camera: str, see
         "depth_point_index": subset.astype(np.int64),
         "elev": np.asarray(preset.elev, dtype=np.float32),
         "azim": np.asarray(preset.azim, dtype=np.float32),
+        "light": np.asarray(parse_light(light)),
+        "shading": np.asarray(shading),
     }
 
 
@@ -79,7 +105,8 @@ def _save_npz(arrays: dict[str, np.ndarray], path: Path) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     check_image_size(args.size)
-    arrays = render_views(args.mesh, num_views=args.views, size=args.size, camera=args.camera, seed=args.seed)
+    arrays = render_views(args.mesh, num_views=args.views, size=args.size, camera=args.camera, seed=args.seed,
+                          light=args.light, shading=args.shading)
     args.out.mkdir(parents=True, exist_ok=True)
     npz = _save_npz(arrays, args.out / "views.npz")
     png = save_sheet(views_sheet(arrays, args.mesh.stem), args.out / "views.png")

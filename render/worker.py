@@ -262,7 +262,7 @@ class RenderWorker:
             # llvmpipe reads this when its first context is made; N workers x all cores would
             # oversubscribe the machine. An explicit user setting wins.
             os.environ.setdefault("LP_NUM_THREADS", str(self.threads))
-            self._renderer = RGBRenderer(self.config.size)
+            self._renderer = RGBRenderer(self.config.size, light=self.config.light, shading=self.config.shading)
         return self._renderer
 
     @staticmethod

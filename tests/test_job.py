@@ -51,6 +51,8 @@ def test_depth_subset_is_a_seeded_subset_of_distinct_stored_points() -> None:
     ({"max_faces": 0}, "max_faces must be an integer >= 1"),
     ({"timeout_s": 0.0}, "timeout_s must be a positive number"),
     ({"split_dir": "splits"}, "--split-dir needs --shapenet ROOT"),
+    ({"light": "sideways"}, r"--light 'sideways': use one of random, headlight, fixed or a non-zero direction X,Y,Z"),
+    ({"shading": "pbr"}, r"--shading 'pbr': use one of faithful, improved"),
 ])
 def test_config_validation_says_how_to_fix(tmp_path: Path, overrides: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
@@ -101,6 +103,23 @@ def test_shard_content_matches_the_configuration(tmp_path: Path) -> None:
         assert (rgb[obj] < 250).any(axis=-1).mean() > 0.02  # the object is drawn, on white
         assert (rgb[obj][:, 0, 0] == 255).all()
         assert (depth[obj] > 0).mean() > 0.01 and (depth[obj] >= 0).all()
+
+
+def test_light_and_shading_are_recorded_and_change_only_the_rgb(tmp_path: Path) -> None:
+    """The shard configuration records the light and the shading; they change the RGB views
+    and nothing else of an object (points and depth maps are the same bytes)."""
+    arrays = {}
+    for name, overrides in {"default": {}, "other": {"light": "0,0,1", "shading": "improved"}}.items():
+        config = small_config(tmp_path / name, limit=2, **overrides)
+        run_render_job(config, progress=False)
+        with h5py.File(tmp_path / name / "shard-00000.h5") as h5:
+            recorded = json.loads(h5.attrs["config"])
+            arrays[name] = {key: h5[key][()] for key in ("rgb", "depth", "points")}
+        assert {k: recorded[k] for k in ("light", "shading")} == {k: config.identity()[k] for k in ("light", "shading")}
+    assert config.identity()["light"] == "0,0,1" and RenderJobConfig(out=tmp_path).identity()["light"] == "random"
+    for key in ("depth", "points"):
+        np.testing.assert_array_equal(arrays["default"][key], arrays["other"][key])
+    assert not np.array_equal(arrays["default"]["rgb"], arrays["other"]["rgb"])
 
 
 def _broken_tree(tmp_path: Path) -> tuple[Path, list[str], str]:

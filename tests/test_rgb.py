@@ -1,5 +1,5 @@
-"""RGBRenderer: shapes, determinism, colours, two-sided shading, and the aligned (orthographic)
-mode against the depth projector."""
+"""RGBRenderer: shapes, determinism, colours, one-sided (faithful) and two-sided (improved)
+shading, and the aligned (orthographic) mode against the depth projector."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ from clip2point.render.cameras import ViewPreset, get_view_preset
 from clip2point.render.depth import project_depth
 from clip2point.render.gl import import_pyrender
 from clip2point.render.mesh_io import LoadedMesh, load_mesh
-from clip2point.render.rgb import RGBRenderer, RGBSettings, light_poses
+from clip2point.render.rgb import RGBRenderer, RGBSettings
+from clip2point.render.rgb_light import light_directions
 from clip2point.render.rgb_scene import build_pyrender_mesh
 from clip2point.render.sampling import sample_surface
 
@@ -97,7 +98,7 @@ def test_untextured_parts_merge_into_one_primitive(tmp_path: Path, shared_data: 
         "mtllib parts.mtl\nv 0 0 0\nv 1 0 0\nv 0 1 0\nv 0 0 1\nvt 0 0\nvt 1 0\nvt 0 1\n"
         "usemtl red\nf 1 2 3\nusemtl green\nf 1 2 4\nusemtl tex\nf 1/1 3/2 4/3\n"
     )
-    mesh = build_pyrender_mesh(import_pyrender(), load_mesh(tmp_path / "parts.obj"))
+    mesh = build_pyrender_mesh(import_pyrender(), load_mesh(tmp_path / "parts.obj"), shading="improved")
     textured, coloured = mesh.primitives
     assert textured.material.baseColorTexture is not None and textured.texcoord_0.shape == (3, 2)
     np.testing.assert_allclose(textured.material.baseColorFactor, [1, 1, 1, 1])  # texture alone
@@ -114,21 +115,26 @@ def _quad(tmp_path: Path) -> LoadedMesh:
     return load_mesh(path)
 
 
-@pytest.mark.parametrize("seed", range(6))
-def test_both_sides_are_lit_with_phong_shading(renderer: RGBRenderer, tmp_path: Path, seed: int) -> None:
+@pytest.mark.parametrize("shading", ["faithful", "improved"])
+@pytest.mark.parametrize("seed", range(4))
+def test_front_and_back_faces_are_lit_as_the_shading_says(tmp_path: Path, seed: int, shading: str) -> None:
     """Front (camera on +z) and back (camera on −z) of a single-sided quad: the centre pixel
-    equals ambient + diffuse·max(n·l, 0) + specular with the normal facing the camera."""
+    equals albedo·(ambient + diffuse·max(n·l, 0)) + specular. Faithful (PyTorch3D): white, and
+    the back keeps the front's normal, so it is lit only when the light is in front; improved:
+    0.7 grey, and the normal of the back faces the camera."""
     preset = ViewPreset("front_back", elev=(0.0, 0.0), azim=(0.0, 180.0))
-    views = renderer.render(_quad(tmp_path), preset, light_seed=seed)
+    with RGBRenderer(SIZE, shading=shading) as renderer:
+        views = renderer.render(_quad(tmp_path), preset, light_seed=seed)
     assert views.mask.all(axis=(1, 2)).tolist() == [False, False] and views.mask[:, SIZE // 2, SIZE // 2].all()
     s = RGBSettings()
-    for view, normal in enumerate(([0.0, 0.0, 1.0], [0.0, 0.0, -1.0])):
-        n = np.array(normal)
-        to_light = light_poses(2, seed)[view, :3, 2]  # the light shines along −z of its pose
-        nl = max(float(n @ to_light), 0.0)
-        reflected = -to_light + 2 * float(n @ to_light) * n
-        specular = max(float(reflected @ n), 0.0) ** 64 if nl > 0 else 0.0
-        expected = np.clip(0.7 * (s.ambient + s.diffuse * nl) + 0.2 * specular, 0, 1) * 255
+    to_light = light_directions("random", preset, seed)
+    albedo = 1.0 if shading == "faithful" else 0.7
+    for view, to_camera in enumerate(([0.0, 0.0, 1.0], [0.0, 0.0, -1.0])):
+        n = np.array([0.0, 0.0, 1.0]) if shading == "faithful" else np.array(to_camera)
+        nl = max(float(n @ to_light[view]), 0.0)
+        reflected = -to_light[view] + 2 * float(n @ to_light[view]) * n
+        specular = max(float(reflected @ np.array(to_camera)), 0.0) ** 64 if nl > 0 else 0.0
+        expected = np.clip(albedo * (s.ambient + s.diffuse * nl) + 0.2 * specular, 0, 1) * 255
         centre = views.rgb[view, SIZE // 2 - 1 : SIZE // 2 + 1, SIZE // 2 - 1 : SIZE // 2 + 1].reshape(-1, 3)
         np.testing.assert_allclose(centre.mean(axis=0), expected, atol=1.5)
 

@@ -42,3 +42,22 @@ def test_views_reports_an_unusable_mesh(tmp_path: Path, capsys: pytest.CaptureFi
     assert main(["views", str(bad), "--out", str(tmp_path / "out")]) == 2
     assert f"clip2point views: error: {bad}: file is empty" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_views_light_and_shading_flags(tmp_path: Path, shared_data: Path, capsys: pytest.CaptureFixture) -> None:
+    """--light and --shading change the RGB views and are recorded in views.npz; a direction that
+    starts with '-' is passed as --light=-X,Y,Z; a bad light is one line naming the flag."""
+    mesh = shared_data / "meshes/classic/suzanne.obj"
+    common = [str(mesh), "--views", "6", "--size", "48"]
+    rgb = {}
+    for name, extra in {"default": [], "below": ["--light=-0,-1,0", "--shading", "improved"]}.items():
+        assert main(["views", *common, "--out", str(tmp_path / name), *extra]) == 0
+        with np.load(tmp_path / name / "views.npz") as data:
+            rgb[name] = data["rgb"]
+            recorded = (str(data["light"]), str(data["shading"]))
+        assert recorded == {"default": ("random", "faithful"), "below": ("-0,-1,0", "improved")}[name]
+    assert not np.array_equal(rgb["default"], rgb["below"])
+    with pytest.raises(SystemExit) as exit_info:
+        main(["views", *common, "--out", str(tmp_path / "bad"), "--light", "sun"])
+    assert exit_info.value.code == 2
+    assert "argument --light: --light 'sun': use one of random, headlight, fixed" in capsys.readouterr().err

@@ -1,9 +1,14 @@
 #version 330 core
-// clip2point RGB views: two-sided Phong shading with directional lights, in the spirit of
-// PyTorch3D's Phong shader that the reference used (ambient from the scene, diffuse from the
-// light colour x intensity, white specular of strength 0.2 and shininess 64, no gamma).
-// Replaces pyrender's PBR shader: cheaper per fragment, and it lights the back side of
-// single-sided meshes (the normal is flipped on back faces) instead of leaving them black.
+// clip2point RGB views: PyTorch3D's HardPhongShader as the reference used it (ambient from the
+// scene, diffuse from the light colour x intensity, white specular of strength 0.2 and
+// shininess 64, no gamma). Replaces pyrender's PBR shader, which is dearer per fragment.
+// Back faces keep their normal, as PyTorch3D does (ambient only when facing away from the
+// light); with TWO_SIDED (the 'improved' shading) the normal is flipped on back faces so both
+// sides of single-sided meshes are lit.
+// A textured primitive that also has TEXCOORD_1 is a per-face atlas (render/rgb_atlas.py):
+// uv_0 holds the barycentric coordinates (w0, w1) and uv_1 the face's tile origin in texels;
+// the texel is the cell of the 4x4 sub-triangle grid the fragment falls in, picked exactly
+// as PyTorch3D's TexturesAtlas.sample_textures does (nearest cell, no filtering).
 
 struct DirectionalLight {
     vec3 color;
@@ -29,6 +34,9 @@ in vec3 frag_normal;  // the scene builder always supplies vertex normals
 #ifdef TEXCOORD_0_LOC
 in vec2 uv_0;
 #endif
+#ifdef TEXCOORD_1_LOC
+in vec2 uv_1;
+#endif
 #ifdef COLOR_0_LOC
 in vec4 color_multiplier;
 #endif
@@ -37,21 +45,43 @@ out vec4 frag_color;
 
 const float SPECULAR = 0.2;
 const float SHININESS = 64.0;
+const int ATLAS_CELLS = 4;
+
+// pyrender rewrites each "#ifdef NAME" itself from its defines: nest them, never "defined()".
+#ifdef HAS_BASE_COLOR_TEX
+#ifdef TEXCOORD_1_LOC
+vec4 atlas_texel()
+{
+    vec2 w = uv_0;
+    ivec2 cell = min(ivec2(w * float(ATLAS_CELLS)), ivec2(ATLAS_CELLS - 1));
+    if ((w.x + w.y) * float(ATLAS_CELLS) - float(cell.x + cell.y) > 1.0) {
+        cell = ivec2(ATLAS_CELLS - 1) - cell;
+    }
+    return texelFetch(material.base_color_texture, ivec2(floor(uv_1 + 0.5)) + cell, 0);
+}
+#endif
+#endif
 
 void main()
 {
     vec4 albedo = material.base_color_factor;
 #ifdef HAS_BASE_COLOR_TEX
+#ifdef TEXCOORD_1_LOC
+    albedo *= atlas_texel();
+#else
     albedo *= texture(material.base_color_texture, uv_0);
+#endif
 #endif
 #ifdef COLOR_0_LOC
     albedo *= color_multiplier;
 #endif
 
     vec3 n = normalize(frag_normal);
+#ifdef TWO_SIDED
     if (!gl_FrontFacing) {
         n = -n;
     }
+#endif
     vec3 v = normalize(cam_pos - frag_position);
 
     vec3 color = albedo.rgb * ambient_light;
