@@ -53,8 +53,9 @@ def assets_of(content_hash: str, thumb_view: int) -> Assets:
 
 
 def view_tile_px(image_size: int) -> int:
-    """Side of one view in the sheet: the rendered size, at most :data:`VIEW_TILE_MAX_PX`."""
-    return min(int(image_size), VIEW_TILE_MAX_PX)
+    """Side of one view in the sheet: the rendered size, within [:data:`THUMB_PX`,
+    :data:`VIEW_TILE_MAX_PX`] (a 64² render is drawn at 128 px so a person can see it)."""
+    return min(max(int(image_size), THUMB_PX), VIEW_TILE_MAX_PX)
 
 
 def missing(root: Path, assets: Assets) -> bool:

@@ -120,7 +120,7 @@ def _totals(summary: Mapping[str, Any], objects: Sequence[GalleryObject]) -> str
                      f'<span>texture {escape(k)}</span></div>' for k, v in sorted(textures.items()))
     if has_findings(objects):
         flagged = sum(1 for o in objects if o.findings)
-        cells += f'<div class="stat flagged" data-stat="verify"><b>{flagged}</b><span>flagged by verify</span></div>'
+        cells += f'<div class="stat verify" data-stat="verify"><b>{flagged}</b><span>flagged by verify</span></div>'
     return f'<div class="stats">{cells}</div>'
 
 
