@@ -65,7 +65,7 @@ def badges(obj: GalleryObject) -> str:
     out = [f'<span class="badge s-{obj.status}">{obj.status}</span>']
     if obj.texture is not None:
         kind = "lost" if obj.texture_lost else "kept"
-        out.append(f'<span class="badge t-{kind}" title="texture status">{escape(obj.texture)}</span>')
+        out.append(f'<span class="badge t-{kind}" title="texture status">texture {escape(obj.texture)}</span>')
     if obj.findings:
         out.append(f'<span class="badge flagged" title="inspect verify">{len(obj.findings)} verify findings</span>')
     return "".join(out)

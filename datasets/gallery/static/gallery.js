@@ -34,9 +34,19 @@
     return true;
   }
 
+  /* apply(filters) runs when a filter value changes, not on every event: typing in the search
+   * box fires "input" and, when the box loses focus (a click on a result), "change"; redrawing
+   * the results then would swap the link under the click. */
   function bindForm(form, apply) {
-    form.addEventListener("input", apply);
-    form.addEventListener("change", apply);
+    var last = null;
+    function update() {
+      var filters = readFilters(form), key = JSON.stringify(filters);
+      if (key === last) { return; }
+      last = key;
+      apply(filters);
+    }
+    form.addEventListener("input", update);
+    form.addEventListener("change", update);
     form.addEventListener("submit", function (event) { event.preventDefault(); });
     all("select[data-nav]", form).forEach(function (select) {
       select.addEventListener("change", function () {
@@ -44,15 +54,15 @@
         if (option && option.getAttribute("data-href")) { window.location.href = option.getAttribute("data-href"); }
       });
     });
-    apply();
+    update();
   }
 
   function classPage() {
     var form = document.getElementById("filters");
     var cards = all("#cards .card");
     var count = document.getElementById("count");
-    bindForm(form, function () {
-      var filters = readFilters(form), shown = 0;
+    bindForm(form, function (filters) {
+      var shown = 0;
       cards.forEach(function (card) {
         var ok = matches(filters, card.dataset);
         card.hidden = !ok;
@@ -77,8 +87,8 @@
     var list = document.getElementById("matches");
     var title = document.getElementById("matches-title");
     var recs = records();
-    bindForm(form, function () {
-      var filters = readFilters(form), perClass = {}, found = [];
+    bindForm(form, function (filters) {
+      var perClass = {}, found = [];
       recs.forEach(function (rec) {
         if (!matches(filters, rec)) { return; }
         var c = perClass[rec["class"]] || (perClass[rec["class"]] = {total: 0, "texture-lost": 0});
