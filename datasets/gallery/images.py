@@ -7,10 +7,12 @@ finds an unchanged object's files and skips reading its arrays at all, and a re-
 gets new files. Files are written to a temporary name and renamed, so an interrupted build never
 leaves a half-written picture that a later build would take as done.
 
-WebP at its fastest effort (method 0): on a 10-view 224² sheet of rendered synthetic objects
-(448×2240 px) it takes 22 ms of CPU for 81 kB, against 29 ms / 79 kB at method 1, ~4x that at
-the default method 4, and 20 ms / 189 kB for PNG at level 1. Encoding is most of a new object's
-cost (benchmarks/gallery.py).
+Formats, measured per object on the Quickstart's renders (10 views, 224², CPU time): reading
+the object 7 ms, drawing the tiles 6 ms; the 256×128 thumbnail as WebP 2 ms; the 448×2240 view
+sheet as WebP (fastest effort, method 0) 27.5 ms / 74 kB, PNG (level 1) 20 ms / 170 kB, JPEG
+(quality 90) 3.7 ms / 122 kB. So thumbnails, which a class page loads by the hundred, are WebP
+(smallest), and the view sheet, opened only on the object's page, is JPEG: 7x faster to write,
+which makes a new object ~2.5x cheaper in all (benchmarks/gallery.py).
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ ASSET_VERSION = "v1"  # bump when a picture's look changes, so older files are n
 THUMB_PX = 128
 VIEW_TILE_MAX_PX = 256
 PREVIEW_POINTS = 2048
-WEBP = {"format": "WEBP", "quality": 85, "method": 0}
+THUMB_FORMAT = {"format": "WEBP", "quality": 85, "method": 0}
+SHEET_FORMAT = {"format": "JPEG", "quality": 90}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,7 +52,7 @@ class Assets:
 
 def assets_of(content_hash: str, thumb_view: int) -> Assets:
     base = f"thumbs/{ASSET_VERSION}/{content_hash[:2]}/{content_hash}"
-    return Assets(f"{base}.view{thumb_view}.webp", f"{base}.views.webp", f"{base}.points.js")
+    return Assets(f"{base}.view{thumb_view}.webp", f"{base}.views.jpg", f"{base}.points.js")
 
 
 def view_tile_px(image_size: int) -> int:
@@ -70,8 +73,8 @@ def write_assets(root: Path, arrays: dict[str, Any], assets: Assets, thumb_view:
     thumb = _pair_row(rgb[view], depth[view], THUMB_PX)
     tile = view_tile_px(rgb.shape[1])
     sheet = np.concatenate([_pair_row(r, d, tile) for r, d in zip(rgb, depth)], axis=0)
-    _write_bytes(root / assets.thumb, _webp(thumb))
-    _write_bytes(root / assets.views, _webp(sheet))
+    _write_bytes(root / assets.thumb, _encoded(thumb, THUMB_FORMAT))
+    _write_bytes(root / assets.views, _encoded(sheet, SHEET_FORMAT))
     _write_bytes(root / assets.points, points_script(arrays["points"]).encode("ascii"))
 
 
@@ -87,9 +90,9 @@ def _resized(tile: np.ndarray, px: int) -> np.ndarray:
     return np.asarray(Image.fromarray(tile).resize((px, px), Image.BILINEAR))
 
 
-def _webp(pixels: np.ndarray) -> bytes:
+def _encoded(pixels: np.ndarray, fmt: dict[str, Any]) -> bytes:
     buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, **WEBP)
+    Image.fromarray(pixels).save(buffer, **fmt)
     return buffer.getvalue()
 
 
