@@ -21,6 +21,7 @@ from job_helpers import synthetic_cache
 
 from clip2point.cli import main
 from clip2point.datasets.gallery import GallerySettings, build_gallery
+from clip2point.datasets.gallery.object_page import flagged_views
 from clip2point.datasets.gallery.records import gallery_objects, slug
 from clip2point.datasets.inspect import open_target
 from clip2point.datasets.inspect_checks import VerifySettings, verify_index
@@ -188,15 +189,29 @@ def test_filters_hide_and_recount(visit: Visit, collection: Path) -> None:
     assert page.locator("#matches li a").all_inner_texts() == ["02958343-spot"]
     page.select_option('select[name="texture"]', "")
     flagged = verify_index(collection, _index(collection), VerifySettings())["bad_objects"]
-    if flagged:  # the filter exists only when verify found something
-        page.select_option('select[name="verify"]', "flagged")
-        assert sorted(page.locator("#matches li a").all_inner_texts()) == sorted(flagged)
-        page.select_option('select[name="verify"]', "")
+    page.select_option('select[name="verify"]', "flagged")
+    assert sorted(page.locator("#matches li a").all_inner_texts()) == sorted(flagged)
+    page.select_option('select[name="verify"]', "")
     page.select_option('select[name="class"]', "car")
     page.fill('input[name="q"]', "be")
     assert page.locator("#matches li a").all_inner_texts() == ["02958343-beetle"]
     page.locator("#matches li a").click()
     page.wait_for_url("**/objects/car/02958343-beetle.html")
+
+
+def test_the_views_verify_flagged_are_marked(visit: Visit, collection: Path) -> None:
+    report = verify_index(collection, _index(collection), VerifySettings())
+    # The alligator mesh is flat (every z is 0): seen edge-on its views are blank, which verify reports.
+    assert "04379243-alligator" in report["bad_objects"]
+    for object_id in report["bad_objects"]:
+        found = [p["message"] for p in report["problems"] if p["object_id"] == object_id]
+        page = visit.open("index.html")
+        page.fill('input[name="q"]', object_id)
+        page.locator("#matches li a").click()
+        page.wait_for_load_state("load")
+        marked = {int(v) for v in page.locator("figure.view.flagged").evaluate_all("els => els.map(e => e.dataset.view)")}
+        assert marked == flagged_views(found) and marked
+        assert all(f in page.locator("#record").inner_text() for f in found)
 
 
 def test_failures_page_lists_every_failure_with_its_reason(visit: Visit, collection: Path) -> None:

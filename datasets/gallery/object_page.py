@@ -8,6 +8,7 @@ page shows its part of the sheet (``object-position``), so a page loads one pict
 from __future__ import annotations
 
 import dataclasses
+import re
 from html import escape
 from typing import Mapping, Sequence
 
@@ -36,17 +37,24 @@ def shard_infos(index: Mapping) -> dict[int, ShardInfo]:
     return out
 
 
+def flagged_views(findings: Sequence[str]) -> set[int]:
+    """The views ``verify`` named in its findings ("RGB view 3 is blank", "view 4: depth map ...")."""
+    return {int(m) for f in findings for m in re.findall(r"\bview (\d+)\b", f)}
+
+
 def _views(obj: GalleryObject, info: ShardInfo, thumb_view: int) -> str:
     sheet = escape(ROOT + assets_of(obj.content_hash or "", thumb_view).views)
     px = view_tile_px(info.image_px)
+    flagged = flagged_views(obj.findings)
     figures = []
     for v in range(info.num_views):
         imgs = "".join(
             f'<img class="{kind}" src="{sheet}" width="{px}" height="{px}" loading="lazy" '
             f'style="object-position:-{col * px}px -{v * px}px" alt="{kind} view {v} of {escape(obj.object_id)}">'
             for col, kind in enumerate(("rgb", "depth")))
-        figures.append(f'<figure class="view" data-view="{v}"><div class="pair">{imgs}</div>'
-                       f'<figcaption>view {v}: RGB | depth</figcaption></figure>')
+        mark = (' flagged', ' · <b>flagged by verify</b>') if v in flagged else ("", "")
+        figures.append(f'<figure class="view{mark[0]}" data-view="{v}"><div class="pair">{imgs}</div>'
+                       f'<figcaption>view {v}: RGB | depth{mark[1]}</figcaption></figure>')
     return f'<h2>Views ({info.num_views})</h2><div class="views">{"".join(figures)}</div>'
 
 
