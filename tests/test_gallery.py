@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from gallery_fixtures import ABSENT, GOOD, SKIPPED, collection, split_into_nodes
-from job_helpers import synthetic_cache
 
 from clip2point.cli import main
 from clip2point.datasets.gallery import GallerySettings, build_gallery
@@ -21,7 +20,7 @@ from clip2point.datasets.inspect import open_target
 from clip2point.datasets.shard_merge import merge_shard_folders
 from clip2point.errors import ConfigError
 
-__all__ = ["collection", "synthetic_cache"]
+__all__ = ["collection"]  # the session fixture, imported for pytest
 
 
 def _build(shards: Path, out: Path, **settings: object):

@@ -17,7 +17,6 @@ from typing import Any, Iterator
 
 import pytest
 from gallery_fixtures import TEXTURES, collection
-from job_helpers import synthetic_cache
 
 from clip2point.cli import main
 from clip2point.datasets.gallery import GallerySettings, build_gallery
@@ -26,7 +25,7 @@ from clip2point.datasets.gallery.records import gallery_objects, slug
 from clip2point.datasets.inspect import open_target
 from clip2point.datasets.inspect_checks import VerifySettings, verify_index
 
-__all__ = ["collection", "synthetic_cache"]
+__all__ = ["collection"]  # the session fixture, imported for pytest
 
 
 def _chromium() -> str | None:
