@@ -137,3 +137,12 @@ def test_cli_builds_the_site(collection: Path, tmp_path: Path, capsys: pytest.Ca
                                ).group(1))["objects"]
     assert sorted(r[0] for r in ids) == sorted([*GOOD, ABSENT, SKIPPED, "03001627-empty", "03001627-garbage",
                                                 "03001627-nanvertex", "03001627-nofaces"])
+
+
+def test_one_shard_file_makes_a_gallery_too(collection: Path, tmp_path: Path) -> None:
+    index = json.loads((collection / "index.json").read_text())
+    shard = next(s for s in index["shards"] if s["file"])
+    rows = sorted(o["object_id"] for o in index["objects"] if o["shard_id"] == shard["shard_id"])
+    report = _build(collection / shard["file"], tmp_path / "site")
+    assert (report.objects, report.made, report.picture_errors) == (len(rows), len(rows), 0)
+    assert sorted(p.stem for p in (tmp_path / "site" / "objects").rglob("*.html")) == rows
