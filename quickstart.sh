@@ -19,6 +19,8 @@ log() { printf '[quickstart] %s\n' "$*"; }
 install_system_packages() {
   # EGL + Mesa (llvmpipe) for headless pyrender; libusb for open3d's wheel.
   local pkgs=(libegl1 libegl-mesa0 libgl1-mesa-dri libgl1 libusb-1.0-0)
+  # test: the browser the gallery's tests drive (Playwright's own browser download is not used).
+  if [ "$mode" = test ]; then pkgs+=(chromium); fi
   local missing=()
   for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -92,14 +92,15 @@ def unreadable_shards(target: Target) -> list[dict[str, str]]:
     return bad
 
 
+def class_name(names: Sequence[str], label: int) -> str:
+    """The name of a label (``class N`` for a label the names do not cover)."""
+    return names[label] if 0 <= label < len(names) else f"class {label}"
+
+
 def summarize(target: Target, *, per_object: bool = False) -> dict[str, Any]:
     """Counts by class and split, configuration, failures; ``per_object`` lists every object."""
     index, names = target.index, class_names_of(target.index)
     objects = index["objects"]
-
-    def name_of(label: int) -> str:
-        return names[label] if 0 <= label < len(names) else f"class {label}"
-
     summary = {
         "root": str(target.root),
         "schema_version": index["schema_version"],
@@ -108,7 +109,7 @@ def summarize(target: Target, *, per_object: bool = False) -> dict[str, Any]:
         "objects": len(objects),
         "failed": len(index["failures"]),
         "skipped": len(index["skipped"]),
-        "classes": dict(sorted(Counter(name_of(int(o["label"])) for o in objects).items())),
+        "classes": dict(sorted(Counter(class_name(names, int(o["label"])) for o in objects).items())),
         "splits": dict(sorted(Counter(o["split"] for o in objects).items())),
         "views": _view_shape(index),
         "config": index.get("config"),

@@ -1,5 +1,5 @@
-"""``clip2point inspect SHARDS {summary,verify,sheet,export}``: look into a shard folder (or one
-shard file). ``verify`` exits 1 and names every bad shard and object; a file that cannot be read
+"""``clip2point inspect SHARDS {summary,verify,sheet,export,gallery}``: look into a shard folder (or
+one shard file). ``verify`` exits 1 and names every bad shard and object; a file that cannot be read
 at all is one clear sentence (exit 2), never a traceback."""
 
 from __future__ import annotations
@@ -7,8 +7,11 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 from pathlib import Path
 
+from clip2point.datasets.gallery import GallerySettings, build_gallery
+from clip2point.datasets.gallery.records import STATUSES
 from clip2point.datasets.inspect import choose_ids, export_object, format_summary, make_sheet, open_target, summarize
 from clip2point.datasets.inspect_checks import VerifySettings, verify_index
 from clip2point.render.sheets import save_sheet
@@ -38,6 +41,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     export = sub.add_parser("export", help="one object's views as PNG files and its points as .ply")
     export.add_argument("object_id", metavar="OBJECT_ID")
     export.add_argument("--out", type=Path, help="folder (default ./OBJECT_ID)")
+    gallery = sub.add_parser("gallery", help="static website of every object (opens from the file system)")
+    gallery.add_argument("--out", type=Path, required=True, help="folder of the site (index.html); rebuilt in place")
+    gallery.add_argument("--per-class", type=_positive_int, metavar="N", help="show at most N objects of each class")
+    gallery.add_argument("--classes", nargs="+", metavar="NAME", help="show only these classes")
+    gallery.add_argument("--status", nargs="+", choices=STATUSES, help="show only objects of these statuses")
+    gallery.add_argument("--thumb-view", type=int, metavar="K",
+                         help="view on the thumbnails (default: the first oblique view, else 0)")
+    gallery.add_argument("--verify", action="store_true", help="run `verify` and show its findings per object")
+    gallery.add_argument("--workers", type=_positive_int, default=len(os.sched_getaffinity(0)),
+                         help="processes drawing the thumbnails (default: the usable cores, %(default)s here)")
 
 
 def _add_choice(parser: argparse.ArgumentParser) -> None:
@@ -79,6 +92,16 @@ def run(args: argparse.Namespace) -> int:
         ids = choose_ids(target, args.ids, args.random, args.seed)
         path = save_sheet(make_sheet(target, ids, views=args.views), args.out)
         print(f"wrote {path} ({len(ids)} objects: {' '.join(ids)})")
+        return 0
+    if args.action == "gallery":
+        settings = GallerySettings(out=args.out, classes=tuple(args.classes) if args.classes else None,
+                                   statuses=tuple(args.status) if args.status else None, per_class=args.per_class,
+                                   thumb_view=args.thumb_view, verify=args.verify,
+                                   workers=args.workers)
+        done = build_gallery(target, settings)
+        print(f"wrote {done.index}: {done.objects} objects, {done.pages} pages, {done.made} thumbnails made, "
+              f"{done.reused} reused, {done.seconds:.1f} s"
+              + (f"; {done.picture_errors} objects unreadable (see their pages)" if done.picture_errors else ""))
         return 0
     files = export_object(target, args.object_id, args.out or Path(args.object_id))
     print(f"wrote {len(files)} files to {files[0].parent}")
