@@ -10,6 +10,7 @@ from pathlib import Path
 
 from clip2point.datasets.pointsets import DATASETS, SAMPLERS
 from clip2point.errors import PathError
+from clip2point.extras import require
 from clip2point.eval.settings import ALIGN_MODES, DataSettings, EncoderSettings, ViewSettings
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,15 @@ def add_common_arguments(parser: argparse.ArgumentParser, *, default_views: int)
     views.add_argument("--image-size", type=int, default=None, help="depth raster size (default: the preset's)")
     views.add_argument("--batch-size", type=int, default=32, help="objects encoded per batch")
     parser.add_argument("--prompt", default="image of a {}", help="prompt template; {} is the class name")
+
+
+def require_evaluation_extras(args: argparse.Namespace, command: str) -> None:
+    """The 'eval' extra's modules this run will import (open3d only where it samples .off
+    meshes), checked before any data is read or output written."""
+    modules = ["open_clip", "timm", "matplotlib"]
+    if args.dataset.startswith("modelnet") and args.sampler == "open3d" and not any(Path(args.data).glob("*.h5")):
+        modules.append("open3d")
+    require("eval", f"clip2point {command}", modules)
 
 
 def settings_from_args(args: argparse.Namespace) -> tuple[DataSettings, EncoderSettings, ViewSettings]:

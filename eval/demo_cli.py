@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 from clip2point.errors import ConfigError
+from clip2point.extras import EXTRAS, require_all
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,7 @@ def check_arguments(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    require_all({"render": EXTRAS["render"], "train": EXTRAS["train"]}, "clip2point demo")
     check_arguments(args)
     for name, argv, done in stage_commands(args):
         if done.exists():

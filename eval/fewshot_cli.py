@@ -8,7 +8,8 @@ import logging
 from pathlib import Path
 
 from clip2point.errors import ConfigError
-from clip2point.eval.cli_common import add_common_arguments, check_output_files, default_output, settings_from_args
+from clip2point.eval.cli_common import (add_common_arguments, check_output_files, default_output,
+                                        require_evaluation_extras, settings_from_args)
 from clip2point.eval.fewshot import FewShotSettings
 from clip2point.eval.fewshot_run import (ADAPTER_FIXED_FLAGS, FewShotConfig, evaluate_saved_adapter, run_fewshot,
                                          save_adapters)
@@ -69,6 +70,7 @@ def _config(args: argparse.Namespace) -> FewShotConfig:
 
 
 def run(args: argparse.Namespace) -> int:
+    require_evaluation_extras(args, "fewshot")
     args, given = _split_given(args)
     config = _config(args)
     out = default_output(args, "fewshot")

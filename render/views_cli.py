@@ -13,6 +13,7 @@ import torch
 from PIL import Image
 
 from clip2point.errors import ConfigError
+from clip2point.extras import require
 from clip2point.render.cameras import check_raster_side, get_view_preset
 from clip2point.render.depth import project_depth
 from clip2point.render.mesh_io import load_mesh
@@ -78,6 +79,7 @@ def _save_npz(arrays: dict[str, np.ndarray], path: Path) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
+    require("render", "clip2point views", ("pyrender",))
     check_image_size(args.size)
     arrays = render_views(args.mesh, num_views=args.views, size=args.size, camera=args.camera, seed=args.seed)
     args.out.mkdir(parents=True, exist_ok=True)

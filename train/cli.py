@@ -7,6 +7,7 @@ import dataclasses
 import logging
 from typing import Any
 
+from clip2point.extras import require
 from clip2point.train.config import OPTIMIZERS, PRECISIONS, SELECT_METRICS, TrainConfig
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 
 def run(args: argparse.Namespace) -> int:
+    require("train", "clip2point pretrain")
     from clip2point.train.trainer import train
 
     result = train(config_from_args(args))
