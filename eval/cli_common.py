@@ -22,6 +22,21 @@ def default_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+def pretrained_flag(value: str) -> str | None:
+    """``--pretrained``: 'none' / 'random' mean seeded random weights (None), anything else as given."""
+    return None if value.lower() in ("", "none", "random") else value
+
+
+def resolve_pretrained(pretrained: str | None, model: str, ckpt: Path | None) -> str | None:
+    """'auto' resolves by pretrain's own rule (``train.config.default_pretrained``), so zero-shot and
+    few-shot start from the same weights pre-training does; a checkpoint brings its own."""
+    if pretrained != "auto":
+        return pretrained
+    from clip2point.train.config import default_pretrained  # noqa: PLC0415
+
+    return None if ckpt is not None else default_pretrained(model)
+
+
 def add_common_arguments(parser: argparse.ArgumentParser, *, default_views: int) -> None:
     data = parser.add_argument_group("data")
     data.add_argument("--dataset", required=True, choices=list(DATASETS), help="which dataset --data holds")
@@ -36,8 +51,10 @@ def add_common_arguments(parser: argparse.ArgumentParser, *, default_views: int)
     data.add_argument("--workers", type=int, default=1, help="processes sampling meshes")
     model = parser.add_argument_group("encoders")
     model.add_argument("--model", default="ViT-B-32", help="open_clip model name, or c2p-tiny / c2p-tiny-64")
-    model.add_argument("--pretrained", default=None,
-                       help="CLIP weights: an open_clip tag (openai) or a local file; omitted = random init")
+    model.add_argument("--pretrained", default="auto", type=pretrained_flag,
+                       help="CLIP weights: an open_clip tag (openai), a local file, or none (seeded random); "
+                            "auto: openai as in pretrain, none for c2p-tiny / c2p-tiny-64 and with --ckpt (the "
+                            "checkpoint records its own)")
     model.add_argument("--ckpt", type=Path, default=None,
                        help="pre-training checkpoint (RUN/checkpoints/best.pt); omitted = plain CLIP")
     model.add_argument("--device", default=None, help="cuda / cpu (default: cuda when available)")
@@ -65,8 +82,9 @@ def settings_from_args(args: argparse.Namespace) -> tuple[DataSettings, EncoderS
     data = DataSettings(args.dataset, args.data, num_points=args.num_points, seed=args.sample_seed,
                         sampler=args.sampler, align=args.align, cache_dir=args.cache_dir, workers=args.workers)
     device = str(parse_device(args.device)) if args.device else default_device()
-    encoder = EncoderSettings(args.model, args.pretrained, args.ckpt, device)
-    if args.pretrained is None and args.ckpt is None and args.model not in packaged_model_names():
+    pretrained = resolve_pretrained(args.pretrained, args.model, args.ckpt)
+    encoder = EncoderSettings(args.model, pretrained, args.ckpt, device)
+    if pretrained is None and args.ckpt is None and args.model not in packaged_model_names():
         log.warning("no --pretrained weights: %s has random weights (pass --pretrained openai or a file "
                     "for the paper's CLIP baseline)", args.model)
     views = ViewSettings(args.views, args.preset, args.image_size, args.batch_size)
