@@ -4,9 +4,11 @@ defines the data/encoder/view flags and turns them into the validated settings o
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import tempfile
 from pathlib import Path
+from typing import Iterator
 
 from clip2point.datasets.pointsets import DATASETS, SAMPLERS
 from clip2point.errors import PathError
@@ -97,6 +99,18 @@ def default_output(args: argparse.Namespace, command: str) -> Path:
         return Path(args.out)
     tag = "ckpt" if args.ckpt is not None else "clip"
     return Path("results") / f"{command}-{args.dataset}-{args.model}-{tag}.json"
+
+
+@contextlib.contextmanager
+def removed_if_left_empty(folder: Path) -> Iterator[None]:
+    """Remove ``folder`` after the block if the block (or a probe before it) made it and nothing
+    was written there: a run that fails must not leave an empty output folder behind."""
+    existed = folder.exists()
+    try:
+        yield
+    finally:
+        if not existed and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
 
 
 def check_output_files(*paths: Path) -> None:

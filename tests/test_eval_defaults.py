@@ -1,5 +1,6 @@
 """``zeroshot`` and ``fewshot`` start from the same weights as ``pretrain`` when ``--pretrained``
-is left out: openai for open_clip models, seeded random for the package's tiny configs."""
+is left out: openai for open_clip models, seeded random for the package's tiny configs; a failed
+few-shot run leaves no empty adapter folder."""
 
 from __future__ import annotations
 
@@ -34,3 +35,14 @@ def test_zeroshot_without_pretrained_asks_for_the_openai_weights(tmp_path: Path,
     rc = main(["zeroshot", "--dataset", "shards", "--data", str(tmp_path), "--model", "ViT-B-32", "--device", "cpu",
                "--out", str(tmp_path / "zs.json")])
     assert rc == 2 and "'openai' weights for ViT-B-32" in capsys.readouterr().err  # was: random weights, exit 0
+
+
+def test_a_failed_fewshot_run_leaves_no_empty_adapter_folder(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from pointset_fixtures import make_off_folder
+
+    root = make_off_folder(tmp_path / "ModelNet40", ("bed", "chair"), per_split=1)
+    out = tmp_path / "results" / "fs16.json"
+    rc = main(["fewshot", "--dataset", "modelnet40", "--data", str(root), "--model", "c2p-tiny", "--paths", "clip",
+               "--num-points", "64", "--shots", "16", "--seeds", "0", "--device", "cpu", "--out", str(out)])
+    assert rc == 2 and "fewer than shots + val_per_class" in capsys.readouterr().err
+    assert not (tmp_path / "results" / "fs16-adapters").exists()
