@@ -79,6 +79,9 @@ def check_arguments(args: argparse.Namespace) -> None:
     for flag, value in (("--steps", args.steps), ("--workers", args.workers)):
         if value < 1:
             raise ConfigError(f"{flag} must be at least 1; got {value}")
+    from clip2point.train.distributed import parse_device  # noqa: PLC0415  (torch: only once the flags parsed)
+
+    parse_device(args.device)  # a missing GPU is said now, not by pretrain after three stages
 
 
 def run(args: argparse.Namespace) -> int:
