@@ -1,5 +1,6 @@
 """Command-line surface: unknown flags are the subcommand's error (with a hint where one helps),
-every flag's default shows in ``--help``, and ``demo --device cuda`` without CUDA fails first."""
+every flag's default shows in ``--help``, ``demo --device cuda`` without CUDA fails first, and
+``python -m clip2point`` without the package installed says how to install it."""
 
 from __future__ import annotations
 
@@ -51,3 +52,15 @@ def test_demo_device_cuda_without_cuda_fails_before_any_stage(tmp_path: Path, mo
     assert main(["demo", "--out", str(tmp_path / "demo"), "--device", "cuda"]) == 2
     assert "--device 'cuda': no CUDA device is available" in capsys.readouterr().err
     assert not (tmp_path / "demo").exists()
+
+
+def test_python_m_from_a_checkout_without_the_package_says_to_install(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[1]
+    # -S: no site-packages, so the checkout's clip2point/ is found but not the installed stages
+    done = subprocess.run([sys.executable, "-S", "-m", "clip2point", "render", "--help"], cwd=repo,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "clip2point is not installed for this Python" in done.stderr and "quickstart.sh" in done.stderr
