@@ -94,3 +94,12 @@ def test_demo_without_open_clip_stops_before_the_first_stage(tmp_path: Path, mon
     assert main(["demo", "--out", str(tmp_path / "demo")]) == 2
     assert "clip2point[train]" in _one_line_error(capsys, "demo")
     assert not (tmp_path / "demo").exists()
+
+
+def test_pretrain_validation_on_modelnet_meshes_needs_open3d(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture) -> None:
+    _block(monkeypatch, "open3d")
+    (tmp_path / "mn" / "chair" / "test").mkdir(parents=True)
+    assert main(["pretrain", "--shards", str(tmp_path / "shards"), "--out", str(tmp_path / "run"), "--model",
+                 "c2p-tiny", "--modelnet40", str(tmp_path / "mn")]) == 2
+    assert "--modelnet40 needs open3d" in _one_line_error(capsys, "pretrain") and not (tmp_path / "run").exists()

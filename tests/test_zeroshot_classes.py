@@ -42,3 +42,10 @@ def test_one_class_folder_is_scored_against_all_forty(tmp_path: Path, caplog: py
     assert result["count"] == 1 and len(result["class_names"]) == 40 and len(result["per_class"]) == 40
     assert result["classes_without_objects"] == [c for c in MODELNET40_CLASSES if c != "chair"]
     assert "39 of the 40 classes have no test objects" in caplog.text
+
+
+def test_pretraining_validation_scores_modelnet_against_all_forty(tmp_path: Path) -> None:
+    from clip2point.train.validation import modelnet40_zero_shot_set
+
+    root = make_off_folder(tmp_path / "ModelNet40", ("chair",), per_split=1)
+    assert modelnet40_zero_shot_set(root, 64).class_names == MODELNET40_CLASSES

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+from pathlib import Path
 from typing import Any
 
 from clip2point.extras import require
@@ -80,6 +81,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 def run(args: argparse.Namespace) -> int:
     require("train", "clip2point pretrain")
+    if args.modelnet40 and not any(Path(args.modelnet40).glob("*.h5")):  # .off meshes: sampled with open3d
+        require("eval", "clip2point pretrain --modelnet40", ("open3d",))
     from clip2point.train.trainer import train
 
     result = train(config_from_args(args))
