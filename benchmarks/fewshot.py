@@ -61,14 +61,14 @@ def main() -> None:
     train_labels = np.repeat(np.arange(CLASSES), TRAIN_PER_CLASS)
     test_labels = np.arange(TEST) % CLASSES
     settings = FewShotSettings(shots=16, seeds=(0, 1, 2), epochs=args.epochs, val_per_class=4)
-    needed = needed_train_indices(train_labels, settings, CLASSES)
+    names = tuple(f"class{i}" for i in range(CLASSES))
+    needed = needed_train_indices(train_labels, settings, names)
     rows = np.full(len(train_labels), -1)
     rows[needed] = np.arange(len(needed))
     centres = F.normalize(torch.randn(CLASSES, VIEWS, DIM, generator=gen), dim=-1)
     train = synthetic_features(centres, train_labels[needed], gen)
     test = synthetic_features(centres, test_labels, gen)
     texts = F.normalize(torch.randn(CLASSES, DIM, generator=gen), dim=-1)
-    names = tuple(f"class{i}" for i in range(CLASSES))
 
     t0, c0 = time.perf_counter(), time.process_time()
     result = run_fewshot_on_features(train, train_labels, test, test_labels, texts, names, settings, feature_rows=rows,

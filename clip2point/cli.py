@@ -31,25 +31,72 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
-    """Top-level parser; only the chosen subcommand's module is imported."""
+# Flags a user may expect on a command that does not take them -> what to know instead.
+MISSING_FLAG_HINTS: dict[tuple[str, str], str] = {
+    ("render", "--device"): "render has no --device: the RGB views render through EGL (on the NVIDIA GPU when its "
+                            "driver is present, else with Mesa's llvmpipe on the CPU) and the depth maps on the CPU",
+}
+
+
+def _has_default(action: argparse.Action) -> bool:
+    """Whether ``--help`` has a default to name (not None, not an on/off switch's)."""
+    return not (action.default is None or isinstance(action.default, bool) or action.default is argparse.SUPPRESS)
+
+
+class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """``--help`` names every flag's default, except where the help already says it or there is
+    none to say (``None``, on/off switches)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if "default" in text.lower() or not _has_default(action) or not action.option_strings:
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+def _with_defaults_help(parser: argparse.ArgumentParser) -> None:
+    """The formatter for ``parser`` and any sub-subcommands a module added (``inspect ACTION``)."""
+    parser.formatter_class = DefaultsHelpFormatter
+    for action in parser._actions:
+        if not action.help and action.option_strings and _has_default(action):
+            action.help = "default: %(default)s"  # argparse prints nothing at all for a flag without help
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                _with_defaults_help(child)
+
+
+def build_parser(argv: Sequence[str]) -> tuple[argparse.ArgumentParser, argparse.ArgumentParser | None]:
+    """Top-level parser and the chosen subcommand's parser; only that command's module is imported."""
     parser = argparse.ArgumentParser(prog="clip2point", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     chosen = next((a for a in argv if a in COMMANDS), None)
+    chosen_parser = None
     for name, (module, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
         if name == chosen:
             mod = importlib.import_module(module)
             mod.add_arguments(p)
             p.set_defaults(_run=mod.run)
-    return parser
+            _with_defaults_help(p)
+            chosen_parser = p
+    return parser, chosen_parser
+
+
+def _refuse_unknown(parser: argparse.ArgumentParser, command: str | None, unknown: list[str]) -> None:
+    """Unknown flags are the subcommand's error (its usage, not the top-level one), with a hint
+    where a flag is expected there but lives elsewhere."""
+    hints = [MISSING_FLAG_HINTS[(command or "", a.split("=")[0])] for a in unknown
+             if (command or "", a.split("=")[0]) in MISSING_FLAG_HINTS]
+    parser.error(f"unrecognized arguments: {' '.join(unknown)}" + "".join(f"; {h}" for h in hints))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(argv)
-    args = parser.parse_args(argv)
+    parser, command_parser = build_parser(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        _refuse_unknown(command_parser or parser, getattr(args, "command", None), unknown)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

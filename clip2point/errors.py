@@ -32,3 +32,7 @@ class ShardError(PathError):
 
 class CheckpointError(PathError):
     """A checkpoint is corrupt, foreign, or from an incompatible configuration."""
+
+
+class MissingExtraError(Clip2PointError):
+    """An optional dependency is not installed; the message names the extra that provides it."""

@@ -14,7 +14,7 @@ from clip2point.datasets.gallery import GallerySettings, build_gallery
 from clip2point.datasets.gallery.records import STATUSES
 from clip2point.datasets.inspect import choose_ids, export_object, format_summary, make_sheet, open_target, summarize
 from clip2point.datasets.inspect_checks import VerifySettings, verify_index
-from clip2point.render.sheets import save_sheet
+from clip2point.render.sheets import save_sheet, sheet_path
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +33,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="least share of an RGB view's object near a projected point (default %(default)s)")
     verify.add_argument("--min-depth-inside", type=float, default=VerifySettings.min_depth_inside,
                         help="least share of a depth view's pixels a point can reach (default %(default)s)")
+    verify.add_argument("--no-progress", action="store_true", help="no progress bar (it goes to stderr)")
     verify.add_argument("--yfov", type=float, default=VerifySettings.yfov_deg, help="RGB field of view, degrees")
     sheet = sub.add_parser("sheet", help="PNG contact sheet of RGB/depth pairs")
     _add_choice(sheet)
     sheet.add_argument("--views", type=int, nargs="+", help="views to show (default all)")
-    sheet.add_argument("--out", type=Path, default=Path("sheet.png"), help="PNG path (default %(default)s)")
+    sheet.add_argument("--out", type=sheet_path, default=Path("sheet.png"),
+                       help="PNG path, or a folder (ending in /) to write sheet.png into (default %(default)s)")
     export = sub.add_parser("export", help="one object's views as PNG files and its points as .ply")
     export.add_argument("object_id", metavar="OBJECT_ID")
     export.add_argument("--out", type=Path, help="folder (default ./OBJECT_ID)")
@@ -79,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "verify":
         settings = VerifySettings(min_precision=args.min_precision, min_coverage=args.min_coverage,
                                   min_depth_inside=args.min_depth_inside, yfov_deg=args.yfov)
-        report = verify_index(target.root, target.index, settings)
+        report = verify_index(target.root, target.index, settings, progress=not args.no_progress)
         if args.json:
             print(json.dumps(report, sort_keys=True))
         else:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import h5py
@@ -25,6 +26,13 @@ log = logging.getLogger(__name__)
 
 MODELNET10_CLASSES = ("bathtub", "bed", "chair", "desk", "dresser", "monitor", "night_stand", "sofa",
                       "table", "toilet")
+# ModelNet40's class folders: the dataset's full class list, in label order.
+MODELNET40_CLASSES = (
+    "airplane", "bathtub", "bed", "bench", "bookshelf", "bottle", "bowl", "car", "chair", "cone", "cup", "curtain",
+    "desk", "door", "dresser", "flower_pot", "glass_box", "guitar", "keyboard", "lamp", "laptop", "mantel", "monitor",
+    "night_stand", "person", "piano", "plant", "radio", "range_hood", "sink", "sofa", "stairs", "stool", "table",
+    "tent", "toilet", "tv_stand", "vase", "wardrobe", "xbox")
+FULL_CLASS_LISTS = {"modelnet40": MODELNET40_CLASSES, "modelnet10": MODELNET10_CLASSES}
 _H5_KEYS = ("data", "label")
 
 
@@ -40,6 +48,20 @@ def load_modelnet10(root: Path, split: str, options: PointSetOptions) -> PointSe
         log.info("%s has %d classes; keeping the ModelNet10 ones", root, len(pointset.class_names))
         pointset = pointset.restrict_classes(MODELNET10_CLASSES)
     return pointset
+
+
+def with_full_class_list(pointset: PointSet) -> PointSet:
+    """``pointset`` relabelled into its dataset's full class list when its classes belong to it.
+
+    A ModelNet copy where some classes lack a split folder would otherwise be scored against only
+    the classes present (one class: 100 %, whatever the model does); zero-shot must choose among
+    all 40 (or 10) prompts, as on the full dataset."""
+    full = FULL_CLASS_LISTS.get(pointset.name)
+    names = tuple(pointset.class_names)
+    if full is None or names == full or not set(names) <= set(full):
+        return pointset
+    to_full = np.array([full.index(n) for n in names], dtype=np.int64)
+    return replace(pointset, labels=to_full[pointset.labels], class_names=full)
 
 
 def _load(root: Path, split: str, options: PointSetOptions, name: str) -> PointSet:

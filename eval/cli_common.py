@@ -4,12 +4,15 @@ defines the data/encoder/view flags and turns them into the validated settings o
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import tempfile
 from pathlib import Path
+from typing import Iterator
 
 from clip2point.datasets.pointsets import DATASETS, SAMPLERS
 from clip2point.errors import PathError
+from clip2point.extras import require
 from clip2point.eval.settings import ALIGN_MODES, DataSettings, EncoderSettings, ViewSettings
 from clip2point.render.cameras import default_view_count, view_counts
 from clip2point.render.depth import available_depth_presets, fewshot_preset, get_depth_preset
@@ -21,6 +24,21 @@ def default_device() -> str:
     import torch  # noqa: PLC0415
 
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def pretrained_flag(value: str) -> str | None:
+    """``--pretrained``: 'none' / 'random' mean seeded random weights (None), anything else as given."""
+    return None if value.lower() in ("", "none", "random") else value
+
+
+def resolve_pretrained(pretrained: str | None, model: str, ckpt: Path | None) -> str | None:
+    """'auto' resolves by pretrain's own rule (``train.config.default_pretrained``), so zero-shot and
+    few-shot start from the same weights pre-training does; a checkpoint brings its own."""
+    if pretrained != "auto":
+        return pretrained
+    from clip2point.train.config import default_pretrained  # noqa: PLC0415
+
+    return None if ckpt is not None else default_pretrained(model)
 
 
 def add_common_arguments(parser: argparse.ArgumentParser, *, default_views: int) -> None:
@@ -37,8 +55,10 @@ def add_common_arguments(parser: argparse.ArgumentParser, *, default_views: int)
     data.add_argument("--workers", type=int, default=1, help="processes sampling meshes")
     model = parser.add_argument_group("encoders")
     model.add_argument("--model", default="ViT-B-32", help="open_clip model name, or c2p-tiny / c2p-tiny-64")
-    model.add_argument("--pretrained", default=None,
-                       help="CLIP weights: an open_clip tag (openai) or a local file; omitted = random init")
+    model.add_argument("--pretrained", default="auto", type=pretrained_flag,
+                       help="CLIP weights: an open_clip tag (openai), a local file, or none (seeded random); "
+                            "auto: openai as in pretrain, none for c2p-tiny / c2p-tiny-64 and with --ckpt (the "
+                            "checkpoint records its own)")
     model.add_argument("--ckpt", type=Path, default=None,
                        help="pre-training checkpoint (RUN/checkpoints/best.pt); omitted = plain CLIP")
     model.add_argument("--device", default=None, help="cuda / cpu (default: cuda when available)")
@@ -56,6 +76,15 @@ def add_common_arguments(parser: argparse.ArgumentParser, *, default_views: int)
     parser.set_defaults(default_views=default_views)  # settings_from_args resolves --views against --preset
 
 
+def require_evaluation_extras(args: argparse.Namespace, command: str) -> None:
+    """The 'eval' extra's modules this run will import (open3d only where it samples .off
+    meshes), checked before any data is read or output written."""
+    modules = ["open_clip", "timm", "matplotlib"]
+    if args.dataset.startswith("modelnet") and args.sampler == "open3d" and not any(Path(args.data).glob("*.h5")):
+        modules.append("open3d")
+    require("eval", f"clip2point {command}", modules)
+
+
 def settings_from_args(args: argparse.Namespace, *, fewshot: bool = False
                        ) -> tuple[DataSettings, EncoderSettings, ViewSettings]:
     """``fewshot``: a preset with a few-shot setting of its own (``pointclip``) is replaced by
@@ -66,8 +95,9 @@ def settings_from_args(args: argparse.Namespace, *, fewshot: bool = False
     data = DataSettings(args.dataset, args.data, num_points=args.num_points, seed=args.sample_seed,
                         sampler=args.sampler, align=args.align, cache_dir=args.cache_dir, workers=args.workers)
     device = str(parse_device(args.device)) if args.device else default_device()
-    encoder = EncoderSettings(args.model, args.pretrained, args.ckpt, device)
-    if args.pretrained is None and args.ckpt is None and args.model not in packaged_model_names():
+    pretrained = resolve_pretrained(args.pretrained, args.model, args.ckpt)
+    encoder = EncoderSettings(args.model, pretrained, args.ckpt, device)
+    if pretrained is None and args.ckpt is None and args.model not in packaged_model_names():
         log.warning("no --pretrained weights: %s has random weights (pass --pretrained openai or a file "
                     "for the paper's CLIP baseline)", args.model)
     preset = fewshot_preset(args.preset) if fewshot else get_depth_preset(args.preset).name
@@ -84,6 +114,18 @@ def default_output(args: argparse.Namespace, command: str) -> Path:
         return Path(args.out)
     tag = "ckpt" if args.ckpt is not None else "clip"
     return Path("results") / f"{command}-{args.dataset}-{args.model}-{tag}.json"
+
+
+@contextlib.contextmanager
+def removed_if_left_empty(folder: Path) -> Iterator[None]:
+    """Remove ``folder`` after the block if the block (or a probe before it) made it and nothing
+    was written there: a run that fails must not leave an empty output folder behind."""
+    existed = folder.exists()
+    try:
+        yield
+    finally:
+        if not existed and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
 
 
 def check_output_files(*paths: Path) -> None:

@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 from clip2point.errors import ConfigError
+from clip2point.extras import EXTRAS, require_all
 
 log = logging.getLogger(__name__)
 
@@ -78,9 +79,13 @@ def check_arguments(args: argparse.Namespace) -> None:
     for flag, value in (("--steps", args.steps), ("--workers", args.workers)):
         if value < 1:
             raise ConfigError(f"{flag} must be at least 1; got {value}")
+    from clip2point.train.distributed import parse_device  # noqa: PLC0415  (torch: only once the flags parsed)
+
+    parse_device(args.device)  # a missing GPU is said now, not by pretrain after three stages
 
 
 def run(args: argparse.Namespace) -> int:
+    require_all({"render": EXTRAS["render"], "train": EXTRAS["train"]}, "clip2point demo")
     check_arguments(args)
     for name, argv, done in stage_commands(args):
         if done.exists():

@@ -8,7 +8,8 @@ import logging
 from pathlib import Path
 
 from clip2point.errors import ConfigError
-from clip2point.eval.cli_common import add_common_arguments, check_output_files, default_output, settings_from_args
+from clip2point.eval.cli_common import (add_common_arguments, check_output_files, default_output,
+                                        removed_if_left_empty, require_evaluation_extras, settings_from_args)
 from clip2point.eval.fewshot import FewShotSettings
 from clip2point.eval.fewshot_run import (ADAPTER_FIXED_FLAGS, FewShotConfig, evaluate_saved_adapter, run_fewshot,
                                          save_adapters)
@@ -69,6 +70,7 @@ def _config(args: argparse.Namespace) -> FewShotConfig:
 
 
 def run(args: argparse.Namespace) -> int:
+    require_evaluation_extras(args, "fewshot")
     args, given = _split_given(args)
     config = _config(args)
     out = default_output(args, "fewshot")
@@ -76,9 +78,10 @@ def run(args: argparse.Namespace) -> int:
     if args.eval_only is not None:
         return _eval_only(args.eval_only, config, out, given)
     folder = out.with_name(out.stem + "-adapters")
-    check_output_files(folder / f"adapter-seed{config.fewshot.seeds[0]}.pt")
-    result, encoders, test = run_fewshot(config)
-    adapters = save_adapters(result, folder, config, encoders, test.class_names)
+    with removed_if_left_empty(folder):
+        check_output_files(folder / f"adapter-seed{config.fewshot.seeds[0]}.pt")
+        result, encoders, test = run_fewshot(config)
+        adapters = save_adapters(result, folder, config, encoders, test.class_names)
     title = f"{config.fewshot.shots}-shot {args.dataset}, {args.model}, paths {args.paths}"
     for seed in result.seeds:
         print(format_report(seed.report, f"{title}, seed {seed.seed} (epoch {seed.selected_epoch})").splitlines()[0])

@@ -30,6 +30,11 @@ class ClassificationReport:
     class_names: tuple[str, ...]
 
     @property
+    def classes_without_objects(self) -> tuple[str, ...]:
+        """Classes scored against that have no objects here (their accuracy means nothing)."""
+        return tuple(n for n, total in zip(self.class_names, self.confusion.sum(axis=1)) if not total)
+
+    @property
     def mean_class_accuracy(self) -> float:
         """Mean over the classes that have test objects (ScanObjectNN papers report it too)."""
         present = self.confusion.sum(axis=1) > 0
@@ -38,7 +43,8 @@ class ClassificationReport:
 
     def to_json(self) -> dict[str, Any]:
         return {"accuracy": self.accuracy, "mean_class_accuracy": self.mean_class_accuracy,
-                "per_class": self.per_class, "count": self.count, "confusion": self.confusion.tolist()}
+                "per_class": self.per_class, "count": self.count, "confusion": self.confusion.tolist(),
+                "classes_without_objects": list(self.classes_without_objects)}
 
 
 def classification_report(predictions: np.ndarray, labels: np.ndarray,

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from clip2point.datasets.modelnet import with_full_class_list
 from clip2point.datasets.pointsets import PointSet, load_pointset
 from clip2point.eval.encoders import Encoders, load_encoders, text_features
 from clip2point.eval.features import FeatureStore, prepare_points
@@ -69,7 +70,8 @@ def run_zeroshot(config: ZeroShotConfig, *, encoders: Encoders | None = None,
     """Load the split, the encoder and the prompts, and score every object."""
     path = scoring_path(config.encoder)
     encoders = encoders or load_encoders(config.encoder, (path,))
-    pointset = load_pointset(config.data.dataset, config.data.data, config.split, config.data.pointset_options())
+    pointset = with_full_class_list(  # every class of the dataset, even those without objects here
+        load_pointset(config.data.dataset, config.data.data, config.split, config.data.pointset_options()))
     log.info("%s %s: %d objects, %d classes, frame %s", pointset.name, pointset.split, len(pointset),
              len(pointset.class_names), pointset.frame)
     texts = text_features(encoders, pointset.class_names, config.prompt)
@@ -78,4 +80,8 @@ def run_zeroshot(config: ZeroShotConfig, *, encoders: Encoders | None = None,
                       store=store or FeatureStore(config.data.cache_dir))
     predictions = logits.argmax(dim=1).numpy()
     report = classification_report(predictions, pointset.labels, pointset.class_names)
+    if report.classes_without_objects:
+        log.warning("%d of the %d classes have no %s objects (scored against all the same): %s",
+                    len(report.classes_without_objects), len(report.class_names), config.split,
+                    ", ".join(report.classes_without_objects))
     return ZeroShotResult(report, logits.numpy(), pointset.object_ids, path)

@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 
 from clip2point.eval.cli_common import (add_common_arguments, check_output_files, default_output,
-                                        settings_from_args)
+                                        require_evaluation_extras, settings_from_args)
 from clip2point.eval.report import format_report, save_confusion_png, write_result_json
 from clip2point.eval.zeroshot import ZeroShotConfig, run_zeroshot
 
@@ -24,6 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    require_evaluation_extras(args, "zeroshot")
     data, encoder, views = settings_from_args(args)
     config = ZeroShotConfig(data, encoder, views, args.prompt, args.split)
     out = default_output(args, "zeroshot")

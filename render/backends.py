@@ -16,11 +16,13 @@ from typing import Iterable, Iterator
 import joblib
 
 from clip2point.errors import ConfigError
+from clip2point.extras import require
 from clip2point.render.worker import RenderWorker, ShardOutcome, ShardTask, run_shard_in_pool
 
 log = logging.getLogger(__name__)
 
 BACKENDS = ("loky", "ray", "dask")
+BACKEND_MODULES = {"ray": ("ray",), "dask": ("distributed",)}  # what each needs beyond joblib
 
 
 def check_execution(backend: str, workers: int) -> None:
@@ -29,6 +31,8 @@ def check_execution(backend: str, workers: int) -> None:
         raise ConfigError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ConfigError(f"workers must be >= 1; got {workers!r}")
+    if backend in BACKEND_MODULES:
+        require("cluster", f"--backend {backend}", BACKEND_MODULES[backend])
 
 
 def threads_per_worker(workers: int) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import logging
 import os
 from types import ModuleType
 
@@ -22,9 +23,20 @@ def _preload_triton() -> None:
         importlib.import_module("triton")
 
 
+def quiet_opengl_logging() -> None:
+    """PyOpenGL logs at INFO on import ("No OpenGL_accelerate module loaded", the optional C
+    speed-up it lacks) and pyrender never needs it: below WARNING its loggers say nothing a user
+    can act on, so they are raised to WARNING unless someone chose a level for them."""
+    for name in ("OpenGL", "OpenGL.acceleratesupport"):
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET:
+            logger.setLevel(logging.WARNING)
+
+
 def import_pyrender() -> ModuleType:
     """Import pyrender with ``PYOPENGL_PLATFORM=egl`` unless the user chose a platform."""
     os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
+    quiet_opengl_logging()
     _preload_triton()
     import pyrender  # noqa: PLC0415  (deliberately late: the env var must be set first)
 

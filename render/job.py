@@ -21,6 +21,8 @@ from typing import Any, Iterable
 from tqdm import tqdm
 
 from clip2point.datasets.atomic_io import NO_SPACE
+from clip2point.datasets.shard_folder import (check_job_source, record_job_source, refuse_foreign_files,
+                                                source_record)
 from clip2point.datasets.shapenet import ExcludedEntry, build_shapenet_index
 from clip2point.datasets.shards import (
     ObjectFailure, build_index, completed_shard_ids, ensure_job_config, marker_name, read_marker, set_aside_shard,
@@ -120,6 +122,13 @@ def plan_job(config: RenderJobConfig) -> JobPlan:
     return JobPlan(root, tuple(tasks), skipped, RetryLookup(index.entries, pre_failed))
 
 
+def job_source(config: RenderJobConfig, plan: JobPlan) -> dict[str, Any]:
+    """What ``config.json`` records of the source (see ``datasets.shard_folder``)."""
+    objects = [(item.object_id, item.split) for task in plan.tasks for item in (*task.entries, *task.failures)]
+    objects += [(item.object_id, item.split) for item in plan.skipped]
+    return source_record(config.source, config.shapenet_root, objects)
+
+
 def _failure(entry: ExcludedEntry, status: str) -> ObjectFailure:
     return ObjectFailure(entry.object_id, entry.synset, entry.split, status, entry.reason)  # type: ignore[arg-type]
 
@@ -156,9 +165,14 @@ def run_render_job(
     check_nodes(num_nodes, node_rank)
     if retry_failed and num_nodes != 1:
         raise ConfigError("--retry-failed runs on one node over the merged folder; drop --num-nodes/--node-rank")
-    plan = plan_job(config)
     out = config.out
+    refuse_foreign_files(out)
+    plan = plan_job(config)
+    source = job_source(config, plan)
+    check_job_source(out, source)  # another dataset: said before any configuration difference it implies
     ensure_job_config(out, config.identity())
+    check_job_source(out, source, keys=tuple(source))
+    record_job_source(out, source)
     write_skipped(out, plan.skipped)
     reconcile_retries(out)
     mine = node_tasks(plan.tasks, num_nodes=num_nodes, node_rank=node_rank)

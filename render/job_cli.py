@@ -11,6 +11,7 @@ import json
 import logging
 import os
 
+from clip2point.extras import require
 from clip2point.provenance import to_jsonable
 from clip2point.render.backends import BACKENDS
 from clip2point.render.job import run_render_job
@@ -70,6 +71,7 @@ def config_from_args(args: argparse.Namespace) -> RenderJobConfig:
 
 
 def run(args: argparse.Namespace) -> int:
+    require("render", "clip2point render")
     report = run_render_job(
         config_from_args(args), workers=args.workers, backend=args.backend, num_nodes=args.num_nodes,
         node_rank=args.node_rank, retry_failed=args.retry_failed, progress=not args.no_progress,

@@ -16,6 +16,7 @@ from collections import Counter
 from itertools import chain
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import trimesh
@@ -48,6 +49,22 @@ class LoadedMesh:
     warnings: tuple[str, ...] = ()
 
 
+_WARNED: set[tuple[str, str]] = set()  # (file, message) pairs this process has already logged
+
+
+def _warn_once(path: Path, messages: Sequence[str]) -> None:
+    """Log each (file, message) once per process: a mesh is loaded again by every stage that
+    needs it (a benchmark's repeats, a retry), and the same missing material library logged
+    four times per object buried everything else. ``LoadedMesh.warnings`` still has them all."""
+    for message in messages:
+        key = (str(path.resolve()), message)
+        if key in _WARNED:
+            log.debug("%s: %s", path, message)
+            continue
+        _WARNED.add(key)
+        log.warning("%s: %s", path, message)
+
+
 def load_mesh(path: str | Path, *, max_faces: int | None = None) -> LoadedMesh:
     """Load, validate and normalise one mesh file; raises ``MeshLoadError`` if it is unusable.
 
@@ -77,8 +94,7 @@ def load_mesh(path: str | Path, *, max_faces: int | None = None) -> LoadedMesh:
     mesh = _triangle_soup(parts)
     if not mesh.area > _MIN_AREA:
         raise MeshLoadError(path, f"zero surface area (all {num_faces} faces are degenerate)")
-    for message in warnings:
-        log.warning("%s: %s", path, message)
+    _warn_once(path, warnings)
     return LoadedMesh(path, _scene_of(parts), mesh, num_faces, tuple(warnings))
 
 

@@ -6,6 +6,7 @@ every picture the project writes looks the same and is made by one function.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Sequence
 
@@ -69,6 +70,13 @@ def contact_sheet(
             pil = Image.fromarray(to_uint8_tile(img)).resize((tile, tile), Image.BILINEAR)
             sheet.paste(pil, (left + pad + c * (tile + pad), y))
     return sheet
+
+
+def sheet_path(text: str, default_name: str = "sheet.png") -> Path:
+    """An ``--out`` for a PNG: a folder (existing, or written with a trailing slash) gets
+    ``default_name`` inside it, as ``cp`` would; ``sheets/`` used to become a file named ``sheets``."""
+    path = Path(text)
+    return path / default_name if text.endswith(("/", os.sep)) or path.is_dir() else path
 
 
 def save_sheet(image: Image.Image, path: str | Path) -> Path:

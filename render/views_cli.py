@@ -13,9 +13,10 @@ import torch
 from PIL import Image
 
 from clip2point.errors import ConfigError
-from clip2point.render.cameras import check_raster_side, get_view_preset, view_counts
+from clip2point.extras import require
+from clip2point.render.cameras import MODELNET_TO_SHAPENET, check_raster_side, get_view_preset, view_counts
 from clip2point.render.depth import project_depth
-from clip2point.render.mesh_io import load_mesh
+from clip2point.render.mesh_io import LoadedMesh, load_mesh
 from clip2point.render.rgb import CAMERAS, RGBRenderer
 from clip2point.render.rgb_light import DEFAULT_LIGHT, LIGHT_TYPES, parse_light
 from clip2point.render.rgb_scene import SHADINGS
@@ -31,6 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--camera", choices=CAMERAS, default="perspective",
                         help="RGB camera; orthographic = the depth projector's camera (aligned mode)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the surface sample and of the random light")
+    parser.add_argument("--align", choices=("modelnet",), default=None,
+                        help="rotate a z-up ModelNet mesh (.off) into ShapeNet's y-up frame, as project --align does")
     add_rgb_arguments(parser)
 
 
@@ -63,12 +66,24 @@ def check_image_size(size: int, flag: str = "--size") -> int:
         raise ConfigError(f"{flag} {size}: {exc}") from None
 
 
+def align_mesh(loaded: LoadedMesh) -> LoadedMesh:
+    """The mesh rotated by ``align_modelnet`` (every rendered part and the sampling surface), so
+    a ModelNet model stands upright instead of lying on its side."""
+    transform = np.eye(4)
+    transform[:3, :3] = MODELNET_TO_SHAPENET.T  # row vectors p @ M are column vectors M.T @ p
+    for geometry in {id(g): g for g in (*loaded.scene.geometry.values(), loaded.mesh)}.values():
+        geometry.apply_transform(transform)
+    return loaded
+
+
 def render_views(mesh_path: Path, *, num_views: int, size: int, camera: str, seed: int,
-                 light: str = DEFAULT_LIGHT, shading: str = "faithful") -> dict[str, np.ndarray]:
+                 align: str | None = None, light: str = DEFAULT_LIGHT, shading: str = "faithful") -> dict[str, np.ndarray]:
     """Everything ``views.npz`` holds: RGB views and masks, the stored point sample, and the
     faithful depth maps of ``DEPTH_POINTS`` of those points (a seeded subset, as pre-training
     draws them)."""
     loaded = load_mesh(mesh_path)
+    if align == "modelnet":
+        loaded = align_mesh(loaded)
     preset = get_view_preset(num_views)
     with RGBRenderer(size, camera=camera, light=light, shading=shading) as renderer:
         views = renderer.render(loaded, preset, light_seed=seed)
@@ -104,9 +119,10 @@ def _save_npz(arrays: dict[str, np.ndarray], path: Path) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
+    require("render", "clip2point views", ("pyrender",))
     check_image_size(args.size)
     arrays = render_views(args.mesh, num_views=args.views, size=args.size, camera=args.camera, seed=args.seed,
-                          light=args.light, shading=args.shading)
+                          light=args.light, shading=args.shading, align=args.align)
     args.out.mkdir(parents=True, exist_ok=True)
     npz = _save_npz(arrays, args.out / "views.npz")
     png = save_sheet(views_sheet(arrays, args.mesh.stem), args.out / "views.png")

@@ -33,7 +33,7 @@ def test_modelnet40_validation_scores_each_epoch_and_selects_best(tmp_path: Path
     records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     val = [r for r in records if r["kind"] == "val"]
     assert [r["step"] for r in val] == [2, 4]  # once per epoch
-    # 6 test clouds over 3 classes: accuracy is a multiple of 1/6 in [0, 1]
+    # 6 test clouds of 3 classes (scored among all 40): accuracy is a multiple of 1/6 in [0, 1]
     for r in val:
         assert 0.0 <= r["modelnet40_top1"] <= 1.0
         assert abs(r["modelnet40_top1"] * 6 - round(r["modelnet40_top1"] * 6)) < 1e-6

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+from pathlib import Path
 from typing import Any
 
+from clip2point.extras import require
 from clip2point.train.config import OPTIMIZERS, PRECISIONS, SELECT_METRICS, TrainConfig
 
 log = logging.getLogger(__name__)
@@ -78,6 +80,9 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 
 def run(args: argparse.Namespace) -> int:
+    require("train", "clip2point pretrain")
+    if args.modelnet40 and not any(Path(args.modelnet40).glob("*.h5")):  # .off meshes: sampled with open3d
+        require("eval", "clip2point pretrain --modelnet40", ("open3d",))
     from clip2point.train.trainer import train
 
     result = train(config_from_args(args))

@@ -6,9 +6,11 @@ epoch) or never (``--num-points`` above what the shards store silently trains on
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any, Mapping
 
+from clip2point.datasets.shard_folder import is_shard_folder
 from clip2point.datasets.shards import load_index
 from clip2point.errors import ConfigError, PathError
 from clip2point.train.config import TrainConfig
@@ -16,10 +18,30 @@ from clip2point.train.config import TrainConfig
 
 def check_inputs(cfg: TrainConfig) -> None:
     """Refuse inputs that cannot give the run the settings ask for (see the module doc)."""
+    check_run_folder(Path(cfg.out))
     check_num_points(cfg.num_points, cfg.shards)
     if cfg.modelnet40 and not Path(cfg.modelnet40).exists():
         raise PathError(cfg.modelnet40, "ModelNet40 data not found (--modelnet40 takes the ModelNet40 folder "
                         "of CLASS/test/*.off meshes, or the folder of its ply_data_*.h5 files)")
+
+
+def check_run_folder(out: Path) -> None:
+    """``--out`` must be a run folder: a shard folder would get a run's config.json over its own
+    (its next resume then fails on "40 keys differ") and checkpoints among its shards; any other
+    job's config.json would be overwritten just the same."""
+    if is_shard_folder(out):
+        raise ConfigError(f"--out {out} is a shard folder (made by clip2point render); pretrain writes config.json, "
+                          "checkpoints/ and metrics there, so pass a new run folder, e.g. --out runs/NAME")
+    config = out / "config.json"
+    if config.is_file():
+        try:
+            data = json.loads(config.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            data = None
+        recorded = data.get("config") if isinstance(data, dict) else None
+        if not (isinstance(recorded, dict) and {"shards", "model", "out"} <= set(recorded)):
+            raise ConfigError(f"--out {out} holds a config.json that is not a pre-training run's; pass a new run "
+                              "folder, e.g. --out runs/NAME, rather than overwrite another job's configuration")
 
 
 def stored_points(index: Mapping[str, Any]) -> int | None:

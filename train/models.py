@@ -96,9 +96,12 @@ def _is_pretrained_tag(model_name: str, pretrained: str) -> bool:
 def _create_from_tag(model_name: str, tag: str) -> nn.Module:
     import open_clip
 
+    from clip2point.train.hub import offline_unless_reachable  # noqa: PLC0415
+
     quick_gelu = bool(open_clip.get_pretrained_cfg(model_name, tag).get("quick_gelu", False))
     try:
-        return open_clip.create_model(model_name, pretrained=tag, force_quick_gelu=quick_gelu)
+        with offline_unless_reachable():  # offline: the message below at once, not after minutes of retries
+            return open_clip.create_model(model_name, pretrained=tag, force_quick_gelu=quick_gelu)
     except RuntimeError as exc:  # open_clip wraps every download failure in RuntimeError
         raise ConfigError(
             f"could not fetch the {tag!r} weights for {model_name} ({exc}); when offline, download them "

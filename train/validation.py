@@ -60,9 +60,10 @@ def shard_zero_shot_set(root: str | Path, split: str | None, num_points: int) ->
 
 def modelnet40_zero_shot_set(root: str | Path, num_points: int) -> ZeroShotSet:
     """ModelNet40's test split through helper loaders, rotated into ShapeNet's frame (SPEC §6)."""
+    from clip2point.datasets.modelnet import with_full_class_list
     from clip2point.datasets.pointsets import PointSetOptions, load_pointset
 
-    ps = load_pointset("modelnet40", root, "test", PointSetOptions(num_points=num_points))
+    ps = with_full_class_list(load_pointset("modelnet40", root, "test", PointSetOptions(num_points=num_points)))
     points = align_modelnet(ps.points) if ps.frame == "z-up" else ps.points
     return ZeroShotSet("modelnet40", torch.from_numpy(np.ascontiguousarray(points, dtype=np.float32)),
                        torch.from_numpy(ps.labels), tuple(ps.class_names))
