@@ -37,7 +37,8 @@ from clip2point.train.distributed import DistEnv, ResumableSampler, barrier, ini
 from clip2point.train.models import build_pretrain_model, create_clip, weights_hash
 from clip2point.train.resume import check_compatible, locate_checkpoint
 from clip2point.train.schedule import build_optimizer, build_scheduler
-from clip2point.train.step import NonFiniteLossError, compute_loss, resolve_precision, step_generator, to_device_batch
+from clip2point.train.precision import resolve_precision
+from clip2point.train.step import NonFiniteLossError, compute_loss, step_generator, to_device_batch
 from clip2point.train.validation import Validator
 
 log = logging.getLogger(__name__)
@@ -176,6 +177,7 @@ class Trainer:
         p = self.state.progress
         where = f"epoch {p.epoch}, batch {p.batch_in_epoch}, step {p.step}" if p.step else "start"
         log.info("device %s, precision %s, world size %d", self.device, self.precision, self.env.world_size)
+        log.info("recipe %s: %s", self.cfg.recipe, json.dumps(self.cfg.fidelity(), sort_keys=True))
         log.info("global batch %d = %d ranks x %d per rank x %d accumulation; %d training objects",
                  self.cfg.batch_size, self.env.world_size, self.micro, self.cfg.accum_steps, len(self.dataset))
         log.info("steps per epoch %d, epochs %d, model %s (%s), resume point: %s (%s)", self.steps_per_epoch,
@@ -189,7 +191,8 @@ class Trainer:
     def _run(self) -> TrainResult:
         self._resume()
         if self.env.is_main:
-            write_json_atomic(self.run_dir / "config.json", {"config": self.cfg.to_dict(), "code_version": code_version()})
+            write_json_atomic(self.run_dir / "config.json", {"config": self.cfg.to_dict(), "fidelity": self.cfg.fidelity(),
+                                                             "code_version": code_version()})
         self.metrics_log = MetricsLog(self.run_dir, resume_step=self.state.progress.step) if self.env.is_main else None
         self._log_header()
         if self.cfg.cache_image_features:
