@@ -12,6 +12,8 @@ from clip2point.errors import ConfigError
 from clip2point.render.depth import get_depth_preset
 
 ALIGN_MODES = ("auto", "yes", "no")
+# The reference's evaluation (zeroshot.py / fewshot.py): its class lists, its template, fp32 CLIP.
+REFERENCE_EVALUATION = {"prompts": "reference", "template": "image of a {}", "precision": "fp32"}
 
 
 @dataclass(frozen=True)
@@ -97,3 +99,11 @@ class ViewSettings:
 
             check_image_size(self.image_size, "--image-size")
         get_depth_preset(self.preset)  # unknown names list the valid ones
+
+
+def evaluation_fidelity(data: DataSettings, encoder: EncoderSettings, template: str) -> dict[str, object]:
+    """How an evaluation departs from the reference's (recorded in every result JSON): the choices
+    that matter for the score and the names of those that differ."""
+    choices = {"prompts": data.prompts, "template": template, "precision": encoder.precision}
+    departures = sorted(k for k, v in choices.items() if v != REFERENCE_EVALUATION[k])
+    return {"faithful": not departures, "departures": departures, "choices": choices}

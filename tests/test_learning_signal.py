@@ -44,7 +44,7 @@ import torch
 
 from clip2point.datasets.torch_dataset import ShardDataset
 from clip2point.train.config import TrainConfig
-from clip2point.train.encoding import encode_depth_views, encode_images, tower_input_size
+from clip2point.train.encoding import encode_depth_views, encode_images, prepare_points, tower_input_size
 from clip2point.train.models import create_clip, load_depth_encoder
 from clip2point.train.step import rgb_to_clip_input
 from clip2point.train.trainer import train
@@ -86,13 +86,13 @@ def rendered_shards(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def all_view_ranks(depth_tower: torch.nn.Module, image_tower: torch.nn.Module, root: Path) -> torch.Tensor:
     """[V,N] held-out ranks: per view v, object i's depth map of v against the N RGB views v.
 
-    The same inputs as the trainer's retrieval metric (fixed 1,024-point subsets, unjittered
-    cameras, the eval path's ``encode_depth_views``), for every view instead of one.
+    The same inputs as the trainer's retrieval metric (fixed 1,024-point subsets centred with max
+    norm 1, unjittered cameras, the eval path's ``encode_depth_views``), for every view instead of one.
     """
     data = ShardDataset(root, split="test", view="all", fields=("rgb", "points"))
     items = [data[i] for i in range(len(data))]
     stack = {k: torch.stack([it[k] for it in items]) for k in ("rgb", "points", "elev", "azim", "dist")}
-    points = torch.from_numpy(fixed_subset(stack["points"].numpy(), 1024))
+    points = prepare_points(torch.from_numpy(fixed_subset(stack["points"].numpy(), 1024)), align=False)
     size = tower_input_size(image_tower)
     f_depth = encode_depth_views(depth_tower, points, stack["elev"], stack["azim"], stack["dist"], image_size=size)
     f_rgb = encode_images(image_tower, torch.stack([rgb_to_clip_input(views, size) for views in stack["rgb"]]))

@@ -58,7 +58,10 @@ def test_run_writes_its_outputs_and_trains_only_the_depth_tower(
     val = [r for r in records if r["kind"] == "val"]
     assert [r["step"] for r in val] == [2, 4]
     assert all(0 <= r["val_top1"] <= 1 and 0 <= r["val_retrieval_top1"] <= 1 for r in val)
-    assert json.loads((run / "config.json").read_text())["config"]["model"] == "c2p-tiny"
+    written = json.loads((run / "config.json").read_text())
+    assert written["config"]["model"] == "c2p-tiny"
+    assert written["config"]["recipe"] == "faithful" and written["fidelity"] == cfg.fidelity()
+    assert written["fidelity"]["faithful"] and written["fidelity"]["choices"]["optimizer"] == "lamb"
     assert (run / "curves.png").stat().st_size > 10_000 and (run / "out.log").is_file()
     assert sorted(p.name for p in (run / "checkpoints").glob("step-*.pt")) == ["step-00000003.pt", "step-00000004.pt"]
     last = read_checkpoint(run / "checkpoints" / "last.pt")

@@ -172,6 +172,8 @@ def test_cli_writes_json_and_confusion_png(tiny_modelnet: Path, tmp_path: Path, 
     assert set(result) >= {"accuracy", "per_class", "count", "config", "code_version", "confusion"}
     assert result["count"] == 4 and set(result["per_class"]) == {"bed", "night_stand"}
     assert result["config"]["views"]["num_views"] == 6 and result["config"]["prompt"] == "image of a {}"
+    assert result["fidelity"] == {"faithful": True, "departures": [], "choices": {
+        "prompts": "reference", "template": "image of a {}", "precision": "fp32"}}
     assert np.trace(result["confusion"]) / 4 * 100 == pytest.approx(result["accuracy"])
     assert out.with_suffix(".png").stat().st_size > 1000
     assert "accuracy" in capsys.readouterr().out

@@ -33,7 +33,8 @@ from clip2point.train.config import TrainConfig
 from clip2point.train.curves import MetricsLog, plot_curves
 from clip2point.train.encoding import tower_input_size
 from clip2point.train.inputs import check_inputs
-from clip2point.train.distributed import DistEnv, ResumableSampler, barrier, init_distributed, env_from_torchrun, pick_device, shutdown_distributed
+from clip2point.train.distributed import (DistEnv, ResumableSampler, all_reduce_sum, barrier, env_from_torchrun,
+                                          init_distributed, pick_device, shutdown_distributed)
 from clip2point.train.models import build_pretrain_model, create_clip, weights_hash
 from clip2point.train.resume import check_compatible, locate_checkpoint
 from clip2point.train.schedule import build_optimizer, build_scheduler
@@ -273,7 +274,10 @@ class Trainer:
             # One device sync per micro-batch, after the backward pass is queued (a check between
             # forward and backward would leave the GPU idle while the backward launches); a bad
             # loss still stops the step before the optimiser applies anything.
-            values = torch.stack([p.detach().float() for p in parts]).cpu()
+            values = torch.stack([p.detach().float() for p in parts])
+            if cfg.negatives == "per-device" and self.env.enabled:  # log the mean over devices, as the reference
+                values = all_reduce_sum(values) / self.env.world_size  # logs torch.mean of DataParallel's losses
+            values = values.cpu()
             self._check_finite(values[0], step, epoch)
             totals += values / cfg.accum_steps
         lr = self.scheduler.get_last_lr()[0]  # the rate this step used
