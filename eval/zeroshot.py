@@ -1,9 +1,11 @@
 """Zero-shot classification of point clouds (SPEC §6).
 
-Prompts "image of a {class}" (underscores → spaces) give L2-normalised text features; each
-cloud is normalised into the unit sphere, rotated into ShapeNet's frame when it comes from a
-z-up source, projected into V depth views, encoded, and scored by the sum over views of the
-cosine with each class: logits = Σ_v cos(f_v, t_c). With a checkpoint the trained depth tower
+Prompts "image of a {class}" with the reference's class names (``datasets.prompts``) give
+L2-normalised text features; each cloud goes through the package's one scoring path
+(``train.encoding.zero_shot_logits``, also pre-training's validation): normalised into the unit
+sphere, rotated into ShapeNet's frame when it comes from a z-up source, projected into V depth
+views, encoded, and scored by the sum over views of the cosine with each class:
+logits = Σ_v cos(f_v, t_c). With a checkpoint the trained depth tower
 encodes the views; without one, CLIP's own visual tower does (the paper's baseline).
 """
 

@@ -65,3 +65,16 @@ def test_negatives_choose_the_batch_each_loss_sees(negatives: str, monkeypatch: 
     share = (lambda x: x) if negatives == "per-device" else (lambda x: torch.cat([x, other]))
     expected = pretrain_loss(share(feats[:, 0]), share(feats[:, 1]), share(batch.image_feats), model.balance)
     assert float(parts.total.detach()) == pytest.approx(float(expected.total.detach()), rel=1e-5)
+
+
+def test_checkpoints_from_before_recipes_resume_only_with_their_own_optimiser() -> None:
+    """A run written before recipes used timm's LAMB under the name "lamb": it resumes with
+    ``--recipe improved --eta-min 1e-6`` and is refused by the faithful defaults."""
+    from clip2point.train.config import resume_differences
+
+    old = {k: v for k, v in TrainConfig(shards="s", out="o", recipe="improved", eta_min=1e-6, val_views=6).to_dict().items()
+           if k not in ("recipe", "negatives", "val_prompts")}
+    old["optimizer"] = "lamb"
+    assert resume_differences(old, TrainConfig(shards="s", out="o", recipe="improved", eta_min=1e-6)) == []
+    diffs = resume_differences(old, TrainConfig(shards="s", out="o"))
+    assert any(d.startswith("optimizer: checkpoint 'lamb-timm', now 'lamb'") for d in diffs)

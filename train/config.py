@@ -167,8 +167,22 @@ class TrainConfig:
         return cls(**data)
 
 
+def upgrade_stored_config(stored: dict[str, Any]) -> dict[str, Any]:
+    """A checkpoint's configuration in today's terms. Written before recipes existed (no
+    ``negatives`` key), a run used timm's LAMB under the name ``lamb`` and gathered negatives, so
+    it resumes as itself with ``--recipe improved --eta-min 1e-6`` and is never silently continued
+    by another optimiser."""
+    if "negatives" in stored:
+        return stored
+    upgraded = dict(stored, negatives="gathered", recipe="improved")
+    if upgraded.get("optimizer") == "lamb":
+        upgraded["optimizer"] = "lamb-timm"
+    return upgraded
+
+
 def resume_differences(stored: dict[str, Any], current: TrainConfig) -> list[str]:
     """Settings that differ between a checkpoint's run and this one and would change training."""
+    stored = upgrade_stored_config(stored)
     now = current.to_dict()
     keys = sorted((set(stored) | set(now)) - RESUME_FREE_FIELDS)
     return [f"{k}: checkpoint {stored.get(k, '<absent>')!r}, now {now.get(k, '<absent>')!r}"
