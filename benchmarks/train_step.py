@@ -47,9 +47,10 @@ from clip2point.train import feature_cache  # noqa: E402
 from clip2point.train.config import TrainConfig  # noqa: E402
 from clip2point.train.losses import pretrain_loss  # noqa: E402
 from clip2point.train.models import build_pretrain_model, create_clip  # noqa: E402
+from clip2point.train.precision import autocast, resolve_precision  # noqa: E402
 from clip2point.train.schedule import build_optimizer  # noqa: E402
 from clip2point.train.step import (  # noqa: E402
-    Batch, autocast, channels_last, depth_pair_input, image_features, jittered_distances, resolve_precision,
+    Batch, channels_last, depth_pair_input, image_features, jittered_distances,
     step_generator, subsample_points, to_device_batch,
 )
 
@@ -109,7 +110,8 @@ def baseline_depth(batch: Batch, cfg: TrainConfig, gen: torch.Generator) -> torc
 
 
 def run_steps(mode: str, args: argparse.Namespace, shards: Path, device: torch.device) -> dict[str, float]:
-    cfg = TrainConfig(shards=str(shards), out="unused", model=args.model, pretrained=None, batch_size=args.batch_size)
+    cfg = TrainConfig(shards=str(shards), out="unused", model=args.model, pretrained=None, batch_size=args.batch_size,
+                      recipe="improved" if mode == "project" else "faithful")
     precision = resolve_precision("auto" if mode == "project" else "fp32", device)
     bundle = create_clip(args.model, None, device=device)
     model = build_pretrain_model(bundle).to(device)

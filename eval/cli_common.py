@@ -11,11 +11,13 @@ from pathlib import Path
 from typing import Iterator
 
 from clip2point.datasets.pointsets import DATASETS, SAMPLERS
+from clip2point.datasets.prompts import PROMPT_SETS
 from clip2point.errors import PathError
 from clip2point.extras import require
 from clip2point.eval.settings import ALIGN_MODES, DataSettings, EncoderSettings, ViewSettings
 from clip2point.render.cameras import default_view_count, view_counts
 from clip2point.render.depth import available_depth_presets, fewshot_preset, get_depth_preset
+from clip2point.train.precision import PRECISIONS
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +75,11 @@ def add_common_arguments(parser: argparse.ArgumentParser, *, default_views: int)
     views.add_argument("--image-size", type=int, default=None, help="depth raster size (default: the preset's)")
     views.add_argument("--batch-size", type=int, default=32, help="objects encoded per batch")
     parser.add_argument("--prompt", default="image of a {}", help="prompt template; {} is the class name")
+    parser.add_argument("--prompts", choices=PROMPT_SETS, default="reference",
+                        help="class names in the prompts: the reference's lists (ShapeNet 'ashcan', ModelNet10 "
+                             "'night_stand'...) or 'project': each label's own name, underscores as spaces")
+    parser.add_argument("--precision", choices=PRECISIONS, default="fp32",
+                        help="encoder autocast: fp32 (the reference's), bf16/fp16 (faster on GPUs), auto")
     parser.set_defaults(default_views=default_views)  # settings_from_args resolves --views against --preset
 
 
@@ -93,10 +100,11 @@ def settings_from_args(args: argparse.Namespace, *, fewshot: bool = False
     from clip2point.train.models import packaged_model_names
 
     data = DataSettings(args.dataset, args.data, num_points=args.num_points, seed=args.sample_seed,
-                        sampler=args.sampler, align=args.align, cache_dir=args.cache_dir, workers=args.workers)
+                        sampler=args.sampler, align=args.align, cache_dir=args.cache_dir, workers=args.workers,
+                        prompts=args.prompts)
     device = str(parse_device(args.device)) if args.device else default_device()
     pretrained = resolve_pretrained(args.pretrained, args.model, args.ckpt)
-    encoder = EncoderSettings(args.model, pretrained, args.ckpt, device)
+    encoder = EncoderSettings(args.model, pretrained, args.ckpt, device, args.precision)
     if pretrained is None and args.ckpt is None and args.model not in packaged_model_names():
         log.warning("no --pretrained weights: %s has random weights (pass --pretrained openai or a file "
                     "for the paper's CLIP baseline)", args.model)

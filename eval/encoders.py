@@ -61,8 +61,9 @@ def load_encoders(settings: EncoderSettings, paths: Sequence[str] = ("clip",)) -
     return Encoders(bundle, visual, ids, bundle.model_name)
 
 
-def text_features(encoders: Encoders, class_names: Sequence[str], template: str) -> torch.Tensor:
-    """[C,D] L2-normalised prompt features on the CPU ("image of a {}", underscores → spaces)."""
+def text_features(encoders: Encoders, prompt_names: Sequence[str], template: str) -> torch.Tensor:
+    """[C,D] L2-normalised prompt features on the CPU of ``template`` filled with each name as given
+    (``datasets.prompts.prompt_class_names`` makes the names from a dataset's labels)."""
     from clip2point.train.models import encode_prompts  # noqa: PLC0415
 
-    return encode_prompts(encoders.bundle, class_names, template).float().cpu()
+    return encode_prompts(encoders.bundle, prompt_names, template).float().cpu()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import time
 from pathlib import Path
 
 import numpy as np
@@ -20,12 +19,10 @@ from torch import nn
 
 from clip2point.datasets.pointsets import PointSet, cache_file, read_cache_entry, save_npz_atomic
 from clip2point.eval.settings import ViewSettings
-from clip2point.render.cameras import align_modelnet, get_view_preset
-from clip2point.render.sampling import normalize_unit_sphere
 
 log = logging.getLogger(__name__)
 
-FEATURES_VERSION = 2  # bump when the way features are computed changes (2: each preset's own cameras)
+FEATURES_VERSION = 3  # bump when the way features are computed changes (2: each preset's own cameras; 3: precision in the key)
 
 
 def should_align(pointset: PointSet, align: str = "auto") -> bool:
@@ -34,42 +31,19 @@ def should_align(pointset: PointSet, align: str = "auto") -> bool:
 
 
 def prepare_points(pointset: PointSet, align: str = "auto") -> torch.Tensor:
-    """Clouds ready to project: centred, in the unit sphere, rotated when ``should_align``."""
-    points = normalize_unit_sphere(torch.from_numpy(pointset.points))
-    return align_modelnet(points) if should_align(pointset, align) else points
+    """The point set's clouds as the scoring path prepares them (``train.encoding.prepare_points``)."""
+    from clip2point.train.encoding import prepare_points as prepare  # noqa: PLC0415
+
+    return prepare(torch.from_numpy(pointset.points), align=should_align(pointset, align))
 
 
-def _autocast(device: torch.device) -> torch.autocast:
-    # Half precision roughly doubles ViT throughput on GPUs; CPU stays in float32 (exact tests).
-    return torch.autocast(device.type, dtype=torch.float16, enabled=device.type == "cuda")
-
-
-@torch.no_grad()
 def compute_view_features(encoders: dict[str, nn.Module], points: torch.Tensor, views: ViewSettings,
-                          device: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
-    """L2-normalised features float32 [N,V,D] (on the CPU) of every cloud of ``points`` [N,P,3]
-    under each encoder; the depth maps are projected once per tower input size and shared."""
-    from clip2point.train.encoding import depth_views_to_clip_input, encode_images, tower_input_size  # noqa: PLC0415
+                          device: str | torch.device = "cpu", precision: str = "fp32") -> dict[str, torch.Tensor]:
+    """``train.encoding.view_features`` with the evaluation's view settings."""
+    from clip2point.train.encoding import view_features  # noqa: PLC0415
 
-    device = torch.device(device)
-    cameras = get_view_preset(views.num_views, views.preset)  # the preset's own camera set
-    elev, azim, dist = cameras.tensors(device)
-    orientation = cameras.orientation(device)
-    chunks: dict[str, list[torch.Tensor]] = {name: [] for name in encoders}
-    start_time = time.perf_counter()
-    for start in range(0, len(points), views.batch_size):
-        batch = points[start:start + views.batch_size].to(device, non_blocking=True)
-        images: dict[int, torch.Tensor] = {}  # per tower input size, projected once
-        for name, encoder in encoders.items():
-            side = tower_input_size(encoder)
-            if side not in images:
-                images[side] = depth_views_to_clip_input(batch, elev, azim, dist, **orientation, preset=views.preset,
-                                                         size=views.image_size, image_size=side)
-            with _autocast(device):
-                chunks[name].append(encode_images(encoder, images[side]).float().cpu())
-    log.info("encoded %d objects x %d views with %d encoder(s) in %.1f s", len(points), views.num_views,
-             len(encoders), time.perf_counter() - start_time)
-    return {name: torch.cat(c) if c else torch.empty(0, views.num_views, 0) for name, c in chunks.items()}
+    return view_features(encoders, points, views.num_views, preset=views.preset, size=views.image_size,
+                         batch_size=views.batch_size, device=device, precision=precision)
 
 
 def _digest(array: np.ndarray) -> str:
@@ -91,9 +65,10 @@ class FeatureStore:
         self.hits = 0
         self.misses = 0
 
-    def key(self, points: torch.Tensor, encoder_id: str, views: ViewSettings) -> dict[str, object]:
+    def key(self, points: torch.Tensor, encoder_id: str, views: ViewSettings, precision: str) -> dict[str, object]:
         return {"version": FEATURES_VERSION, "points": _digest(points.numpy()), "encoder": encoder_id,
-                "views": views.num_views, "preset": views.preset, "image_size": views.image_size}
+                "views": views.num_views, "preset": views.preset, "image_size": views.image_size,
+                "precision": precision}
 
     def _path(self, key: dict[str, object]) -> Path | None:
         return cache_file(self.cache_dir, "features", key) if self.cache_dir is not None else None
@@ -117,16 +92,17 @@ class FeatureStore:
             save_npz_atomic(path, features=feats.numpy())
 
     def features(self, encoders: dict[str, tuple[nn.Module, str]], points: torch.Tensor, views: ViewSettings,
-                 device: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
+                 device: str | torch.device = "cpu", precision: str = "fp32") -> dict[str, torch.Tensor]:
         """Features of ``points`` under each ``encoders[name] = (module, weights id)``: cached
-        ones are reused, the missing ones are computed together (one projection pass)."""
-        keys = {name: self.key(points, ident, views) for name, (_, ident) in encoders.items()}
+        ones are reused, the missing ones are computed together (one projection pass).
+        ``precision`` is a resolved one (``train.precision``); it is part of the cache key."""
+        keys = {name: self.key(points, ident, views, precision) for name, (_, ident) in encoders.items()}
         found = {name: self._lookup(key) for name, key in keys.items()}
         missing = {name: encoders[name][0] for name, feats in found.items() if feats is None}
         self.hits += len(encoders) - len(missing)
         self.misses += len(missing)
         if missing:
-            for name, feats in compute_view_features(missing, points, views, device).items():
+            for name, feats in compute_view_features(missing, points, views, device, precision).items():
                 self._store(keys[name], feats)
                 found[name] = feats
         return found  # type: ignore[return-value]

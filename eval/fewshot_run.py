@@ -12,6 +12,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from clip2point.datasets.pointsets import PointSet, load_pointset
+from clip2point.datasets.prompts import prompt_class_names
 from clip2point.errors import CheckpointError, ConfigError
 from clip2point.eval.adapter import load_adapter, save_adapter
 from clip2point.eval.encoders import Encoders, load_encoders, require_paths, text_features
@@ -40,7 +41,7 @@ def encode_pointset(encoders: Encoders, pointset: PointSet, paths: Sequence[str]
     """View features of every cloud for each path (computed once; the store keeps them)."""
     points = prepare_points(pointset, config.data.align)
     towers = {p: (encoders.visual[p], encoders.ids[p]) for p in paths}
-    return store.features(towers, points, config.views, config.encoder.device)
+    return store.features(towers, points, config.views, config.encoder.device, config.encoder.resolved_precision)
 
 
 def _load_splits(config: FewShotConfig) -> tuple[PointSet, PointSet]:
@@ -79,7 +80,8 @@ def run_fewshot(config: FewShotConfig, *, encoders: Encoders | None = None,
     rows[needed] = np.arange(len(needed))
     log.info("encoding %d of %d training objects (%d seeds x %d shots + validation) and %d test objects",
              len(needed), len(train), len(config.fewshot.seeds), config.fewshot.shots, len(test))
-    texts = text_features(encoders, test.class_names, config.prompt)  # first: a bad --prompt fails in seconds
+    texts = text_features(encoders, prompt_class_names(config.data.dataset, test.class_names, config.data.prompts),
+                          config.prompt)  # first: a bad --prompt fails in seconds
     train_feats = encode_pointset(encoders, train.subset(needed), paths, config, store)
     test_feats = encode_pointset(encoders, test, paths, config, store)
     result = run_fewshot_on_features(train_feats, train.labels, test_feats, test.labels, texts, test.class_names,
@@ -168,7 +170,8 @@ def evaluate_saved_adapter(path: Path, config: FewShotConfig, *, store: FeatureS
     test = _adapter_test_set(path, meta, config)
     used = EvalOnlyConfig(config.data, config.encoder, views, meta["prompt"], paths)
     run_config = FewShotConfig(config.data, config.encoder, views, meta["prompt"], config.fewshot)
-    texts = text_features(encoders, test.class_names, meta["prompt"])
+    texts = text_features(encoders, prompt_class_names(config.data.dataset, test.class_names, config.data.prompts),
+                          meta["prompt"])
     feats = encode_pointset(encoders, test, paths, run_config, store or FeatureStore(config.data.cache_dir))
     device = config.encoder.device
     predictions = predict(adapter.to(device), {p: f.to(device) for p, f in feats.items()}, texts.to(device))

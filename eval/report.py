@@ -114,12 +114,17 @@ def save_confusion_png(report: ClassificationReport, path: str | Path, *, title:
 
 
 def write_result_json(path: str | Path, payload: dict[str, Any], *, config: Any = None) -> Path:
-    """``payload`` plus ``config`` and ``code_version`` as JSON, written atomically."""
+    """``payload`` plus ``config``, its ``fidelity`` (faithful or not, and each choice, for
+    configurations with data/encoder settings and a prompt) and ``code_version`` as JSON, atomically."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     document = dict(payload)
     if config is not None:
         document["config"] = to_jsonable(config)
+        if all(hasattr(config, name) for name in ("data", "encoder", "prompt")):
+            from clip2point.eval.settings import evaluation_fidelity  # noqa: PLC0415
+
+            document["fidelity"] = evaluation_fidelity(config.data, config.encoder, config.prompt)
     document["code_version"] = code_version()
     with atomic_path(path) as tmp, open(tmp, "w") as fh:  # a failed write leaves no temporary file behind
         json.dump(document, fh, indent=2, sort_keys=True)

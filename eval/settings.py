@@ -7,17 +7,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from clip2point.datasets.pointsets import DATASETS, PointSetOptions
+from clip2point.datasets.prompts import PROMPT_SETS
 from clip2point.errors import ConfigError
 from clip2point.render.cameras import get_view_preset
 from clip2point.render.depth import get_depth_preset
 
 ALIGN_MODES = ("auto", "yes", "no")
+# The reference's evaluation (zeroshot.py / fewshot.py): its class lists, its template, fp32 CLIP.
+REFERENCE_EVALUATION = {"prompts": "reference", "template": "image of a {}", "precision": "fp32"}
 
 
 @dataclass(frozen=True)
 class DataSettings:
     """``align``: "auto" rotates z-up sources (ModelNet meshes) into ShapeNet's frame (SPEC §6);
-    "yes"/"no" force it, for sources whose frame the loader cannot know."""
+    "yes"/"no" force it, for sources whose frame the loader cannot know. ``prompts``: which class
+    names fill the prompt (``datasets.prompts``: the reference's lists, or the labels' own names)."""
 
     dataset: str
     data: Path
@@ -27,8 +31,11 @@ class DataSettings:
     align: str = "auto"
     cache_dir: Path | None = None
     workers: int = 1
+    prompts: str = "reference"
 
     def __post_init__(self) -> None:
+        if self.prompts not in PROMPT_SETS:
+            raise ConfigError(f"--prompts must be one of {', '.join(PROMPT_SETS)}; got {self.prompts!r}")
         if self.dataset not in DATASETS:
             raise ConfigError(f"unknown dataset {self.dataset!r}; choose one of {', '.join(DATASETS)}")
         if self.align not in ALIGN_MODES:
@@ -44,14 +51,24 @@ class DataSettings:
 @dataclass(frozen=True)
 class EncoderSettings:
     """``ckpt`` is a pre-training checkpoint (the trained depth tower); without it the plain
-    CLIP visual tower of ``model``/``pretrained`` is evaluated (the paper's baseline)."""
+    CLIP visual tower of ``model``/``pretrained`` is evaluated (the paper's baseline).
+    ``precision``: the encoders' autocast (``train.precision``); fp32 is the reference's."""
 
     model: str = "ViT-B-32"
     pretrained: str | None = None
     ckpt: Path | None = None
     device: str = "cpu"
+    precision: str = "fp32"
+
+    @property
+    def resolved_precision(self) -> str:
+        """``precision`` with ``auto`` resolved for ``device`` (what the encoders actually run in)."""
+        from clip2point.train.precision import resolve_precision  # noqa: PLC0415
+
+        return resolve_precision(self.precision, self.device)
 
     def __post_init__(self) -> None:
+        self.resolved_precision  # noqa: B018  (validates: a bad --precision fails before any model is built)
         if self.ckpt is not None and self.pretrained is not None:
             # Loading the checkpoint would silently ignore the weights the user named.
             raise ConfigError(f"--pretrained {self.pretrained} cannot be used with --ckpt {self.ckpt}: a checkpoint "
@@ -86,3 +103,11 @@ class ViewSettings:
             from clip2point.render.views_cli import check_image_size  # noqa: PLC0415
 
             check_image_size(self.image_size, "--image-size")
+
+
+def evaluation_fidelity(data: DataSettings, encoder: EncoderSettings, template: str) -> dict[str, object]:
+    """How an evaluation departs from the reference's (recorded in every result JSON): the choices
+    that matter for the score and the names of those that differ."""
+    choices = {"prompts": data.prompts, "template": template, "precision": encoder.precision}
+    departures = sorted(k for k, v in choices.items() if v != REFERENCE_EVALUATION[k])
+    return {"faithful": not departures, "departures": departures, "choices": choices}

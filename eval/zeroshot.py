@@ -1,9 +1,11 @@
 """Zero-shot classification of point clouds (SPEC §6).
 
-Prompts "image of a {class}" (underscores → spaces) give L2-normalised text features; each
-cloud is normalised into the unit sphere, rotated into ShapeNet's frame when it comes from a
-z-up source, projected into V depth views, encoded, and scored by the sum over views of the
-cosine with each class: logits = Σ_v cos(f_v, t_c). With a checkpoint the trained depth tower
+Prompts "image of a {class}" with the reference's class names (``datasets.prompts``) give
+L2-normalised text features; each cloud goes through the package's one scoring path
+(``train.encoding.zero_shot_logits``, also pre-training's validation): normalised into the unit
+sphere, rotated into ShapeNet's frame when it comes from a z-up source, projected into V depth
+views, encoded, and scored by the sum over views of the cosine with each class:
+logits = Σ_v cos(f_v, t_c). With a checkpoint the trained depth tower
 encodes the views; without one, CLIP's own visual tower does (the paper's baseline).
 """
 
@@ -18,8 +20,9 @@ from torch import nn
 
 from clip2point.datasets.modelnet import with_full_class_list
 from clip2point.datasets.pointsets import PointSet, load_pointset
+from clip2point.datasets.prompts import prompt_class_names
 from clip2point.eval.encoders import Encoders, load_encoders, text_features
-from clip2point.eval.features import FeatureStore, prepare_points
+from clip2point.eval.features import FeatureStore, should_align
 from clip2point.eval.report import ClassificationReport, classification_report
 from clip2point.eval.settings import DataSettings, EncoderSettings, ViewSettings
 
@@ -45,20 +48,21 @@ class ZeroShotResult:
     path: str  # which visual tower scored: "pretrained" or "clip"
 
 
-def zero_shot_logits(view_feats: torch.Tensor, text_feats: torch.Tensor) -> torch.Tensor:
-    """[N,V,D] L2-normalised view features × [C,D] text features → [N,C] summed cosines."""
-    from clip2point.train.encoding import view_summed_logits  # noqa: PLC0415
-
-    return view_summed_logits(view_feats, text_feats)
-
-
 def classify(encoder: nn.Module, encoder_id: str, pointset: PointSet, text_feats: torch.Tensor, views: ViewSettings,
-             *, align: str = "auto", device: str = "cpu", store: FeatureStore | None = None) -> torch.Tensor:
-    """Logits [N,C] of every cloud of ``pointset`` (the testable core: any encoder works)."""
+             *, align: str = "auto", device: str = "cpu", precision: str = "fp32",
+             store: FeatureStore | None = None) -> torch.Tensor:
+    """Logits [N,C] of every cloud of ``pointset`` through the package's one scoring path
+    (``train.encoding.zero_shot_logits``, also used by pre-training's validation), with view
+    features cached by ``store``. ``precision`` is a resolved one."""
+    from clip2point.train.encoding import zero_shot_logits  # noqa: PLC0415
+
     store = store or FeatureStore()
-    points = prepare_points(pointset, align)
-    feats = store.features({"scoring": (encoder, encoder_id)}, points, views, device)["scoring"]
-    return zero_shot_logits(feats, text_feats)
+
+    def cached(prepared: torch.Tensor) -> torch.Tensor:
+        return store.features({"scoring": (encoder, encoder_id)}, prepared, views, device, precision)["scoring"]
+
+    return zero_shot_logits(encoder, torch.from_numpy(pointset.points), text_feats, views.num_views,
+                            align=should_align(pointset, align), features=cached)
 
 
 def scoring_path(encoder: EncoderSettings) -> str:
@@ -74,10 +78,11 @@ def run_zeroshot(config: ZeroShotConfig, *, encoders: Encoders | None = None,
         load_pointset(config.data.dataset, config.data.data, config.split, config.data.pointset_options()))
     log.info("%s %s: %d objects, %d classes, frame %s", pointset.name, pointset.split, len(pointset),
              len(pointset.class_names), pointset.frame)
-    texts = text_features(encoders, pointset.class_names, config.prompt)
+    names = prompt_class_names(config.data.dataset, pointset.class_names, config.data.prompts)
+    texts = text_features(encoders, names, config.prompt)
     logits = classify(encoders.visual[path], encoders.ids[path], pointset, texts, config.views,
                       align=config.data.align, device=config.encoder.device,
-                      store=store or FeatureStore(config.data.cache_dir))
+                      precision=config.encoder.resolved_precision, store=store or FeatureStore(config.data.cache_dir))
     predictions = logits.argmax(dim=1).numpy()
     report = classification_report(predictions, pointset.labels, pointset.class_names)
     if report.classes_without_objects:

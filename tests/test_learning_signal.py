@@ -1,34 +1,38 @@
-"""A short CPU pre-training run on rendered synthetic objects (tiny model, ~50 s on 2 cores).
+"""A short CPU pre-training run on rendered synthetic objects (tiny model, 3-7 min on 2 busy cores).
 
 Set: the generation job's synthetic objects, 55 classes x 4 -> 165 train / 55 held-out (one per
 class), 6 views, 64² RGB, 2,048 stored points. Like real use, training starts from an image tower
 that already tells objects apart (CLIP's premise): ``fit_tiny_image_tower`` fits the image tower
 of ``c2p-tiny-64`` (the package's tiny config at a 64-px input, 16-px patches) to the RGB views of
 all objects (500 steps, lr 2e-3; CLIP has seen such pictures) and the run takes that file through
-``--pretrained``, the path real weights take. Run: batch 16, 30 epochs (300 steps), LAMB at
-SPEC's lr 6e-3, cached image features; the trainer is SPEC §5's as it is (depth pictures come
-from the faithful 224² raster, resized antialiased to the tower's 64²).
+``--pretrained``, the path real weights take. Run: batch 16, 30 epochs (300 steps), the faithful
+recipe (torch_optimizer's LAMB at SPEC's lr 6e-3, fp32, training subsets centred with max norm 1),
+cached image features; the trainer is SPEC §5's as it is (depth pictures come from the faithful
+224² raster, resized antialiased to the tower's 64²).
 
 Measured on the 55 held-out objects, whose depth maps and points training never sees: depth ->
 image retrieval, the rank of an object's own RGB feature among the 55 RGB features of the same
 view when its depth map of that view is the query (0 = retrieved), over all 6 views = 330
 queries (the trainer's validation uses one view per object, 55 queries). Chance: top-1 1/55 =
 1.8 %, mean rank 27. Step 0 is the depth tower as initialised, a copy of the image tower, which
-already finds 15-23 % from depth maps. Four (fit seed, train seed) pairs measured; the test runs
-(7,0):
+finds 7-9 % from depth maps of the normalised clouds (15-23 % from the raw subsets before the
+reference's pc_norm: a cloud centred on its points' mean sits a little off the RGB view's mesh,
+centred on its vertices' mean). Four (fit seed, train seed) pairs measured (2026-12-02, after
+the switch to the faithful recipe); the test runs (7,0):
 
-- top-1: (7,0) 23.0 -> 41.8 %, (8,1) 19.7 -> 29.7 %, (9,2) 15.5 -> 30.3 %, (10,3) 15.8 -> 34.2 %:
-  16-23x chance at the end, +10 to +19 points over step 0. Asserted: >= 10x chance (18.2 %) and
-  >= 7 points over step 0.
-- mean rank: 11.6 -> 4.4, 13.5 -> 6.8, 13.3 -> 6.0, 14.5 -> 6.9 (0.38-0.51x step 0). Asserted:
-  ends <= 0.3x chance (8.1) and <= 0.6x step 0.
-- cross-modal NT-Xent (chance log 31 = 3.4): first step 4.3 / 3.6 / 7.6 / 6.8, last step
-  1.5 / 2.2 / 2.1 / 1.7; asserted: the last epoch's mean is below the first step. Balance
-  weight w: 1 -> 1.23-1.37; asserted > 1.1.
+- top-1: (7,0) 7.0 -> 26.7 %, (8,1) 9.4 -> 20.9 %, (9,2) 8.8 -> 19.1 %, (10,3) 8.2 -> 21.2 %:
+  10.5-14.7x chance at the end, +10 to +20 points over step 0. Asserted: >= 10x chance (18.2 %)
+  and >= 7 points over step 0.
+- mean rank: 19.4 -> 8.0, 18.4 -> 8.9, 18.4 -> 10.9, 18.4 -> 9.6 (0.41-0.59x step 0, 0.30-0.40x
+  chance). Asserted: ends <= 0.45x chance (12.2) and <= 0.65x step 0.
+- cross-modal NT-Xent (chance log 31 = 3.4): first step 6.2 / 5.9 / 8.4 / 6.7, last epoch
+  2.7 / 2.9 / 3.1 / 3.0; asserted: the last epoch's mean is below the first step. Balance
+  weight w (decayed like every parameter by the faithful LAMB): 1 -> 1.57-1.70; asserted > 1.1.
 
 The tower size matters more than the step count: c2p-tiny (224² input, 32-px patches, the
-geometry of ViT-B/32) gets only 5-8 % -> 10-12 % in the same time, because its 224² pictures
-cost 3x the compute per step and a 32-px patch of a sparse depth raster carries little shape.
+geometry of ViT-B/32) gets only 5-8 % -> 10-12 % in the same time (measured before the recipe
+change), because its 224² pictures cost 3x the compute per step and a 32-px patch of a sparse
+depth raster carries little shape.
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ import torch
 
 from clip2point.datasets.torch_dataset import ShardDataset
 from clip2point.train.config import TrainConfig
-from clip2point.train.encoding import encode_depth_views, encode_images, tower_input_size
+from clip2point.train.encoding import encode_depth_views, encode_images, prepare_points, tower_input_size
 from clip2point.train.models import create_clip, load_depth_encoder
 from clip2point.train.step import rgb_to_clip_input
 from clip2point.train.trainer import train
@@ -86,13 +90,13 @@ def rendered_shards(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def all_view_ranks(depth_tower: torch.nn.Module, image_tower: torch.nn.Module, root: Path) -> torch.Tensor:
     """[V,N] held-out ranks: per view v, object i's depth map of v against the N RGB views v.
 
-    The same inputs as the trainer's retrieval metric (fixed 1,024-point subsets, unjittered
-    cameras, the eval path's ``encode_depth_views``), for every view instead of one.
+    The same inputs as the trainer's retrieval metric (fixed 1,024-point subsets centred with max
+    norm 1, unjittered cameras, the eval path's ``encode_depth_views``), for every view instead of one.
     """
     data = ShardDataset(root, split="test", view="all", fields=("rgb", "points"))
     items = [data[i] for i in range(len(data))]
     stack = {k: torch.stack([it[k] for it in items]) for k in ("rgb", "points", "elev", "azim", "dist")}
-    points = torch.from_numpy(fixed_subset(stack["points"].numpy(), 1024))
+    points = prepare_points(torch.from_numpy(fixed_subset(stack["points"].numpy(), 1024)), align=False)
     size = tower_input_size(image_tower)
     f_depth = encode_depth_views(depth_tower, points, stack["elev"], stack["azim"], stack["dist"], image_size=size)
     f_rgb = encode_images(image_tower, torch.stack([rgb_to_clip_input(views, size) for views in stack["rgb"]]))
@@ -132,7 +136,7 @@ def test_short_run_learns_on_rendered_objects(rendered_shards: Path, tmp_path: P
                f"mean rank {before.mean():.1f} -> {after.mean():.1f} (chance {CHANCE_MEAN_RANK})")
     assert before.shape == after.shape == (6, HELD_OUT)
     assert top1(after) >= 10 * CHANCE_TOP1 and top1(after) - top1(before) >= 0.07, numbers
-    assert after.mean() <= 0.3 * CHANCE_MEAN_RANK and after.mean() <= 0.6 * before.mean(), numbers
+    assert after.mean() <= 0.45 * CHANCE_MEAN_RANK and after.mean() <= 0.65 * before.mean(), numbers
     assert sum(last_cross) / len(last_cross) < first_cross, f"cross loss {first_cross:.2f} -> {last_cross}"
     assert train_records[-1]["w"] > 1.1
     # the trainer's validation metric is the evaluation path's (checkpoint -> load_depth_encoder)

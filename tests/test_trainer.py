@@ -19,6 +19,7 @@ from clip2point.train import feature_cache, step, trainer
 from clip2point.train.checkpoint import read_checkpoint
 from clip2point.train.config import TrainConfig
 from clip2point.train.models import create_clip, load_depth_encoder, weights_hash
+from clip2point.train.precision import resolve_precision
 from clip2point.train.trainer import train
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -57,7 +58,10 @@ def test_run_writes_its_outputs_and_trains_only_the_depth_tower(
     val = [r for r in records if r["kind"] == "val"]
     assert [r["step"] for r in val] == [2, 4]
     assert all(0 <= r["val_top1"] <= 1 and 0 <= r["val_retrieval_top1"] <= 1 for r in val)
-    assert json.loads((run / "config.json").read_text())["config"]["model"] == "c2p-tiny"
+    written = json.loads((run / "config.json").read_text())
+    assert written["config"]["model"] == "c2p-tiny"
+    assert written["config"]["recipe"] == "faithful" and written["fidelity"] == cfg.fidelity()
+    assert written["fidelity"]["faithful"] and written["fidelity"]["choices"]["optimizer"] == "lamb"
     assert (run / "curves.png").stat().st_size > 10_000 and (run / "out.log").is_file()
     assert sorted(p.name for p in (run / "checkpoints").glob("step-*.pt")) == ["step-00000003.pt", "step-00000004.pt"]
     last = read_checkpoint(run / "checkpoints" / "last.pt")
@@ -162,9 +166,11 @@ def test_depth_pair_is_the_same_view_at_two_jittered_distances() -> None:
     dists = step.jittered_distances(batch.dist, 0.1, replay)
     assert sub.shape == (3, 32, 3) and all(len({tuple(p.tolist()) for p in cloud}) == 32 for cloud in sub)
     assert bool(((dists >= 0.9) & (dists <= 1.1)).all()) and not torch.equal(dists[:, 0], dists[:, 1])
+    from clip2point.render.sampling import normalize_unit_sphere
     from clip2point.train.encoding import depth_views_to_clip_input
 
-    expected = depth_views_to_clip_input(sub, batch.elev[:, None].expand(-1, 2), batch.azim[:, None].expand(-1, 2), dists)
+    # the subset is centred on its mean with max norm 1 before it is projected (the reference's pc_norm)
+    expected = depth_views_to_clip_input(normalize_unit_sphere(sub), batch.elev[:, None].expand(-1, 2), batch.azim[:, None].expand(-1, 2), dists)
     torch.testing.assert_close(pair, expected, rtol=0, atol=0)
 
 
@@ -172,7 +178,10 @@ def test_depth_pair_is_the_same_view_at_two_jittered_distances() -> None:
     (dict(batch_size=10, accum_steps=4), "batch_size 10 is not divisible by accum_steps 4"),
     (dict(select_metric="val_top1"), "--select-metric val_top1 needs --val-shards"),
     (dict(dist_jitter=1.5), r"dist_jitter must be in \[0, 1\)"),
-    (dict(optimizer="sgd"), "optimizer must be one of lamb, adamw; got 'sgd'"),
+    (dict(optimizer="sgd"), "optimizer must be one of lamb, lamb-timm, adamw; got 'sgd'"),
+    (dict(recipe="fast"), "recipe must be one of faithful, improved; got 'fast'"),
+    (dict(negatives="all"), "negatives must be one of per-device, gathered; got 'all'"),
+    (dict(val_views=7), "--val-views must be one of 6, 10; got 7"),
 ])
 def test_config_validation_messages(overrides: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
@@ -187,8 +196,8 @@ def test_default_weights_are_openai_except_for_the_packaged_tiny_configs() -> No
 
 def test_fp16_needs_cuda() -> None:
     with pytest.raises(ConfigError, match="fp16 needs a CUDA device"):
-        step.resolve_precision("fp16", torch.device("cpu"))
-    assert step.resolve_precision("auto", torch.device("cpu")) == "fp32"
+        resolve_precision("fp16", torch.device("cpu"))
+    assert resolve_precision("auto", torch.device("cpu")) == "fp32"
 
 
 def test_cli_reports_missing_shards_in_one_sentence(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

@@ -18,10 +18,11 @@ from clip2point.errors import PathError
 from clip2point.eval.encoders import Encoders, text_features
 from clip2point.eval.features import FeatureStore, prepare_points
 from clip2point.eval.settings import DataSettings, EncoderSettings, ViewSettings
-from clip2point.eval.zeroshot import ZeroShotConfig, classify, run_zeroshot, zero_shot_logits
+from clip2point.datasets.prompts import prompt_class_names
+from clip2point.eval.zeroshot import ZeroShotConfig, classify, run_zeroshot
 from clip2point.render.cameras import get_view_preset
 from clip2point.render.depth import project_depth
-from clip2point.train.encoding import depth_views_to_clip_input
+from clip2point.train.encoding import depth_views_to_clip_input, view_summed_logits
 from clip2point.train.models import ClipBundle
 from pointset_fixtures import make_off_folder, shape_clouds
 
@@ -39,7 +40,7 @@ def test_view_summed_logits_hand_case() -> None:
     views = torch.tensor([[[1.0, 0.0], [0.0, 1.0]], [[0.6, 0.8], [0.6, 0.8]]])  # [B=2,V=2,D=2]
     texts = torch.tensor([[1.0, 0.0], [0.6, 0.8], [0.0, -1.0]])
     expected = torch.tensor([[1.0 + 0.0, 0.6 + 0.8, 0.0 - 1.0], [1.2, 2.0, -1.6]])
-    torch.testing.assert_close(zero_shot_logits(views, texts), expected)
+    torch.testing.assert_close(view_summed_logits(views, texts), expected)
 
 
 class RecordingTokenizer:
@@ -63,11 +64,16 @@ class TableText(nn.Module):
 
 
 def test_prompts_use_spaces_and_features_are_normalised() -> None:
+    """The "project" prompt set spaces every underscore; the reference's (the default) spells names
+    as CLIP2Point does: ModelNet40 "flower pot" but ModelNet10 "night_stand"."""
     tokenizer = RecordingTokenizer()
     bundle = ClipBundle(TableText(), tokenizer, 2, "fake", None)
     encoders = Encoders(bundle, {}, {}, "fake")
-    feats = text_features(encoders, ["night_stand", "flower_pot"], "image of a {}")
+    names = prompt_class_names("modelnet40", ["night_stand", "flower_pot"], "project")
+    feats = text_features(encoders, names, "image of a {}")
     assert tokenizer.prompts == ["image of a night stand", "image of a flower pot"]
+    assert prompt_class_names("modelnet10", ["night_stand"]) == ("night_stand",)
+    assert prompt_class_names("modelnet40", ["night_stand", "flower_pot"]) == ("night stand", "flower pot")
     torch.testing.assert_close(feats, torch.tensor([[0.6, 0.8], [0.0, 1.0]]))
 
 
@@ -168,6 +174,8 @@ def test_cli_writes_json_and_confusion_png(tiny_modelnet: Path, tmp_path: Path, 
     assert result["count"] == 4 and len(result["per_class"]) == 40
     assert set(result["per_class"]) - set(result["classes_without_objects"]) == {"bed", "night_stand"}
     assert result["config"]["views"]["num_views"] == 6 and result["config"]["prompt"] == "image of a {}"
+    assert result["fidelity"] == {"faithful": True, "departures": [], "choices": {
+        "prompts": "reference", "template": "image of a {}", "precision": "fp32"}}
     assert np.trace(result["confusion"]) / 4 * 100 == pytest.approx(result["accuracy"])
     assert out.with_suffix(".png").stat().st_size > 1000
     assert "accuracy" in capsys.readouterr().out

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from clip2point.extras import require
-from clip2point.train.config import OPTIMIZERS, PRECISIONS, SELECT_METRICS, TrainConfig
+from clip2point.train.config import NEGATIVES, OPTIMIZERS, PRECISIONS, PROMPT_SETS, RECIPES, SELECT_METRICS, TrainConfig
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="open_clip tag (needs network once), a local weights file, or 'none' (seeded random); "
                             "default: openai, or none for c2p-tiny / c2p-tiny-64")
     opt = parser.add_argument_group("optimisation")
+    opt.add_argument("--recipe", choices=tuple(RECIPES), default=d["recipe"],
+                     help="group of defaults: faithful = the reference (torch_optimizer LAMB, fp32, per-device "
+                          "negatives); improved = timm LAMB, bf16 on CUDA, negatives gathered over GPUs. "
+                          "--optimizer, --precision and --negatives override single choices")
     opt.add_argument("--batch-size", type=int, default=d["batch_size"],
                      help="global batch (all devices); at least 2 per micro-batch: the other objects are the negatives")
     opt.add_argument("--accum-steps", type=int, default=d["accum_steps"],
@@ -46,16 +50,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     opt.add_argument("--max-steps", type=int, default=None, help="stop after this many optimiser steps")
     opt.add_argument("--lr", type=float, default=d["lr"])
     opt.add_argument("--weight-decay", type=float, default=d["weight_decay"])
-    opt.add_argument("--optimizer", choices=OPTIMIZERS, default=d["optimizer"])
+    opt.add_argument("--optimizer", choices=OPTIMIZERS, default=None,
+                     help="lamb: torch_optimizer 0.3.0's (the reference's); lamb-timm: timm's (bias correction, "
+                          "grad clip 1.0, w not decayed); adamw. Default: the recipe's")
+    opt.add_argument("--negatives", choices=NEGATIVES, default=None,
+                     help="per-device: each GPU's NT-Xent over its share of the batch (the reference's "
+                          "DataParallel); gathered: over the whole global batch. Default: the recipe's")
     opt.add_argument("--restart-epochs", type=float, default=d["restart_epochs"], help="cosine warm-restart period")
-    opt.add_argument("--eta-min", type=float, default=d["eta_min"])
+    opt.add_argument("--eta-min", type=float, default=d["eta_min"], help="learning-rate floor (reference: 1e-5)")
     opt.add_argument("--temperature", type=float, default=d["temperature"])
     opt.add_argument("--num-points", type=int, default=d["num_points"],
                      help="points drawn per object and step; at most what the shards store (render --points)")
     opt.add_argument("--dist-jitter", type=float, default=d["dist_jitter"])
     opt.add_argument("--seed", type=int, default=d["seed"])
     run = parser.add_argument_group("run")
-    run.add_argument("--precision", choices=PRECISIONS, default=d["precision"], help="auto: bf16 on CUDA, fp32 on CPU")
+    run.add_argument("--precision", choices=PRECISIONS, default=None,
+                     help="default: the recipe's (faithful fp32; improved auto = bf16 on CUDA, fp32 on CPU)")
     run.add_argument("--device", default=None,
                      help="cpu, cuda (this rank's GPU) or cuda:N; default: cuda:LOCAL_RANK when available, else cpu")
     run.add_argument("--deterministic", action="store_true", help="deterministic kernels (bit-exact resume on CPU)")
@@ -67,7 +77,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--checkpoint-every", type=int, default=d["checkpoint_every"], help="optimiser steps")
     run.add_argument("--keep-last", type=int, default=d["keep_last"])
     run.add_argument("--log-every", type=int, default=d["log_every"])
-    run.add_argument("--val-views", type=int, default=d["val_views"])
+    run.add_argument("--val-views", type=int, choices=(6, 10), default=d["val_views"],
+                     help="views per object in zero-shot validation (the reference's: 10)")
+    run.add_argument("--val-prompts", choices=PROMPT_SETS, default=d["val_prompts"],
+                     help="class names in validation prompts: the reference's lists, or each label's own name")
     run.add_argument("--val-points", type=int, default=d["val_points"])
     run.add_argument("--select-metric", choices=SELECT_METRICS, default=d["select_metric"])
     run.add_argument("--no-progress", dest="progress", action="store_false", help="no tqdm bar")

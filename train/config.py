@@ -8,16 +8,27 @@ from dataclasses import dataclass
 from typing import Any
 
 from clip2point.errors import ConfigError
+from clip2point.train.precision import PRECISIONS
 
-OPTIMIZERS = ("lamb", "adamw")
-PRECISIONS = ("auto", "bf16", "fp16", "fp32")
+OPTIMIZERS = ("lamb", "lamb-timm", "adamw")
+NEGATIVES = ("per-device", "gathered")
+PROMPT_SETS = ("reference", "project")
+# A recipe is a group of defaults, each overridable by its own flag. "faithful" is the reference's
+# training (torch_optimizer LAMB, fp32, each device's NT-Xent over its own share of the batch, as
+# nn.DataParallel computes it); "improved" is the project's faster/larger-batch choices.
+RECIPES: dict[str, dict[str, str]] = {
+    "faithful": {"optimizer": "lamb", "precision": "fp32", "negatives": "per-device"},
+    "improved": {"optimizer": "lamb-timm", "precision": "auto", "negatives": "gathered"},
+}
+# Reference choices the recipe does not switch (it has no improved alternative for them).
+FAITHFUL_FIXED = {"eta_min": 1e-5, "val_views": 10, "val_prompts": "reference"}
 SELECT_METRICS = ("auto", "val_top1", "modelnet40_top1", "val_retrieval_top1", "train_loss")
 
 # Settings a resumed run may change: they do not alter the optimisation trajectory.
 RESUME_FREE_FIELDS = frozenset({
     "shards", "out", "epochs", "max_steps", "num_workers", "checkpoint_every", "keep_last", "log_every",
     "val_shards", "modelnet40", "val_views", "val_points", "select_metric", "cache_image_features",
-    "feature_cache_dir", "device", "progress", "resume",
+    "feature_cache_dir", "device", "progress", "resume", "recipe", "val_prompts",
 })
 
 
@@ -30,22 +41,27 @@ def default_pretrained(model: str) -> str | None:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """One pre-training run. ``batch_size`` is the global batch (all ranks, all accumulation steps)."""
+    """One pre-training run. ``batch_size`` is the global batch (all ranks, all accumulation steps).
+
+    ``optimizer``, ``precision`` and ``negatives`` left as None take the ``recipe``'s value (resolved
+    here, so config.json records what ran)."""
 
     shards: str
     out: str
     model: str = "ViT-B-32"
     pretrained: str | None = "auto"  # openai; seeded random (None) for the package's tiny configs
+    recipe: str = "faithful"
     batch_size: int = 256
     epochs: int = 100
     max_steps: int | None = None  # stop early after this many optimiser steps (smoke runs)
     lr: float = 6e-3
     weight_decay: float = 1e-4
-    optimizer: str = "lamb"
+    optimizer: str | None = None  # recipe: lamb (torch_optimizer, faithful) / lamb-timm (improved)
     restart_epochs: float = 2.0  # cosine warm-restart period
-    eta_min: float = 1e-6
+    eta_min: float = 1e-5  # the reference's max(1e-2·1e-3, 1e-6)
     temperature: float = 0.07
-    precision: str = "auto"  # bf16 on CUDA, fp32 on CPU
+    precision: str | None = None  # recipe: fp32 (faithful) / auto = bf16 on CUDA, fp32 on CPU (improved)
+    negatives: str | None = None  # recipe: per-device (faithful, DataParallel) / gathered over ranks (improved)
     accum_steps: int = 1
     num_points: int = 1024
     dist_jitter: float = 0.1
@@ -60,7 +76,8 @@ class TrainConfig:
     val_shards: str | None = None
     val_split: str = "test"
     modelnet40: str | None = None
-    val_views: int = 6
+    val_views: int = 10  # the reference validates with 10 views
+    val_prompts: str = "reference"  # the reference's class names; "project": the dataset's own names
     val_points: int = 1024
     select_metric: str = "auto"  # val_top1 with --val-shards, else train_loss
     cache_image_features: bool = False
@@ -72,11 +89,22 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.pretrained == "auto":  # resolved here so config.json records the weights actually used
             object.__setattr__(self, "pretrained", default_pretrained(self.model))
+        _choice(self, "recipe", tuple(RECIPES))
+        for name, value in RECIPES[self.recipe].items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, value)
         _positive(self, "batch_size", "epochs", "accum_steps", "num_points", "checkpoint_every", "keep_last",
                   "log_every", "val_views", "val_points")
         _positive_float(self, "lr", "restart_epochs", "temperature")
         _choice(self, "optimizer", OPTIMIZERS)
         _choice(self, "precision", PRECISIONS)
+        _choice(self, "negatives", NEGATIVES)
+        from clip2point.render.cameras import VIEW_PRESETS  # noqa: PLC0415  (the registry of view counts)
+
+        if self.val_views not in VIEW_PRESETS:
+            raise ConfigError(f"--val-views must be one of {', '.join(map(str, sorted(VIEW_PRESETS)))}; "
+                              f"got {self.val_views}")
+        _choice(self, "val_prompts", PROMPT_SETS)
         _choice(self, "select_metric", SELECT_METRICS)
         if self.max_steps is not None and self.max_steps < 1:
             raise ConfigError(f"max_steps must be >= 1 or unset; got {self.max_steps}")
@@ -118,7 +146,21 @@ class TrainConfig:
                 f"global batch {self.batch_size} does not split into {world_size} ranks x "
                 f"{self.accum_steps} accumulation steps; use a multiple of {world_size * self.accum_steps}"
             )
+        if self.negatives == "per-device" and per_rank < 2:
+            raise ConfigError(
+                f"--negatives per-device with global batch {self.batch_size} over {world_size} ranks x "
+                f"{self.accum_steps} accumulation steps leaves {per_rank} object per loss; use a batch of at least "
+                f"{2 * world_size * self.accum_steps} or --negatives gathered"
+            )
         return per_rank
+
+    def fidelity(self) -> dict[str, Any]:
+        """What a result must say about how it was made: the recipe, each recipe choice, and every
+        setting that departs from the reference (``faithful`` is True when none does)."""
+        reference = {**RECIPES["faithful"], **FAITHFUL_FIXED}
+        choices = {name: getattr(self, name) for name in reference}
+        departures = sorted(name for name, value in choices.items() if value != reference[name])
+        return {"recipe": self.recipe, "faithful": not departures, "departures": departures, "choices": choices}
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -132,8 +174,22 @@ class TrainConfig:
         return cls(**data)
 
 
+def upgrade_stored_config(stored: dict[str, Any]) -> dict[str, Any]:
+    """A checkpoint's configuration in today's terms. Written before recipes existed (no
+    ``negatives`` key), a run used timm's LAMB under the name ``lamb`` and gathered negatives, so
+    it resumes as itself with ``--recipe improved --eta-min 1e-6`` and is never silently continued
+    by another optimiser."""
+    if "negatives" in stored:
+        return stored
+    upgraded = dict(stored, negatives="gathered", recipe="improved")
+    if upgraded.get("optimizer") == "lamb":
+        upgraded["optimizer"] = "lamb-timm"
+    return upgraded
+
+
 def resume_differences(stored: dict[str, Any], current: TrainConfig) -> list[str]:
     """Settings that differ between a checkpoint's run and this one and would change training."""
+    stored = upgrade_stored_config(stored)
     now = current.to_dict()
     keys = sorted((set(stored) | set(now)) - RESUME_FREE_FIELDS)
     return [f"{k}: checkpoint {stored.get(k, '<absent>')!r}, now {now.get(k, '<absent>')!r}"
@@ -158,9 +214,10 @@ def _non_negative(cfg: TrainConfig, *names: str) -> None:
 def _check_contrastive_batch(batch_size: int, accum_steps: int) -> None:
     """Refuse a loss batch below 2 objects: NT-Xent's negatives are the other objects of the batch.
 
-    Each loss call sees batch_size / accum_steps objects (ranks gather their features, so the
-    number of GPUs does not matter; one object per GPU is fine). With one object the only
-    candidate is its own partner: the loss is a constant 0 and nothing is learned.
+    Each loss call sees batch_size / accum_steps objects when ranks gather their features
+    (``--negatives gathered``); per-device losses see a rank's share, checked in ``micro_batch``
+    once the world size is known. With one object the only candidate is its own partner: the
+    loss is a constant 0 and nothing is learned.
     """
     per_loss = batch_size // accum_steps
     if per_loss >= 2:

@@ -23,7 +23,8 @@ from clip2point.datasets.batch_loader import batch_loader
 from clip2point.datasets.torch_dataset import ShardDataset
 from clip2point.errors import CheckpointError
 from clip2point.train.checkpoint import load_torch_file, torch_save_atomic
-from clip2point.train.step import autocast, channels_last, rgb_to_clip_input
+from clip2point.train.precision import autocast
+from clip2point.train.step import channels_last, rgb_to_clip_input
 
 log = logging.getLogger(__name__)
 

@@ -200,8 +200,10 @@ def weights_hash(module: nn.Module) -> str:
 
 
 @torch.no_grad()
-def encode_prompts(bundle: ClipBundle, class_names: Sequence[str], template: str = "image of a {}") -> torch.Tensor:
-    """L2-normalised text features [C, D] of ``template`` filled with each class name (SPEC §6).
+def encode_prompts(bundle: ClipBundle, prompt_names: Sequence[str], template: str = "image of a {}") -> torch.Tensor:
+    """L2-normalised text features [C, D] of ``template`` filled with each name as given (SPEC §6);
+    ``datasets.prompts.prompt_class_names`` turns label names into prompt names (the reference
+    keeps ModelNet10's "night_stand", so no underscore is replaced here).
 
     The template is checked here, where it is used, so every caller gets the same clear error
     instead of ``str.format``'s IndexError/KeyError: exactly one empty ``{}`` and no other field."""
@@ -217,7 +219,7 @@ def encode_prompts(bundle: ClipBundle, class_names: Sequence[str], template: str
     if fields != [""]:
         raise ConfigError(f"prompt template {template!r} must hold exactly one '{{}}' (the class name) and no "
                           f"other '{{...}}' field, e.g. 'image of a {{}}'")
-    prompts = [template.format(name.replace("_", " ")) for name in class_names]
+    prompts = [template.format(name) for name in prompt_names]
     device = next(bundle.model.parameters()).device
     tokens = bundle.tokenizer(prompts).to(device)
     return F.normalize(bundle.model.encode_text(tokens).float(), dim=-1)

@@ -1,27 +1,29 @@
 """One faithful training step (SPEC §5), split into the stages the benchmark times separately.
 
-Per object: the loader's random view v and its RGB image; 1,024 random stored points; two
-depth maps of view v at independently jittered distances dist·(1 + U(−j, j)), projected on the
-training device. Random draws come from a generator seeded by (seed, step, rank, micro-batch),
+Per object: the loader's random view v and its RGB image; 1,024 random stored points, centred
+on their mean and scaled to max norm 1 (the reference's ``pc_norm``, applied after subsampling);
+two depth maps of view v at independently jittered distances dist·(1 + U(−j, j)), projected on
+the training device. Random draws come from a generator seeded by (seed, step, rank, micro-batch),
 so a resumed run draws exactly what the uninterrupted run drew.
 """
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
-from typing import Any, ContextManager
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from clip2point.errors import Clip2PointError, ConfigError
+from clip2point.errors import Clip2PointError
 from clip2point.render.depth import CLIP_MEAN, CLIP_STD
+from clip2point.render.sampling import normalize_unit_sphere
 from clip2point.train.config import TrainConfig
 from clip2point.train.distributed import gather_with_grad
 from clip2point.train.encoding import depth_views_to_clip_input
 from clip2point.train.losses import LossParts, pretrain_loss
+from clip2point.train.precision import autocast
 
 
 class NonFiniteLossError(Clip2PointError):
@@ -60,22 +62,6 @@ def to_device_batch(item: dict[str, Any], device: torch.device, image_feats: tor
     )
 
 
-def resolve_precision(precision: str, device: torch.device) -> str:
-    """``auto`` is bf16 on CUDA and fp32 on CPU; fp16 needs CUDA."""
-    if precision == "auto":
-        return "bf16" if device.type == "cuda" else "fp32"
-    if precision == "fp16" and device.type != "cuda":
-        raise ConfigError("--precision fp16 needs a CUDA device; use fp32 (or bf16) on the CPU")
-    return precision
-
-
-def autocast(device: torch.device, precision: str) -> ContextManager[Any]:
-    if precision == "fp32":
-        return contextlib.nullcontext()
-    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
-    return torch.autocast(device_type=device.type, dtype=dtype)
-
-
 def step_generator(seed: int, step: int, rank: int, micro: int, device: torch.device) -> torch.Generator:
     """A generator that depends only on where in training we are, not on what ran before."""
     state = int(np.random.SeedSequence([seed, step, rank, micro]).generate_state(1, dtype=np.uint64)[0])
@@ -101,8 +87,9 @@ def jittered_distances(dist: torch.Tensor, jitter: float, gen: torch.Generator) 
 
 
 def depth_pair_input(batch: Batch, cfg: TrainConfig, gen: torch.Generator, image_size: int) -> torch.Tensor:
-    """The two jittered depth pictures of each object's view, CLIP-ready: [B,2,3,H,W]."""
-    points = subsample_points(batch.points, cfg.num_points, gen)
+    """The two jittered depth pictures of each object's view, CLIP-ready: [B,2,3,H,W]. The subset is
+    normalised like every cloud the package projects (SPEC §3: the reference's ``pc_norm``)."""
+    points = normalize_unit_sphere(subsample_points(batch.points, cfg.num_points, gen))
     dists = jittered_distances(batch.dist, cfg.dist_jitter, gen)
     two = (-1, 2)
     with torch.no_grad():
@@ -140,14 +127,14 @@ def compute_loss(
     model: nn.Module, image_encoder: nn.Module, batch: Batch, cfg: TrainConfig, gen: torch.Generator,
     *, precision: str, image_size: int,
 ) -> LossParts:
-    """Forward pass of one micro-batch; features are gathered over ranks before the loss."""
+    """Forward pass of one micro-batch. ``--negatives gathered``: features are gathered over ranks, so
+    each NT-Xent sees the global batch; ``per-device`` (the reference's DataParallel): each rank's
+    loss sees its own share, and DDP's gradient average equals the mean of the per-device losses."""
     depth = depth_pair_input(batch, cfg, gen, image_size)
     device = batch.points.device
     with autocast(device, precision):
         f_img = image_features(image_encoder, batch, image_size)
         f_depth, w = model(channels_last(depth.flatten(0, 1)))
     f_depth = f_depth.float().view(batch.size, 2, -1)
-    return pretrain_loss(
-        gather_with_grad(f_depth[:, 0]), gather_with_grad(f_depth[:, 1]), gather_with_grad(f_img.float()),
-        w, cfg.temperature,
-    )
+    share = gather_with_grad if cfg.negatives == "gathered" else (lambda x: x)
+    return pretrain_loss(share(f_depth[:, 0]), share(f_depth[:, 1]), share(f_img.float()), w, cfg.temperature)

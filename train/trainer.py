@@ -33,11 +33,13 @@ from clip2point.train.config import TrainConfig
 from clip2point.train.curves import MetricsLog, plot_curves
 from clip2point.train.encoding import tower_input_size
 from clip2point.train.inputs import check_inputs
-from clip2point.train.distributed import DistEnv, ResumableSampler, barrier, init_distributed, env_from_torchrun, pick_device, shutdown_distributed
+from clip2point.train.distributed import (DistEnv, ResumableSampler, all_reduce_sum, barrier, env_from_torchrun,
+                                          init_distributed, pick_device, shutdown_distributed)
 from clip2point.train.models import build_pretrain_model, create_clip, weights_hash
 from clip2point.train.resume import check_compatible, locate_checkpoint
 from clip2point.train.schedule import build_optimizer, build_scheduler
-from clip2point.train.step import NonFiniteLossError, compute_loss, resolve_precision, step_generator, to_device_batch
+from clip2point.train.precision import resolve_precision
+from clip2point.train.step import NonFiniteLossError, compute_loss, step_generator, to_device_batch
 from clip2point.train.validation import Validator
 
 log = logging.getLogger(__name__)
@@ -176,6 +178,7 @@ class Trainer:
         p = self.state.progress
         where = f"epoch {p.epoch}, batch {p.batch_in_epoch}, step {p.step}" if p.step else "start"
         log.info("device %s, precision %s, world size %d", self.device, self.precision, self.env.world_size)
+        log.info("recipe %s: %s", self.cfg.recipe, json.dumps(self.cfg.fidelity(), sort_keys=True))
         log.info("global batch %d = %d ranks x %d per rank x %d accumulation; %d training objects",
                  self.cfg.batch_size, self.env.world_size, self.micro, self.cfg.accum_steps, len(self.dataset))
         log.info("steps per epoch %d, epochs %d, model %s (%s), resume point: %s (%s)", self.steps_per_epoch,
@@ -189,7 +192,8 @@ class Trainer:
     def _run(self) -> TrainResult:
         self._resume()
         if self.env.is_main:
-            write_json_atomic(self.run_dir / "config.json", {"config": self.cfg.to_dict(), "code_version": code_version()})
+            write_json_atomic(self.run_dir / "config.json", {"config": self.cfg.to_dict(), "fidelity": self.cfg.fidelity(),
+                                                             "code_version": code_version()})
         self.metrics_log = MetricsLog(self.run_dir, resume_step=self.state.progress.step) if self.env.is_main else None
         self._log_header()
         if self.cfg.cache_image_features:
@@ -270,7 +274,10 @@ class Trainer:
             # One device sync per micro-batch, after the backward pass is queued (a check between
             # forward and backward would leave the GPU idle while the backward launches); a bad
             # loss still stops the step before the optimiser applies anything.
-            values = torch.stack([p.detach().float() for p in parts]).cpu()
+            values = torch.stack([p.detach().float() for p in parts])
+            if cfg.negatives == "per-device" and self.env.enabled:  # log the mean over devices, as the reference
+                values = all_reduce_sum(values) / self.env.world_size  # logs torch.mean of DataParallel's losses
+            values = values.cpu()
             self._check_finite(values[0], step, epoch)
             totals += values / cfg.accum_steps
         lr = self.scheduler.get_last_lr()[0]  # the rate this step used

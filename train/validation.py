@@ -1,7 +1,9 @@
 """Per-epoch validation: zero-shot accuracy (SPEC §6) and held-out depth→image retrieval.
 
-Zero-shot scores the depth tower the way evaluation does (``train.encoding``): V views, L2-
-normalised view features, view-summed cosine logits against "image of a {name}" prompts.
+Zero-shot scores the depth tower through evaluation's own path (``train.encoding.zero_shot_logits``):
+clouds centred with max norm 1 (ModelNet rotated into ShapeNet's frame), V views (10, the
+reference's), L2-normalised view features, view-summed cosine logits against "image of a {name}"
+prompts with the reference's class names.
 Retrieval asks whether the depth feature of an object's view finds that same view's RGB feature
 among all held-out objects; it shows learning even when class names mean nothing to the text
 tower (the tiny random model of the tests).
@@ -19,12 +21,13 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
+from clip2point.datasets.prompts import prompt_class_names, reference_template
 from clip2point.datasets.torch_dataset import ShardDataset
-from clip2point.render.cameras import ViewPreset, align_modelnet, get_view_preset
 from clip2point.train.config import TrainConfig
-from clip2point.train.encoding import encode_depth_views, tower_input_size, view_summed_logits
+from clip2point.train.encoding import encode_depth_views, prepare_points, tower_input_size, zero_shot_logits
 from clip2point.train.models import ClipBundle, PretrainModel, encode_prompts
-from clip2point.train.step import autocast, channels_last, rgb_to_clip_input
+from clip2point.train.precision import autocast
+from clip2point.train.step import channels_last, rgb_to_clip_input
 
 log = logging.getLogger(__name__)
 
@@ -34,12 +37,15 @@ VAL_BATCH = 64  # fixed, so a metric does not depend on the training batch (floa
 
 @dataclass(frozen=True)
 class ZeroShotSet:
-    """Clouds [N,P,3] (y-up), labels [N] and the class names they index."""
+    """Raw clouds [N,P,3], labels [N], the class names they index, the ``pointsets.DATASETS`` name
+    the prompts are chosen by, and whether the scoring path rotates them from z-up (ModelNet)."""
 
     name: str
     points: torch.Tensor
     labels: torch.Tensor
     class_names: tuple[str, ...]
+    dataset: str = "shards"
+    align: bool = False
 
 
 def fixed_subset(points: np.ndarray, n: int, seed: int = VAL_SEED) -> np.ndarray:
@@ -59,39 +65,31 @@ def shard_zero_shot_set(root: str | Path, split: str | None, num_points: int) ->
 
 
 def modelnet40_zero_shot_set(root: str | Path, num_points: int) -> ZeroShotSet:
-    """ModelNet40's test split through helper loaders, rotated into ShapeNet's frame (SPEC §6)."""
+    """ModelNet40's test split through helper loaders; z-up sources are rotated into ShapeNet's frame
+    by the scoring path (SPEC §6), after it normalises them."""
     from clip2point.datasets.modelnet import with_full_class_list
     from clip2point.datasets.pointsets import PointSetOptions, load_pointset
 
     ps = with_full_class_list(load_pointset("modelnet40", root, "test", PointSetOptions(num_points=num_points)))
-    points = align_modelnet(ps.points) if ps.frame == "z-up" else ps.points
-    return ZeroShotSet("modelnet40", torch.from_numpy(np.ascontiguousarray(points, dtype=np.float32)),
-                       torch.from_numpy(ps.labels), tuple(ps.class_names))
+    return ZeroShotSet("modelnet40", torch.from_numpy(np.ascontiguousarray(ps.points, dtype=np.float32)),
+                       torch.from_numpy(ps.labels), tuple(ps.class_names), "modelnet40", ps.frame == "z-up")
 
 
 @torch.no_grad()
 def zero_shot_predictions(
-    encoder: nn.Module, points: torch.Tensor, text_feats: torch.Tensor, views: ViewPreset, *,
-    device: torch.device, precision: str, batch_size: int, preset: str = "clip2point", image_size: int | None = None,
+    encoder: nn.Module, data: ZeroShotSet, text_feats: torch.Tensor, *, num_views: int, device: torch.device,
+    precision: str, batch_size: int, preset: str = "clip2point",
 ) -> torch.Tensor:
-    """Predicted class per cloud from view-summed logits, in batches (``image_size``: the side the
-    depth pictures are resized to; None: the tower's own input side)."""
-    image_size = image_size or tower_input_size(encoder)
-    elev, azim, dist = views.tensors()
-    preds = []
-    for chunk in points.split(batch_size):
-        with autocast(device, precision):
-            feats = encode_depth_views(encoder, chunk.to(device), elev, azim, dist, **views.orientation(),
-                                       preset=preset, image_size=image_size)
-        preds.append(view_summed_logits(feats, text_feats.to(device)).argmax(dim=1).cpu())
-    return torch.cat(preds)
+    """Predicted class per cloud through the package's one zero-shot scoring path."""
+    logits = zero_shot_logits(encoder, data.points, text_feats, num_views, align=data.align, preset=preset,
+                              batch_size=batch_size, device=device, precision=precision)
+    return logits.argmax(dim=1)
 
 
 def zero_shot_top1(encoder: nn.Module, data: ZeroShotSet, text_feats: torch.Tensor, *, num_views: int,
-                   device: torch.device, precision: str, batch_size: int, preset: str = "clip2point",
-                   image_size: int | None = None) -> float:
-    preds = zero_shot_predictions(encoder, data.points, text_feats, get_view_preset(num_views, preset), device=device,
-                                  precision=precision, batch_size=batch_size, preset=preset, image_size=image_size)
+                   device: torch.device, precision: str, batch_size: int, preset: str = "clip2point") -> float:
+    preds = zero_shot_predictions(encoder, data, text_feats, num_views=num_views, device=device,
+                                  precision=precision, batch_size=batch_size, preset=preset)
     return float((preds == data.labels).float().mean())
 
 
@@ -104,14 +102,15 @@ def retrieval_ranks(
     """Held-out depth→image retrieval: per object, how many RGB features beat its own (0 = hit).
 
     Each object shows one fixed random view; its depth map (dist unjittered, fixed point
-    subset) is compared with that view's RGB feature and those of all other N−1 objects. Both
+    subset, centred with max norm 1 like every projected cloud) is compared with that view's RGB feature and those of all other N−1 objects. Both
     towers take ``image_size`` pictures (None: the depth tower's input side).
     """
     image_size = image_size or tower_input_size(depth_encoder)
     dataset = ShardDataset(root, split=split, view="random", fields=("rgb", "points"), seed=VAL_SEED)
     depth_feats, image_feats = [], []
     for item in DataLoader(dataset, batch_size=batch_size, shuffle=False):
-        points = torch.from_numpy(fixed_subset(item["points"].numpy(), num_points)).to(device)
+        points = prepare_points(torch.from_numpy(fixed_subset(item["points"].numpy(), num_points)), align=False)
+        points = points.to(device)
         with autocast(device, precision):
             f_d = encode_depth_views(depth_encoder, points, item["elev"][:, None], item["azim"][:, None],
                                      item["dist"][:, None], preset=preset, image_size=image_size)[:, 0]
@@ -148,7 +147,8 @@ class Validator:
             if cfg.modelnet40:
                 sets.append(("modelnet40", modelnet40_zero_shot_set(cfg.modelnet40, cfg.val_points)))
             for key, data in sets:
-                self._sets[key] = (data, encode_prompts(self.bundle, data.class_names))
+                names = prompt_class_names(data.dataset, data.class_names, cfg.val_prompts)
+                self._sets[key] = (data, encode_prompts(self.bundle, names, reference_template()))
                 log.info("validation set %s: %d clouds, %d classes", data.name, len(data.labels), len(data.class_names))
         return self._sets
 
@@ -162,7 +162,7 @@ class Validator:
         try:
             for key, (data, text) in self._zero_shot_sets().items():
                 metrics[f"{key}_top1"] = zero_shot_top1(model.depth_encoder, data, text, num_views=cfg.val_views,
-                                                        preset=cfg.depth_preset, image_size=self.image_size, **common)
+                                                        preset=cfg.depth_preset, **common)
             if cfg.val_shards:
                 metrics["val_retrieval_top1"], _ = retrieval_top1(
                     model.depth_encoder, model.image_encoder, cfg.val_shards, cfg.val_split,
