@@ -33,7 +33,8 @@ def test_cli_flags_reach_the_config() -> None:
     from clip2point.train.cli import config_from_args
 
     argv = ["pretrain", "--shards", "s", "--out", "o", "--recipe", "improved", "--optimizer", "lamb", "--val-views", "6"]
-    args = build_parser(argv).parse_args(argv)
+    parser, _ = build_parser(argv)
+    args = parser.parse_args(argv)
     cfg = config_from_args(args)
     assert (cfg.recipe, cfg.optimizer, cfg.precision, cfg.negatives, cfg.val_views) == (
         "improved", "lamb", "auto", "gathered", 6)

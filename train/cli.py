@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from clip2point.extras import require
+from clip2point.render.cameras import view_counts
 from clip2point.train.config import NEGATIVES, OPTIMIZERS, PRECISIONS, PROMPT_SETS, RECIPES, SELECT_METRICS, TrainConfig
 
 log = logging.getLogger(__name__)
@@ -77,8 +78,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--checkpoint-every", type=int, default=d["checkpoint_every"], help="optimiser steps")
     run.add_argument("--keep-last", type=int, default=d["keep_last"])
     run.add_argument("--log-every", type=int, default=d["log_every"])
-    run.add_argument("--val-views", type=int, choices=(6, 10), default=d["val_views"],
-                     help="views per object in zero-shot validation (the reference's: 10)")
+    run.add_argument("--val-views", type=int, choices=view_counts(), default=d["val_views"],
+                     help="views per object in zero-shot validation, one of the depth preset's camera sets "
+                          "(default: the reference's 10, or the preset's own count where it has no 10)")
     run.add_argument("--val-prompts", choices=PROMPT_SETS, default=d["val_prompts"],
                      help="class names in validation prompts: the reference's lists, or each label's own name")
     run.add_argument("--val-points", type=int, default=d["val_points"])

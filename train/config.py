@@ -76,7 +76,7 @@ class TrainConfig:
     val_shards: str | None = None
     val_split: str = "test"
     modelnet40: str | None = None
-    val_views: int = 10  # the reference validates with 10 views
+    val_views: int | None = None  # the reference validates with 10 views (None: 10, or the preset's own count)
     val_prompts: str = "reference"  # the reference's class names; "project": the dataset's own names
     val_points: int = 1024
     select_metric: str = "auto"  # val_top1 with --val-shards, else train_loss
@@ -93,17 +93,20 @@ class TrainConfig:
         for name, value in RECIPES[self.recipe].items():
             if getattr(self, name) is None:
                 object.__setattr__(self, name, value)
+        if self.val_views is None:  # the reference's 10 where the preset has 10 cameras, else its own count
+            from clip2point.render.cameras import default_view_count  # noqa: PLC0415
+
+            object.__setattr__(self, "val_views", default_view_count(self.depth_preset, 10))
         _positive(self, "batch_size", "epochs", "accum_steps", "num_points", "checkpoint_every", "keep_last",
                   "log_every", "val_views", "val_points")
         _positive_float(self, "lr", "restart_epochs", "temperature")
         _choice(self, "optimizer", OPTIMIZERS)
         _choice(self, "precision", PRECISIONS)
         _choice(self, "negatives", NEGATIVES)
-        from clip2point.render.cameras import VIEW_PRESETS  # noqa: PLC0415  (the registry of view counts)
+        from clip2point.render.cameras import view_counts  # noqa: PLC0415  (the registry of camera sets)
 
-        if self.val_views not in VIEW_PRESETS:
-            raise ConfigError(f"--val-views must be one of {', '.join(map(str, sorted(VIEW_PRESETS)))}; "
-                              f"got {self.val_views}")
+        if self.val_views not in view_counts():
+            raise ConfigError(f"--val-views must be one of {', '.join(map(str, view_counts()))}; got {self.val_views}")
         _choice(self, "val_prompts", PROMPT_SETS)
         _choice(self, "select_metric", SELECT_METRICS)
         if self.max_steps is not None and self.max_steps < 1:
