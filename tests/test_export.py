@@ -7,19 +7,19 @@ import json
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
+from torch import nn
 
 from clip2point.cli import main
-from clip2point.datasets.pointsets import load_pointset
-from clip2point.eval.features import prepare_points
+from clip2point.eval.encoders import Encoders, load_encoders
 from clip2point.eval.settings import DataSettings, EncoderSettings, ViewSettings
 from clip2point.eval.zeroshot import ZeroShotConfig, run_zeroshot
-from clip2point.render.cameras import get_view_preset
 from clip2point.train.config import TrainConfig
-from clip2point.train.encoding import depth_views_to_clip_input
 from clip2point.train.trainer import train
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -48,6 +48,31 @@ OPEN_CLIP_ONLY = textwrap.dedent("""
 """)
 
 
+class Recorder(nn.Module):
+    """The depth tower, keeping the pictures zero-shot feeds it: the export must score exactly those."""
+
+    def __init__(self, inner: nn.Module, images: list[torch.Tensor]) -> None:
+        super().__init__()
+        self.inner, self.images, self.image_size = inner, images, inner.image_size
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.images.append(x.detach().clone())
+        return self.inner(x)
+
+
+def recording(encoders: Encoders) -> tuple[Encoders, dict[str, list]]:
+    """``encoders`` whose depth tower and tokenizer record their inputs (the pictures, the prompts)."""
+    seen: dict[str, list] = {"images": [], "prompts": []}
+    tokenizer = encoders.bundle.tokenizer
+
+    def tokenize(prompts: list[str]) -> torch.Tensor:
+        seen["prompts"].extend(prompts)
+        return tokenizer(prompts)
+
+    encoders.visual["pretrained"] = Recorder(encoders.visual["pretrained"], seen["images"])
+    return replace(encoders, bundle=replace(encoders.bundle, tokenizer=tokenize)), seen
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     """Shards, base weights and a checkpoint after two real pre-training steps of c2p-tiny."""
@@ -66,22 +91,20 @@ def test_open_clip_alone_loads_the_export_and_scores_as_zeroshot(trained: tuple[
     out = tmp_path / "hub"
     assert main(["export", str(ckpt), "--out", str(out)]) == 0
     assert sorted(p.name for p in out.iterdir()) == ["README.md", "open_clip_config.json", "open_clip_model.safetensors"]
-    config = json.loads((out / "open_clip_config.json").read_text())
-    assert config["model_cfg"]["vision_cfg"]["image_size"] == 224 and config["clip2point"]["step"] == 2
-    assert config["clip2point"]["input"]["depth_preset"] == "clip2point"
+    written = json.loads((out / "open_clip_config.json").read_text())
+    assert written["model_cfg"]["vision_cfg"]["image_size"] == 224 and written["clip2point"]["step"] == 2
+    assert written["clip2point"]["input"]["depth_preset"] == "clip2point"
     card = (out / "README.md").read_text()
     assert "library_name: open_clip" in card and "depth preset `clip2point`" in card and "0.48145466" in card
 
     views = ViewSettings(6, "clip2point")
     data = DataSettings("shards", shards, num_points=64)
-    result = run_zeroshot(ZeroShotConfig(data, EncoderSettings("c2p-tiny", ckpt=ckpt), views))
-    pointset = load_pointset("shards", shards, "test", data.pointset_options())
-    cameras = get_view_preset(6, "clip2point")
-    images = depth_views_to_clip_input(prepare_points(pointset), *cameras.tensors(), **cameras.orientation(),
-                                       preset="clip2point", image_size=224)
-    np.save(tmp_path / "views.npy", images.numpy())
-    prompts = [f"image of a {name.replace('_', ' ')}" for name in pointset.class_names]
-    (tmp_path / "prompts.json").write_text(json.dumps(prompts))
+    config = ZeroShotConfig(data, EncoderSettings("c2p-tiny", ckpt=ckpt), views)
+    encoders, seen = recording(load_encoders(config.encoder, ("pretrained",)))
+    result = run_zeroshot(config, encoders=encoders)
+    images = torch.cat(seen["images"])  # [N*V,3,H,W], object-major
+    np.save(tmp_path / "views.npy", images.view(len(result.logits), 6, *images.shape[1:]).numpy())
+    (tmp_path / "prompts.json").write_text(json.dumps(seen["prompts"]))
     script = tmp_path / "open_clip_only.py"
     script.write_text(OPEN_CLIP_ONLY)
     done = subprocess.run([sys.executable, str(script), str(out), str(tmp_path / "views.npy"),
