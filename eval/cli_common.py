@@ -9,7 +9,9 @@ import tempfile
 from pathlib import Path
 
 from clip2point.datasets.pointsets import DATASETS, SAMPLERS
+from clip2point.datasets.scanobjectnn import VARIANTS
 from clip2point.errors import PathError
+from clip2point.eval.report import DEFAULT_TOPK, parse_topk
 from clip2point.eval.settings import ALIGN_MODES, DataSettings, EncoderSettings, ViewSettings
 from clip2point.render.cameras import default_view_count, view_counts
 from clip2point.render.depth import available_depth_presets, fewshot_preset, get_depth_preset
@@ -35,6 +37,12 @@ def add_common_arguments(parser: argparse.ArgumentParser, *, default_views: int)
     data.add_argument("--cache-dir", type=Path, default=None,
                       help="keep sampled clouds and view features here for later runs")
     data.add_argument("--workers", type=int, default=1, help="processes sampling meshes")
+    data.add_argument("--variant", choices=VARIANTS, default=None,
+                      help="ScanObjectNN variant: " + ", ".join(f"{v} = {d}/*_objectdataset{x}.h5"
+                                                                for v, (d, x) in VARIANTS.items())
+                           + "; --data is the h5_files folder, the variant's folder or one of its files")
+    data.add_argument("--force-variant", action="store_true",
+                      help="score a file whose name says another variant as --variant anyway")
     model = parser.add_argument_group("encoders")
     model.add_argument("--model", default="ViT-B-32", help="open_clip model name, or c2p-tiny / c2p-tiny-64")
     model.add_argument("--pretrained", default=None,
@@ -53,6 +61,8 @@ def add_common_arguments(parser: argparse.ArgumentParser, *, default_views: int)
     views.add_argument("--image-size", type=int, default=None, help="depth raster size (default: the preset's)")
     views.add_argument("--batch-size", type=int, default=32, help="objects encoded per batch")
     parser.add_argument("--prompt", default="image of a {}", help="prompt template; {} is the class name")
+    parser.add_argument("--topk", type=parse_topk, default=DEFAULT_TOPK, metavar="K[,K...]",
+                        help="top-k accuracies to report beside top-1, e.g. 1,3,5 (default 1,5)")
     parser.set_defaults(default_views=default_views)  # settings_from_args resolves --views against --preset
 
 
@@ -64,7 +74,8 @@ def settings_from_args(args: argparse.Namespace, *, fewshot: bool = False
     from clip2point.train.models import packaged_model_names
 
     data = DataSettings(args.dataset, args.data, num_points=args.num_points, seed=args.sample_seed,
-                        sampler=args.sampler, align=args.align, cache_dir=args.cache_dir, workers=args.workers)
+                        sampler=args.sampler, align=args.align, cache_dir=args.cache_dir, workers=args.workers,
+                        variant=args.variant, force_variant=args.force_variant)
     device = str(parse_device(args.device)) if args.device else default_device()
     encoder = EncoderSettings(args.model, args.pretrained, args.ckpt, device)
     if args.pretrained is None and args.ckpt is None and args.model not in packaged_model_names():

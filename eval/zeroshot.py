@@ -10,16 +10,18 @@ encodes the views; without one, CLIP's own visual tower does (the paper's baseli
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from clip2point.datasets.pointsets import PointSet, load_pointset
+from clip2point.datasets.pointsets import PointSet
 from clip2point.eval.encoders import Encoders, load_encoders, text_features
+from clip2point.eval.evalsets import data_record, load_eval_split
 from clip2point.eval.features import FeatureStore, prepare_points
-from clip2point.eval.report import ClassificationReport, classification_report
+from clip2point.eval.report import DEFAULT_TOPK, ClassificationReport, classification_report_from_logits
 from clip2point.eval.settings import DataSettings, EncoderSettings, ViewSettings
 
 log = logging.getLogger(__name__)
@@ -33,7 +35,8 @@ class ZeroShotConfig:
     encoder: EncoderSettings
     views: ViewSettings = ViewSettings()
     prompt: str = DEFAULT_PROMPT
-    split: str = "test"
+    split: str = "test"  # train, test or all (train + test)
+    topk: tuple[int, ...] = DEFAULT_TOPK  # top-k accuracies reported beside top-1
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,7 @@ class ZeroShotResult:
     logits: np.ndarray  # [N,C] view-summed cosines
     object_ids: tuple[str, ...]
     path: str  # which visual tower scored: "pretrained" or "clip"
+    data: dict[str, Any] = field(default_factory=dict)  # dataset, variant, split, source (evalsets.data_record)
 
 
 def zero_shot_logits(view_feats: torch.Tensor, text_feats: torch.Tensor) -> torch.Tensor:
@@ -69,13 +73,13 @@ def run_zeroshot(config: ZeroShotConfig, *, encoders: Encoders | None = None,
     """Load the split, the encoder and the prompts, and score every object."""
     path = scoring_path(config.encoder)
     encoders = encoders or load_encoders(config.encoder, (path,))
-    pointset = load_pointset(config.data.dataset, config.data.data, config.split, config.data.pointset_options())
+    pointset = load_eval_split(config.data, config.split)
     log.info("%s %s: %d objects, %d classes, frame %s", pointset.name, pointset.split, len(pointset),
              len(pointset.class_names), pointset.frame)
     texts = text_features(encoders, pointset.class_names, config.prompt)
     logits = classify(encoders.visual[path], encoders.ids[path], pointset, texts, config.views,
                       align=config.data.align, device=config.encoder.device,
                       store=store or FeatureStore(config.data.cache_dir))
-    predictions = logits.argmax(dim=1).numpy()
-    report = classification_report(predictions, pointset.labels, pointset.class_names)
-    return ZeroShotResult(report, logits.numpy(), pointset.object_ids, path)
+    report = classification_report_from_logits(logits.numpy(), pointset.labels, pointset.class_names, config.topk)
+    return ZeroShotResult(report, logits.numpy(), pointset.object_ids, path, data_record(config.data, config.split,
+                                                                                         pointset))
