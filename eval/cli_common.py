@@ -10,7 +10,7 @@ from pathlib import Path
 
 from clip2point.datasets.pointsets import DATASETS, SAMPLERS
 from clip2point.datasets.scanobjectnn import VARIANTS
-from clip2point.errors import PathError
+from clip2point.errors import ConfigError, PathError
 from clip2point.eval.report import DEFAULT_TOPK, parse_topk
 from clip2point.eval.settings import ALIGN_MODES, DataSettings, EncoderSettings, ViewSettings
 from clip2point.render.cameras import default_view_count, view_counts
@@ -61,9 +61,17 @@ def add_common_arguments(parser: argparse.ArgumentParser, *, default_views: int)
     views.add_argument("--image-size", type=int, default=None, help="depth raster size (default: the preset's)")
     views.add_argument("--batch-size", type=int, default=32, help="objects encoded per batch")
     parser.add_argument("--prompt", default="image of a {}", help="prompt template; {} is the class name")
-    parser.add_argument("--topk", type=parse_topk, default=DEFAULT_TOPK, metavar="K[,K...]",
+    parser.add_argument("--topk", type=_topk_flag, default=DEFAULT_TOPK, metavar="K[,K...]",
                         help="top-k accuracies to report beside top-1, e.g. 1,3,5 (default 1,5)")
     parser.set_defaults(default_views=default_views)  # settings_from_args resolves --views against --preset
+
+
+def _topk_flag(text: str) -> tuple[int, ...]:
+    """``parse_topk`` for argparse, which then prints our sentence instead of "invalid value"."""
+    try:
+        return parse_topk(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def settings_from_args(args: argparse.Namespace, *, fewshot: bool = False
