@@ -52,6 +52,9 @@ def data_record(data: DataSettings, split: str, pointset: PointSet | None = None
     ScanObjectNN), ``split`` and ``source`` of a result: the keys ``clip2point report`` groups by."""
     variant = None
     if data.dataset == "scanobjectnn":
-        variant = data.variant or (pointset.info.get("variant") if pointset is not None else None) or "unknown"
+        from clip2point.datasets.scanobjectnn import declared_variants  # noqa: PLC0415
+
+        scored = Path(pointset.source.split(" + ")[0]) if pointset is not None else None  # "all": train + test
+        variant = data.variant or ("/".join(declared_variants(scored)) if scored else "") or "unknown"
     return {"dataset": data.dataset, "variant": variant, "split": split,
             "source": pointset.source if pointset is not None else str(data.data), "forced_variant": data.force_variant}

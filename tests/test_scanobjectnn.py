@@ -126,6 +126,8 @@ def test_a_file_named_for_another_variant_is_refused_unless_forced(tmp_path: Pat
     forced = DataSettings("scanobjectnn", nobg, num_points=64, variant="obj_bg", force_variant=True)
     assert load_eval_split(forced, "test").source == str(nobg)
     assert data_record(forced, "test")["variant"] == "obj_bg" and data_record(forced, "test")["forced_variant"]
+    unnamed = DataSettings("scanobjectnn", nobg, num_points=64)  # no --variant: what the file's name says
+    assert data_record(unnamed, "all", load_eval_split(unnamed, "all"))["variant"] == "obj_only"
     plain = root / "main_split" / "test_objectdataset.h5"
     with pytest.raises(PathError, match="variant obj_bg, not --variant pb_t50_rs"):
         load_eval_split(DataSettings("scanobjectnn", plain, num_points=64, variant="pb_t50_rs"), "test")
