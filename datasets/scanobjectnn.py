@@ -103,7 +103,7 @@ def scanobjectnn_file(path: Path, split: str) -> Path:
         raise PathError(path, f"no {prefix}*.h5 file; pass the ScanObjectNN variant folder or one of its files")
     if len(matches) > 1:
         raise PathError(path, f"holds several variants ({', '.join(m.name for m in matches)}); "
-                              "pass the file of the variant you want")
+                              "pass --variant (obj_only, obj_bg, pb_t50_rs) or the file of the variant you want")
     return matches[0]
 
 
