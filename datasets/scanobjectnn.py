@@ -3,8 +3,9 @@ reduced to 1,024 points by farthest point sampling, the reference's way (SPEC §
 
 The variants differ only in file names: ``training_objectdataset.h5`` / ``test_objectdataset.h5``
 (OBJ_ONLY in ``main_split_nobg``, OBJ_BG in ``main_split``) and the PB_T50_RS
-``*_objectdataset_augmentedrot_scale75.h5``. ``--data`` may name a folder holding one variant or
-one file of either split; the other split's file is found by swapping ``training_``/``test_``.
+``*_objectdataset_augmentedrot_scale75.h5`` (in ``main_split``). ``--data`` may name a folder
+holding one variant or one file of either split; the other split's file is found by swapping
+``training_``/``test_``. ``--variant`` names the variant instead (``VARIANTS``, ``variant_file``).
 Scans are already y-up, so they are not rotated.
 """
 
@@ -27,6 +28,64 @@ _PREFIX = {"train": "training_", "test": "test_"}
 _FPS_CHUNK = 256  # clouds per farthest-point-sampling batch (bounds memory on large splits)
 
 
+# --variant NAME -> (folder of the official h5_files.zip, file-name suffix): the three variants
+# papers report (ScanObjectNN's hkust-vgd release; PointBERT/Point-MAE's layout).
+VARIANTS: dict[str, tuple[str, str]] = {
+    "obj_only": ("main_split_nobg", ""),
+    "obj_bg": ("main_split", ""),
+    "pb_t50_rs": ("main_split", "_augmentedrot_scale75"),
+}
+# The release's other perturbed files, named so that one is never taken for a variant above.
+_OTHER_SUFFIXES = {"_augmented25_norot": "pb_t25", "_augmented25rot": "pb_t25_r", "_augmentedrot": "pb_t50_r",
+                   "_augmentedrot_scale75": "pb_t50_rs"}
+_FOLDERS = {"main_split_nobg": "nobg", "main_split": "bg"}
+
+
+def variant_file_name(variant: str, split: str) -> str:
+    """``test_objectdataset_augmentedrot_scale75.h5`` & co.: the published name of a variant's split."""
+    return f"{_PREFIX[split]}objectdataset{VARIANTS[variant][1]}.h5"
+
+
+def declared_variants(path: Path) -> tuple[str, ...]:
+    """The variants a file's name (and its folder, main_split or main_split_nobg) say it holds:
+    one name, two when only the folder could tell OBJ_ONLY from OBJ_BG, none when the name
+    follows no published pattern. PB_T50_RS files of ``main_split_nobg`` are "pb_t50_rs_nobg"."""
+    stem = path.name.removesuffix(".h5")
+    prefix = next((p for p in _PREFIX.values() if stem.startswith(p)), None)
+    if prefix is None or not stem[len(prefix):].startswith("objectdataset"):
+        return ()
+    suffix = stem[len(prefix) + len("objectdataset"):]
+    background = _FOLDERS.get(path.parent.name)
+    if suffix == "":
+        return {"nobg": ("obj_only",), "bg": ("obj_bg",)}.get(background or "", ("obj_only", "obj_bg"))
+    if suffix not in _OTHER_SUFFIXES:
+        return ()
+    return (_OTHER_SUFFIXES[suffix] + ("_nobg" if background == "nobg" else ""),)
+
+
+def variant_file(root: Path, variant: str, split: str, *, force: bool = False) -> Path:
+    """The ``split`` file of ``variant`` under ``root`` (the h5_files folder, a variant's folder,
+    or one file of either split). A file whose name says another variant is refused unless
+    ``force``: a PB_T50_RS number reported as OBJ_BG is the mix-up reviewers ask about."""
+    if variant not in VARIANTS:
+        raise PathError(root, f"unknown ScanObjectNN variant {variant!r}; choose one of {', '.join(VARIANTS)}")
+    root = Path(root)
+    if root.is_dir():
+        folder = root / VARIANTS[variant][0]
+        folder = folder if folder.is_dir() else root
+        path = folder / variant_file_name(variant, split)
+        if not path.is_file():
+            found = ", ".join(sorted(p.name for p in folder.glob("*.h5"))) or "no .h5 file"
+            raise PathError(folder, f"no {path.name} (the {split} file of --variant {variant}); it holds {found}")
+    else:
+        path = scanobjectnn_file(root, split)
+    declared = declared_variants(path)
+    if declared and variant not in declared and not force:
+        raise PathError(path, f"its name says ScanObjectNN variant {' or '.join(declared)}, not --variant {variant}; "
+                              "pass --force-variant to score it as that anyway")
+    return path
+
+
 def scanobjectnn_file(path: Path, split: str) -> Path:
     """The h5 file of ``split`` for a folder or for a file of either split."""
     prefix = _PREFIX[split]
@@ -44,7 +103,7 @@ def scanobjectnn_file(path: Path, split: str) -> Path:
         raise PathError(path, f"no {prefix}*.h5 file; pass the ScanObjectNN variant folder or one of its files")
     if len(matches) > 1:
         raise PathError(path, f"holds several variants ({', '.join(m.name for m in matches)}); "
-                              "pass the file of the variant you want")
+                              "pass --variant (obj_only, obj_bg, pb_t50_rs) or the file of the variant you want")
     return matches[0]
 
 
@@ -76,4 +135,5 @@ def load_scanobjectnn(root: Path, split: str, options: PointSetOptions) -> Point
         data = fps_subsample(data, options.num_points)
     ids = tuple(f"{path.name}:{i}" for i in range(len(labels)))
     return PointSet("scanobjectnn", split, data, labels, SCANOBJECTNN_CLASSES, ids, frame="y-up",
-                    source=str(path), info={"format": "h5", "variant": path.name})
+                    source=str(path), info={"format": "h5", "file": path.name,
+                                            "variant": "/".join(declared_variants(path)) or "unknown"})

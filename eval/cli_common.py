@@ -12,7 +12,9 @@ from typing import Iterator
 
 from clip2point.datasets.pointsets import DATASETS, SAMPLERS
 from clip2point.datasets.prompts import PROMPT_SETS
-from clip2point.errors import PathError
+from clip2point.datasets.scanobjectnn import VARIANTS
+from clip2point.errors import ConfigError, PathError
+from clip2point.eval.report import DEFAULT_TOPK, parse_topk
 from clip2point.extras import require
 from clip2point.eval.settings import ALIGN_MODES, DataSettings, EncoderSettings, ViewSettings
 from clip2point.render.cameras import default_view_count, view_counts
@@ -55,6 +57,12 @@ def add_common_arguments(parser: argparse.ArgumentParser, *, default_views: int)
     data.add_argument("--cache-dir", type=Path, default=None,
                       help="keep sampled clouds and view features here for later runs")
     data.add_argument("--workers", type=int, default=1, help="processes sampling meshes")
+    data.add_argument("--variant", choices=VARIANTS, default=None,
+                      help="ScanObjectNN variant: " + ", ".join(f"{v} = {d}/*_objectdataset{x}.h5"
+                                                                for v, (d, x) in VARIANTS.items())
+                           + "; --data is the h5_files folder, the variant's folder or one of its files")
+    data.add_argument("--force-variant", action="store_true",
+                      help="score a file whose name says another variant as --variant anyway")
     model = parser.add_argument_group("encoders")
     model.add_argument("--model", default="ViT-B-32", help="open_clip model name, or c2p-tiny / c2p-tiny-64")
     model.add_argument("--pretrained", default="auto", type=pretrained_flag,
@@ -80,6 +88,8 @@ def add_common_arguments(parser: argparse.ArgumentParser, *, default_views: int)
                              "'night_stand'...) or 'project': each label's own name, underscores as spaces")
     parser.add_argument("--precision", choices=PRECISIONS, default="fp32",
                         help="encoder autocast: fp32 (the reference's), bf16/fp16 (faster on GPUs), auto")
+    parser.add_argument("--topk", type=_topk_flag, default=DEFAULT_TOPK, metavar="K[,K...]",
+                        help="top-k accuracies to report beside top-1, e.g. 1,3,5 (default 1,5)")
     parser.set_defaults(default_views=default_views)  # settings_from_args resolves --views against --preset
 
 
@@ -92,6 +102,14 @@ def require_evaluation_extras(args: argparse.Namespace, command: str) -> None:
     require("eval", f"clip2point {command}", modules)
 
 
+def _topk_flag(text: str) -> tuple[int, ...]:
+    """``parse_topk`` for argparse, which then prints our sentence instead of "invalid value"."""
+    try:
+        return parse_topk(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def settings_from_args(args: argparse.Namespace, *, fewshot: bool = False
                        ) -> tuple[DataSettings, EncoderSettings, ViewSettings]:
     """``fewshot``: a preset with a few-shot setting of its own (``pointclip``) is replaced by
@@ -101,7 +119,7 @@ def settings_from_args(args: argparse.Namespace, *, fewshot: bool = False
 
     data = DataSettings(args.dataset, args.data, num_points=args.num_points, seed=args.sample_seed,
                         sampler=args.sampler, align=args.align, cache_dir=args.cache_dir, workers=args.workers,
-                        prompts=args.prompts)
+                        prompts=args.prompts, variant=args.variant, force_variant=args.force_variant)
     device = str(parse_device(args.device)) if args.device else default_device()
     pretrained = resolve_pretrained(args.pretrained, args.model, args.ckpt)
     encoder = EncoderSettings(args.model, pretrained, args.ckpt, device, args.precision)

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from clip2point.errors import ConfigError
 from clip2point.eval.adapter import PATHS, AdapterConfig, DualPathAdapter
 from clip2point.eval.kshot import sample_kshot
-from clip2point.eval.report import ClassificationReport, classification_report
+from clip2point.eval.report import DEFAULT_TOPK, ClassificationReport, classification_report_from_logits, parse_topk
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +44,10 @@ class FewShotSettings:
     batch_size: int = 32
     lr: float = 1e-3
     weight_decay: float = 1e-4
+    topk: tuple[int, ...] = DEFAULT_TOPK  # top-k accuracies reported beside top-1 (not used in training)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "topk", parse_topk(",".join(map(str, self.topk))))
         object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
         object.__setattr__(self, "paths", tuple(self.paths))
         if self.shots < 1 or self.epochs < 1 or self.batch_size < 2:
@@ -98,12 +100,18 @@ def _take(feats: Features, idx: torch.Tensor | np.ndarray) -> Features:
 
 
 @torch.no_grad()
-def predict(adapter: DualPathAdapter, feats: Features, text_feats: torch.Tensor, batch: int = 512) -> np.ndarray:
-    """Predicted class per object, adapter in eval mode."""
+def predict_logits(adapter: DualPathAdapter, feats: Features, text_feats: torch.Tensor, batch: int = 512) -> np.ndarray:
+    """Class logits [N,C] per object (float32, CPU), adapter in eval mode."""
     adapter.eval()
     n = len(next(iter(feats.values())))
-    out = [adapter.logits(_take(feats, np.arange(s, min(s + batch, n))), text_feats).argmax(1) for s in range(0, n, batch)]
-    return torch.cat(out).cpu().numpy() if out else np.zeros(0, dtype=np.int64)
+    out = [adapter.logits(_take(feats, np.arange(s, min(s + batch, n))), text_feats).float()
+           for s in range(0, n, batch)]
+    return torch.cat(out).cpu().numpy() if out else np.zeros((0, len(text_feats)), dtype=np.float32)
+
+
+def predict(adapter: DualPathAdapter, feats: Features, text_feats: torch.Tensor, batch: int = 512) -> np.ndarray:
+    """Predicted class per object, adapter in eval mode."""
+    return predict_logits(adapter, feats, text_feats, batch).argmax(axis=1).astype(np.int64)
 
 
 def _batches(n: int, size: int, generator: torch.Generator) -> list[torch.Tensor]:
@@ -171,7 +179,8 @@ def run_fewshot_on_features(train_feats: Features, train_labels: np.ndarray, tes
         val = (_take(train_feats, rows[split.val]), train_labels[split.val]) if len(split.val) else None
         adapter, epoch, val_acc, history = train_adapter(
             _take(train_feats, rows[split.train]), labels_t[split.train], text_feats, settings, seed=seed, val=val)
-        report = classification_report(predict(adapter, test_feats, text_feats), test_labels, class_names)
+        report = classification_report_from_logits(predict_logits(adapter, test_feats, text_feats), test_labels,
+                                                   class_names, settings.topk)
         log.info("seed %d: %d-shot test accuracy %.2f%% (epoch %d%s)", seed, settings.shots, report.accuracy, epoch,
                  "" if val_acc is None else f", val {val_acc:.2f}%")
         results.append(SeedResult(seed, report, epoch, val_acc, tuple(history), adapter.cpu()))

@@ -7,10 +7,13 @@ import argparse
 import logging
 from pathlib import Path
 
+import numpy as np
+
 from clip2point.errors import ConfigError
 from clip2point.eval.cli_common import (add_common_arguments, check_output_files, default_output,
                                         removed_if_left_empty, require_evaluation_extras, settings_from_args)
-from clip2point.eval.fewshot import FewShotSettings
+from clip2point.eval.evalsets import data_record
+from clip2point.eval.fewshot import FewShotResult, FewShotSettings
 from clip2point.eval.fewshot_run import (ADAPTER_FIXED_FLAGS, FewShotConfig, evaluate_saved_adapter, run_fewshot,
                                          save_adapters)
 from clip2point.eval.report import format_report, report_from_confusion, save_confusion_png, write_result_json
@@ -65,7 +68,7 @@ def _config(args: argparse.Namespace) -> FewShotConfig:
     data, encoder, views = settings_from_args(args, fewshot=True)
     fewshot = FewShotSettings(shots=args.shots, seeds=args.seeds, paths=PATH_CHOICES[args.paths], epochs=args.epochs,
                               val_per_class=args.val_per_class, batch_size=args.train_batch_size, lr=args.lr,
-                              weight_decay=args.weight_decay)
+                              weight_decay=args.weight_decay, topk=args.topk)
     return FewShotConfig(data, encoder, views, args.prompt, fewshot)
 
 
@@ -91,15 +94,26 @@ def run(args: argparse.Namespace) -> int:
                              title=f"{title}: {result.mean:.2f} ± {result.std:.2f}% (confusion summed over seeds)")
     write_result_json(out, {
         "mean": result.mean, "std": result.std, "std_ddof": 1,
-        "per_seed": {str(s.seed): s.report.accuracy for s in result.seeds},
-        "seeds": [{"seed": s.seed, "accuracy": s.report.accuracy, "mean_class_accuracy": s.report.mean_class_accuracy,
+        "per_seed": {str(s.seed): s.report.accuracy for s in result.seeds}, **seed_topk(result),
+        "seeds": [{"seed": s.seed, "accuracy": s.report.accuracy, **s.report.topk,
+                   "mean_class_accuracy": s.report.mean_class_accuracy,
                    "per_class": s.report.per_class, "selected_epoch": s.selected_epoch, "val_accuracy": s.val_accuracy,
                    "history": [list(h) for h in s.history]} for s in result.seeds],
         "count": test.labels.size, "class_names": list(test.class_names),
-        "adapters": [str(p) for p in adapters], "confusion_png": str(png),
+        "adapters": [str(p) for p in adapters], "confusion_png": str(png), **data_record(config.data, "test", test),
     }, config=config)
     print(f"wrote {out}, {png} and {len(adapters)} adapters")
     return 0
+
+
+def seed_topk(result: FewShotResult) -> dict[str, float]:
+    """``top1``, ``top5``… as the mean over seeds and ``top5_std``… (ddof 1, as ``std``)."""
+    out: dict[str, float] = {}
+    for key in result.seeds[0].report.topk:
+        values = [s.report.topk[key] for s in result.seeds]
+        out[key] = float(np.mean(values))
+        out[f"{key}_std"] = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+    return out
 
 
 def _eval_only(adapter: Path, config: FewShotConfig, out: Path, given: dict[str, object]) -> int:
@@ -110,7 +124,8 @@ def _eval_only(adapter: Path, config: FewShotConfig, out: Path, given: dict[str,
     report, meta, used = evaluate_saved_adapter(adapter, config, given=given)
     print(format_report(report, f"adapter {adapter} (seed {meta['seed']}, {meta['shots']}-shot)"))
     png = save_confusion_png(report, out.with_suffix(".png"))
-    write_result_json(out, {**report.to_json(), "adapter": str(adapter), "adapter_meta": meta,
+    write_result_json(out, {**report.to_json(), **data_record(config.data, "test"), "adapter": str(adapter),
+                            "adapter_meta": meta,
                             "class_names": list(report.class_names), "confusion_png": str(png)}, config=used)
     print(f"wrote {out} and {png}")
     return 0

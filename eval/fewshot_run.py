@@ -11,15 +11,16 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from clip2point.datasets.pointsets import PointSet, load_pointset
+from clip2point.datasets.pointsets import PointSet
 from clip2point.datasets.prompts import prompt_class_names
 from clip2point.errors import CheckpointError, ConfigError
 from clip2point.eval.adapter import load_adapter, save_adapter
 from clip2point.eval.encoders import Encoders, load_encoders, require_paths, text_features
+from clip2point.eval.evalsets import load_eval_split
 from clip2point.eval.features import FeatureStore, prepare_points
 from clip2point.eval.fewshot import (Features, FewShotResult, FewShotSettings, SeedResult, needed_train_indices,
-                                     predict, run_fewshot_on_features)
-from clip2point.eval.report import ClassificationReport, classification_report
+                                     predict_logits, run_fewshot_on_features)
+from clip2point.eval.report import ClassificationReport, classification_report_from_logits
 from clip2point.eval.settings import DataSettings, EncoderSettings, ViewSettings
 from clip2point.eval.zeroshot import DEFAULT_PROMPT
 from clip2point.render.depth import fewshot_preset
@@ -46,9 +47,7 @@ def encode_pointset(encoders: Encoders, pointset: PointSet, paths: Sequence[str]
 
 def _load_splits(config: FewShotConfig) -> tuple[PointSet, PointSet]:
     """Both splits over the classes that have training objects (see ``_trainable_classes``)."""
-    options = config.data.pointset_options()
-    train = load_pointset(config.data.dataset, config.data.data, "train", options)
-    test = load_pointset(config.data.dataset, config.data.data, "test", options)
+    train, test = load_eval_split(config.data, "train"), load_eval_split(config.data, "test")
     return _trainable_classes(train, test, config.data.data)
 
 
@@ -139,10 +138,9 @@ def _adapter_test_set(path: Path, meta: dict[str, Any], config: FewShotConfig) -
     """The test split over the adapter's classes. Training dropped the classes without
     training objects, so when the lists differ the same rule is applied before comparing;
     any remaining difference is another class set and is refused."""
-    options = config.data.pointset_options()
-    test = load_pointset(config.data.dataset, config.data.data, "test", options)
+    test = load_eval_split(config.data, "test")
     if list(test.class_names) != list(meta["class_names"]):
-        train = load_pointset(config.data.dataset, config.data.data, "train", options)
+        train = load_eval_split(config.data, "train")
         _, test = _trainable_classes(train, test, config.data.data)
     if list(test.class_names) != list(meta["class_names"]):
         raise CheckpointError(path, f"was trained on {len(meta['class_names'])} other classes than the "
@@ -174,5 +172,5 @@ def evaluate_saved_adapter(path: Path, config: FewShotConfig, *, store: FeatureS
                           meta["prompt"])
     feats = encode_pointset(encoders, test, paths, run_config, store or FeatureStore(config.data.cache_dir))
     device = config.encoder.device
-    predictions = predict(adapter.to(device), {p: f.to(device) for p, f in feats.items()}, texts.to(device))
-    return classification_report(predictions, test.labels, test.class_names), meta, used
+    logits = predict_logits(adapter.to(device), {p: f.to(device) for p, f in feats.items()}, texts.to(device))
+    return classification_report_from_logits(logits, test.labels, test.class_names, config.fewshot.topk), meta, used

@@ -7,13 +7,14 @@ from __future__ import annotations
 import json
 import logging
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
 from clip2point.datasets.atomic_io import atomic_path
+from clip2point.errors import ConfigError
 from clip2point.provenance import code_version, to_jsonable
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,7 @@ class ClassificationReport:
     count: int
     confusion: np.ndarray
     class_names: tuple[str, ...]
+    topk: dict[str, float] = field(default_factory=dict)  # {"top1": %, "top5": %} when logits were kept
 
     @property
     def classes_without_objects(self) -> tuple[str, ...]:
@@ -42,7 +44,7 @@ class ClassificationReport:
         return float(np.mean(values)) if values else 0.0
 
     def to_json(self) -> dict[str, Any]:
-        return {"accuracy": self.accuracy, "mean_class_accuracy": self.mean_class_accuracy,
+        return {"accuracy": self.accuracy, "mean_class_accuracy": self.mean_class_accuracy, **self.topk,
                 "per_class": self.per_class, "count": self.count, "confusion": self.confusion.tolist(),
                 "classes_without_objects": list(self.classes_without_objects)}
 
@@ -56,6 +58,48 @@ def classification_report(predictions: np.ndarray, labels: np.ndarray,
         raise ValueError(f"{len(predictions)} predictions for {len(labels)} labels")
     c = len(class_names)
     return report_from_confusion(np.bincount(labels * c + predictions, minlength=c * c).reshape(c, c), class_names)
+
+
+DEFAULT_TOPK = (1, 5)
+
+
+def parse_topk(text: str) -> tuple[int, ...]:
+    """``--topk 1,3,5`` → (1, 3, 5): sorted, distinct, each at least 1."""
+    try:
+        ks = sorted({int(part) for part in str(text).split(",") if part.strip()})
+    except ValueError:
+        raise ConfigError(f"--topk takes comma-separated whole numbers such as 1,3,5; got {text!r}") from None
+    if not ks or ks[0] < 1:
+        raise ConfigError(f"--topk needs at least one k, each 1 or more; got {text!r}")
+    return tuple(ks)
+
+
+def true_class_rank(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Per object, how many classes rank above the true one: a higher logit, or an equal one at
+    a lower index, so that rank 0 is exactly ``argmax == label`` (top-1 equals accuracy, ties too)."""
+    logits = np.asarray(logits, dtype=np.float64)
+    labels = np.asarray(labels, dtype=np.int64).reshape(-1)
+    if logits.ndim != 2 or len(logits) != len(labels):
+        raise ValueError(f"logits must be [N,C] for {len(labels)} labels; got shape {logits.shape}")
+    true = logits[np.arange(len(labels)), labels][:, None]
+    before = np.arange(logits.shape[1])[None, :] < labels[:, None]
+    return ((logits > true) | ((logits == true) & before)).sum(axis=1)
+
+
+def topk_accuracy(logits: np.ndarray, labels: np.ndarray, ks: Sequence[int] = DEFAULT_TOPK) -> dict[str, float]:
+    """``{"top1": %, "top5": %, ...}`` of logits [N,C]: the true class among the k best. A k of
+    C or more is 100% by definition (ScanObjectNN has 15 classes; a top-20 would say nothing)."""
+    ranks = true_class_rank(logits, labels)
+    return {f"top{k}": float(100.0 * np.mean(ranks < k)) if len(ranks) else 0.0 for k in ks}
+
+
+def classification_report_from_logits(logits: np.ndarray, labels: np.ndarray, class_names: Sequence[str],
+                                      ks: Sequence[int] = DEFAULT_TOPK) -> ClassificationReport:
+    """``classification_report`` of the logits' argmax, with the top-k accuracies of ``ks``."""
+    logits = np.asarray(logits)
+    report = classification_report(logits.argmax(axis=1) if logits.size else np.zeros(0, np.int64), labels,
+                                   class_names)
+    return replace(report, topk=topk_accuracy(logits, labels, ks))
 
 
 def report_from_confusion(confusion: np.ndarray, class_names: Sequence[str]) -> ClassificationReport:
@@ -72,7 +116,8 @@ def report_from_confusion(confusion: np.ndarray, class_names: Sequence[str]) -> 
 
 def format_report(report: ClassificationReport, title: str) -> str:
     """Result lines for the terminal: overall, then per class sorted from worst to best."""
-    lines = [f"{title}: accuracy {report.accuracy:.2f}% ({report.count} objects), "
+    topk = "".join(f", top-{k[3:]} {v:.2f}%" for k, v in report.topk.items() if k != "top1")
+    lines = [f"{title}: accuracy {report.accuracy:.2f}% ({report.count} objects){topk}, "
              f"mean class accuracy {report.mean_class_accuracy:.2f}%"]
     totals = report.confusion.sum(axis=1)
     order = sorted(range(len(report.class_names)), key=lambda i: report.per_class[report.class_names[i]])

@@ -32,16 +32,29 @@ class DataSettings:
     cache_dir: Path | None = None
     workers: int = 1
     prompts: str = "reference"
+    variant: str | None = None  # ScanObjectNN's obj_only / obj_bg / pb_t50_rs (datasets.scanobjectnn.VARIANTS)
+    force_variant: bool = False  # use a file whose name says another variant
 
     def __post_init__(self) -> None:
         if self.prompts not in PROMPT_SETS:
             raise ConfigError(f"--prompts must be one of {', '.join(PROMPT_SETS)}; got {self.prompts!r}")
+        self._check_variant()
         if self.dataset not in DATASETS:
             raise ConfigError(f"unknown dataset {self.dataset!r}; choose one of {', '.join(DATASETS)}")
         if self.align not in ALIGN_MODES:
             raise ConfigError(f"align must be one of {ALIGN_MODES}; got {self.align!r}")
         object.__setattr__(self, "data", Path(self.data))
         self.pointset_options()  # validates num_points, sampler, workers
+
+    def _check_variant(self) -> None:
+        from clip2point.datasets.scanobjectnn import VARIANTS  # noqa: PLC0415
+
+        if self.variant is not None and self.dataset != "scanobjectnn":
+            raise ConfigError(f"--variant {self.variant} applies to --dataset scanobjectnn only, not {self.dataset}")
+        if self.variant is not None and self.variant not in VARIANTS:
+            raise ConfigError(f"--variant must be one of {', '.join(VARIANTS)}; got {self.variant!r}")
+        if self.force_variant and self.variant is None:
+            raise ConfigError("--force-variant needs --variant: it says which variant a differently named file is")
 
     def pointset_options(self) -> PointSetOptions:
         return PointSetOptions(num_points=self.num_points, seed=self.seed, sampler=self.sampler,

@@ -12,18 +12,19 @@ encodes the views; without one, CLIP's own visual tower does (the paper's baseli
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from clip2point.datasets.modelnet import with_full_class_list
-from clip2point.datasets.pointsets import PointSet, load_pointset
+from clip2point.datasets.pointsets import PointSet
 from clip2point.datasets.prompts import prompt_class_names
 from clip2point.eval.encoders import Encoders, load_encoders, text_features
+from clip2point.eval.evalsets import data_record, load_eval_split
 from clip2point.eval.features import FeatureStore, should_align
-from clip2point.eval.report import ClassificationReport, classification_report
+from clip2point.eval.report import DEFAULT_TOPK, ClassificationReport, classification_report_from_logits
 from clip2point.eval.settings import DataSettings, EncoderSettings, ViewSettings
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,8 @@ class ZeroShotConfig:
     encoder: EncoderSettings
     views: ViewSettings = ViewSettings()
     prompt: str = DEFAULT_PROMPT
-    split: str = "test"
+    split: str = "test"  # train, test or all (train + test)
+    topk: tuple[int, ...] = DEFAULT_TOPK  # top-k accuracies reported beside top-1
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class ZeroShotResult:
     logits: np.ndarray  # [N,C] view-summed cosines
     object_ids: tuple[str, ...]
     path: str  # which visual tower scored: "pretrained" or "clip"
+    data: dict[str, Any] = field(default_factory=dict)  # dataset, variant, split, source (evalsets.data_record)
 
 
 def classify(encoder: nn.Module, encoder_id: str, pointset: PointSet, text_feats: torch.Tensor, views: ViewSettings,
@@ -74,8 +77,7 @@ def run_zeroshot(config: ZeroShotConfig, *, encoders: Encoders | None = None,
     """Load the split, the encoder and the prompts, and score every object."""
     path = scoring_path(config.encoder)
     encoders = encoders or load_encoders(config.encoder, (path,))
-    pointset = with_full_class_list(  # every class of the dataset, even those without objects here
-        load_pointset(config.data.dataset, config.data.data, config.split, config.data.pointset_options()))
+    pointset = load_eval_split(config.data, config.split)
     log.info("%s %s: %d objects, %d classes, frame %s", pointset.name, pointset.split, len(pointset),
              len(pointset.class_names), pointset.frame)
     names = prompt_class_names(config.data.dataset, pointset.class_names, config.data.prompts)
@@ -83,10 +85,10 @@ def run_zeroshot(config: ZeroShotConfig, *, encoders: Encoders | None = None,
     logits = classify(encoders.visual[path], encoders.ids[path], pointset, texts, config.views,
                       align=config.data.align, device=config.encoder.device,
                       precision=config.encoder.resolved_precision, store=store or FeatureStore(config.data.cache_dir))
-    predictions = logits.argmax(dim=1).numpy()
-    report = classification_report(predictions, pointset.labels, pointset.class_names)
+    report = classification_report_from_logits(logits.numpy(), pointset.labels, pointset.class_names, config.topk)
     if report.classes_without_objects:
         log.warning("%d of the %d classes have no %s objects (scored against all the same): %s",
                     len(report.classes_without_objects), len(report.class_names), config.split,
                     ", ".join(report.classes_without_objects))
-    return ZeroShotResult(report, logits.numpy(), pointset.object_ids, path)
+    return ZeroShotResult(report, logits.numpy(), pointset.object_ids, path, data_record(config.data, config.split,
+                                                                                         pointset))

@@ -176,9 +176,13 @@ def test_cli_trains_saves_and_eval_only_reproduces(tmp_path: Path, capsys: pytes
     common = ["--dataset", "modelnet40", "--data", str(root), "--model", "c2p-tiny", "--num-points", "256",
               "--views", "6", "--device", "cpu"]
     rc = main(["fewshot", *common, "--paths", "clip", "--shots", "3", "--seeds", "0,1", "--epochs", "6",
-               "--val-per-class", "2", "--train-batch-size", "5", "--out", str(out)])
+               "--val-per-class", "2", "--train-batch-size", "5", "--topk", "1,3", "--out", str(out)])
     assert rc == 0
     result = json.loads(out.read_text())
+    for seed in result["seeds"]:  # top-1 is the accuracy; top-3 of 5 classes at least as high
+        assert seed["top1"] == seed["accuracy"] and seed["accuracy"] <= seed["top3"] <= 100.0
+    assert result["top3"] == pytest.approx(np.mean([s["top3"] for s in result["seeds"]])) and "top3_std" in result
+    assert result["top1"] == pytest.approx(result["mean"]) and "top5" not in result
     assert set(result) >= {"mean", "std", "per_seed", "seeds", "config", "code_version", "adapters"}
     assert sorted(result["per_seed"]) == ["0", "1"]
     assert result["mean"] == pytest.approx(np.mean(list(result["per_seed"].values())))
@@ -189,7 +193,9 @@ def test_cli_trains_saves_and_eval_only_reproduces(tmp_path: Path, capsys: pytes
 
     again = tmp_path / "res" / "eval.json"
     assert main(["fewshot", *common, "--eval-only", str(adapter), "--out", str(again)]) == 0
-    assert json.loads(again.read_text())["accuracy"] == pytest.approx(result["per_seed"]["1"])
+    evaluated = json.loads(again.read_text())
+    assert evaluated["accuracy"] == pytest.approx(result["per_seed"]["1"]) == pytest.approx(evaluated["top1"])
+    assert evaluated["top5"] == 100.0  # the default top-k: 5 classes
 
     model, meta = load_adapter(adapter)
     save_adapter(tmp_path / "foreign.pt", model, {**meta, "encoders": {"clip": "0" * 64}})

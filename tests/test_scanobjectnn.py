@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
 
+from clip2point.cli import main
 from clip2point.datasets.pointsets import PointSetOptions, load_pointset
-from clip2point.datasets.scanobjectnn import SCANOBJECTNN_CLASSES
-from clip2point.errors import PathError
+from clip2point.datasets.scanobjectnn import SCANOBJECTNN_CLASSES, declared_variants
+from clip2point.errors import ConfigError, PathError
+from clip2point.eval.evalsets import data_record, load_eval_split
+from clip2point.eval.settings import DataSettings
 
 
 def write_h5(path: Path, n: int, *, points: int = 2048, seed: int = 0, label_max: int = 14) -> Path:
@@ -83,3 +87,85 @@ def test_bad_contents_are_named(tmp_path: Path) -> None:
     path = write_h5(tmp_path / "test_few.h5", 2, points=100)
     with pytest.raises(PathError, match="test_few.h5: clouds have 100 points, fewer than num_points=1024"):
         load_pointset("scanobjectnn", path, "test")
+
+
+# ---------------------------------------------------------------------------- named variants
+
+
+def write_release(root: Path) -> Path:
+    """The official h5_files layout in miniature; each file has its own object count."""
+    counts = {"main_split_nobg/%s_objectdataset.h5": (5, 2), "main_split/%s_objectdataset.h5": (6, 3),
+              "main_split/%s_objectdataset_augmentedrot_scale75.h5": (7, 4)}
+    for pattern, (train, test) in counts.items():
+        write_h5(root / (pattern % "training"), train, points=64, seed=train)
+        write_h5(root / (pattern % "test"), test, points=64, seed=test)
+    return root
+
+
+@pytest.mark.parametrize("variant, folder, suffix, counts", [
+    ("obj_only", "main_split_nobg", "", (5, 2)), ("obj_bg", "main_split", "", (6, 3)),
+    ("pb_t50_rs", "main_split", "_augmentedrot_scale75", (7, 4))])
+def test_variant_picks_its_published_file(tmp_path: Path, variant: str, folder: str, suffix: str,
+                                          counts: tuple[int, int]) -> None:
+    root = write_release(tmp_path / "h5_files")
+    for start in (root, root / folder):  # the release folder or the variant's own folder
+        data = DataSettings("scanobjectnn", start, num_points=64, variant=variant)
+        test = load_eval_split(data, "test")
+        assert test.source == str(root / folder / f"test_objectdataset{suffix}.h5") and len(test) == counts[1]
+        both = load_eval_split(data, "all")
+        assert both.split == "all" and len(both) == sum(counts) and len(set(both.object_ids)) == sum(counts)
+        assert data_record(data, "all", both)["variant"] == variant
+
+
+def test_a_file_named_for_another_variant_is_refused_unless_forced(tmp_path: Path) -> None:
+    root = write_release(tmp_path / "h5_files")
+    nobg = root / "main_split_nobg" / "test_objectdataset.h5"
+    with pytest.raises(PathError, match="test_objectdataset.h5: its name says ScanObjectNN variant obj_only, not "
+                                        "--variant obj_bg; pass --force-variant"):
+        load_eval_split(DataSettings("scanobjectnn", nobg, num_points=64, variant="obj_bg"), "test")
+    forced = DataSettings("scanobjectnn", nobg, num_points=64, variant="obj_bg", force_variant=True)
+    assert load_eval_split(forced, "test").source == str(nobg)
+    assert data_record(forced, "test")["variant"] == "obj_bg" and data_record(forced, "test")["forced_variant"]
+    unnamed = DataSettings("scanobjectnn", nobg, num_points=64)  # no --variant: what the file's name says
+    assert data_record(unnamed, "all", load_eval_split(unnamed, "all"))["variant"] == "obj_only"
+    plain = root / "main_split" / "test_objectdataset.h5"
+    with pytest.raises(PathError, match="variant obj_bg, not --variant pb_t50_rs"):
+        load_eval_split(DataSettings("scanobjectnn", plain, num_points=64, variant="pb_t50_rs"), "test")
+    with pytest.raises(PathError, match="main_split_nobg: no test_objectdataset_augmentedrot_scale75.h5 .*it holds "
+                                        "test_objectdataset.h5, training_objectdataset.h5"):
+        load_eval_split(DataSettings("scanobjectnn", root / "main_split_nobg", num_points=64, variant="pb_t50_rs"),
+                        "test")
+
+
+@pytest.mark.parametrize("path, declared", [
+    ("main_split_nobg/test_objectdataset.h5", ("obj_only",)), ("main_split/training_objectdataset.h5", ("obj_bg",)),
+    ("mine/test_objectdataset.h5", ("obj_only", "obj_bg")),
+    ("x/test_objectdataset_augmentedrot_scale75.h5", ("pb_t50_rs",)),
+    ("main_split_nobg/test_objectdataset_augmentedrot_scale75.h5", ("pb_t50_rs_nobg",)),
+    ("main_split/test_objectdataset_augmented25rot.h5", ("pb_t25_r",)), ("x/test_scans.h5", ())])
+def test_declared_variants_follow_the_release_names(path: str, declared: tuple[str, ...]) -> None:
+    assert declared_variants(Path(path)) == declared
+
+
+def test_variant_flags_are_checked(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="--variant obj_bg applies to --dataset scanobjectnn only, not modelnet40"):
+        DataSettings("modelnet40", tmp_path, variant="obj_bg")
+    with pytest.raises(ConfigError, match="--force-variant needs --variant"):
+        DataSettings("scanobjectnn", tmp_path, force_variant=True)
+
+
+def test_zeroshot_records_variant_split_and_topk(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    root = write_release(tmp_path / "h5_files")
+    out = tmp_path / "zs.json"
+    assert main(["zeroshot", "--dataset", "scanobjectnn", "--data", str(root), "--variant", "pb_t50_rs", "--split",
+                 "all", "--model", "c2p-tiny", "--num-points", "64", "--views", "6", "--device", "cpu",
+                 "--topk", "1,3,5", "--out", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert (result["dataset"], result["variant"], result["split"], result["count"]) == ("scanobjectnn", "pb_t50_rs",
+                                                                                       "all", 11)
+    assert result["config"]["data"]["variant"] == "pb_t50_rs" and result["config"]["split"] == "all"
+    assert result["top1"] == result["accuracy"] <= result["top3"] <= result["top5"]
+    assert "scanobjectnn pb_t50_rs all" in capsys.readouterr().out
+    with pytest.raises(SystemExit):  # argparse: usage line and our sentence
+        main(["zeroshot", "--dataset", "scanobjectnn", "--data", str(root), "--topk", "0"])
+    assert "--topk needs at least one k" in capsys.readouterr().err

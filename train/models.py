@@ -93,12 +93,32 @@ def _is_pretrained_tag(model_name: str, pretrained: str) -> bool:
     return bool(open_clip.get_pretrained_cfg(model_name, pretrained))
 
 
+def _tag_quick_gelu(model_name: str, pretrained: str | None) -> bool:
+    """Whether the weights of tag ``pretrained`` were trained with QuickGELU (OpenAI's are):
+    the model built for them must use it too, here and in an exported config."""
+    import open_clip
+
+    return pretrained is not None and bool(open_clip.get_pretrained_cfg(model_name, str(pretrained)).get("quick_gelu"))
+
+
+def open_clip_model_config(model_name: str, pretrained: str | None) -> dict:
+    """The full open_clip model config ``create_clip(model_name, pretrained)`` builds from (the
+    package's tiny configs included), as written into an exported ``open_clip_config.json``."""
+    import open_clip
+
+    _check_model_name(model_name)
+    config = dict(open_clip.get_model_config(model_name))
+    if _tag_quick_gelu(model_name, pretrained):
+        config["quick_gelu"] = True
+    return config
+
+
 def _create_from_tag(model_name: str, tag: str) -> nn.Module:
     import open_clip
 
     from clip2point.train.hub import offline_unless_reachable  # noqa: PLC0415
 
-    quick_gelu = bool(open_clip.get_pretrained_cfg(model_name, tag).get("quick_gelu", False))
+    quick_gelu = _tag_quick_gelu(model_name, tag)
     try:
         with offline_unless_reachable():  # offline: the message below at once, not after minutes of retries
             return open_clip.create_model(model_name, pretrained=tag, force_quick_gelu=quick_gelu)
