@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "render": ("clip2point.render.job_cli", "the generation job: meshes to HDF5 shards (resumable, parallel)"),
     "shards": ("clip2point.datasets.shards_cli", "shard folder maintenance (merge node indexes)"),
     "inspect": ("clip2point.datasets.inspect_cli", "summary / verify / sheet / export of a shard folder"),
+    "standin": ("clip2point.train.standin", "fit a small STAND-IN for CLIP (not CLIP) on rendered shards, for CPU runs"),
     "pretrain": ("clip2point.train.cli", "image-depth contrastive pre-training of a CLIP visual tower"),
     "zeroshot": ("clip2point.eval.zeroshot_cli", "zero-shot classification of point clouds"),
     "fewshot": ("clip2point.eval.fewshot_cli", "few-shot classification with the Dual-Path Adapter"),
