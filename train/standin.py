@@ -91,13 +91,16 @@ def label_aware_clip_loss(image_feats: torch.Tensor, text_feats: torch.Tensor, l
 
     Picture → caption: cross-entropy over the C captions. Caption → picture: for each class in
     the batch, a softmax over the B pictures whose target spreads evenly over that class's
-    pictures (plain InfoNCE would call a same-class picture a negative)."""
+    pictures (plain InfoNCE would call a same-class picture a negative). Both are 0 when every
+    picture sits on its caption."""
     logits = logit_scale.exp().clamp(max=100) * image_feats @ text_feats.T  # [B,C]
     to_text = F.cross_entropy(logits, labels)
     present = labels.unique()
     target = (labels[None, :] == present[:, None]).float()
     target = target / target.sum(dim=1, keepdim=True)
-    to_image = -(target * F.log_softmax(logits.T[present], dim=1)).sum(dim=1).mean()
+    # KL rather than cross-entropy: the same gradients, and 0 at the optimum (a spread target's
+    # entropy is not a loss the model could remove)
+    to_image = F.kl_div(F.log_softmax(logits.T[present], dim=1), target, reduction="batchmean")
     return (to_text + to_image) / 2
 
 
@@ -105,9 +108,7 @@ def _rgb_views(shards: Path, split: str) -> tuple[torch.Tensor, torch.Tensor, tu
     """uint8 [N·V,H,W,3] pictures of ``split``, their labels [N·V] and the folder's class names."""
     from clip2point.datasets.torch_dataset import ShardDataset
 
-    data = ShardDataset(shards, split=split, view="all", fields=("rgb",))
-    if len(data) == 0:
-        raise ConfigError(f"--shards {shards} has no {split} objects to fit the stand-in on")
+    data = ShardDataset(shards, split=split, view="all", fields=("rgb",))  # names an empty split itself
     rgb = torch.stack([data[i]["rgb"] for i in range(len(data))])  # [N,V,H,W,3]
     labels = torch.from_numpy(data.labels)[:, None].expand(-1, rgb.shape[1]).reshape(-1)
     return rgb.flatten(0, 1), labels, tuple(data.class_names)
