@@ -28,7 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "pretrain": ("clip2point.train.cli", "image-depth contrastive pre-training of a CLIP visual tower"),
     "zeroshot": ("clip2point.eval.zeroshot_cli", "zero-shot classification of point clouds"),
     "fewshot": ("clip2point.eval.fewshot_cli", "few-shot classification with the Dual-Path Adapter"),
-    "demo": ("clip2point.eval.demo_cli", "synth -> render -> inspect -> pretrain -> zero/few-shot on CPU"),
+    "demo": ("clip2point.eval.demo_cli", "the paper's table in miniature on CPU: synth -> render -> stand-in -> pretrain -> zero/few-shot"),
 }
 
 

@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 DEFAULT_CLASSES = "airplane,bathtub,bed,bottle,car,chair,guitar,lamp,sofa,table"
 STANDIN_MODEL = "c2p-standin-64"
 FEWSHOT_PATHS = ("dual", "clip", "pretrained")
-ZEROSHOT_ROWS = {"plain": "--pretrained", "clip2point": "--ckpt"}  # row -> which weights flag
+ZEROSHOT_ROWS = ("plain", "clip2point")  # the plain stand-in tower, the pre-trained depth tower
 
 
 def _seeds(text: str) -> tuple[int, ...]:

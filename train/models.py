@@ -4,7 +4,8 @@ The frozen image tower and the trained depth tower are two copies of one CLIP vi
 the text tower is only used to build zero-shot prompts. Weights come from an open_clip tag
 (online) or a local file (offline); the package's own tiny configs make the same code path
 testable on CPU: ``c2p-tiny`` has ViT-B/32's input geometry (224², 32-px patches), ``c2p-tiny-64``
-takes 64² pictures in 16-px patches and learns in seconds.
+takes 64² pictures in 16-px patches and learns in seconds; ``c2p-standin-64`` is the architecture
+of the CPU stand-in for CLIP that ``train/standin.py`` fits (its weights are never CLIP's).
 """
 
 from __future__ import annotations
