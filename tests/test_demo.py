@@ -7,10 +7,23 @@ with the pre-trained depth tower (CLIP2Point row) on the shards' test split (55 
 the same test objects written as ModelNet-layout .off meshes (10 prompts, open3d sampling, the
 z-up rotation); few-shot (4-shot, 3 draws) with the Dual-Path Adapter and each single path.
 
-Measured with the demo's defaults, 5 seeds (0-4), OMP_NUM_THREADS=1 (top-1 %, mean ± std):
-MEASURED
+Measured with the demo's defaults and OMP_NUM_THREADS=1 over 5 seeds (``--seeds 0,1,2,3,4``),
+top-1 % per seed 0..4 (30 held-out objects: one object is 3.3 points):
 
-The test runs seeds 0 and 1 and asserts the direction with the margins above, for every seed.
+- zero-shot, shards (55 prompts, chance 1.8): plain 43.3 50.0 50.0 40.0 50.0 (46.7 ± 4.7),
+  CLIP2Point 63.3 66.7 43.3 56.7 70.0 (60.0 ± 10.5); gain +20.0 +16.7 -6.7 +16.7 +20.0.
+- zero-shot, ModelNet layout (10 prompts, chance 10): plain 36.7 46.7 50.0 33.3 36.7 (40.7 ± 7.2),
+  CLIP2Point 53.3 53.3 40.0 53.3 63.3 (52.7 ± 8.3); gain +16.7 +6.7 -10.0 +20.0 +26.7.
+- few-shot 4-shot (chance 10; each seed the mean of 3 draws): DPA 95.6 88.9 88.9 91.1 87.8
+  (90.4 ± 3.1), plain path 82.2 88.9 75.6 78.9 81.1 (81.3 ± 4.9), pre-trained path 88.9 86.7
+  87.8 86.7 85.6 (87.1 ± 1.3); DPA − plain +13.3 0.0 +13.3 +12.2 +6.7, DPA − pre-trained
+  +6.7 +2.2 +1.1 +4.4 +2.2.
+
+So the direction holds on the mean and in 4 of 5 seeds for zero-shot (seed 2's pre-training
+lowered it), and DPA ≥ each single path in every seed. The test runs the demo's default seeds
+0 and 1 (fixed before measuring) and asserts on their means, with about half the measured gaps
+as margins: zero-shot gain ≥ 8 (shards; measured +18.3) and ≥ 5 (ModelNet layout; +11.7);
+DPA − plain path ≥ 3 (+6.7), DPA − pre-trained path ≥ 1 (+4.4).
 """
 
 from __future__ import annotations
@@ -23,8 +36,8 @@ import pytest
 from clip2point.cli import main
 
 SEEDS = (0, 1)
-# Margins on the means over SEEDS, about half the measured gaps (one test object is 3.3 points).
-ZS_MARGIN = {"shards": 10.0, "modelnet": 5.0}
+# Margins on the means over SEEDS, about half the measured gaps (see above).
+ZS_MARGIN = {"shards": 8.0, "modelnet": 5.0}
 CLIP2POINT_FLOOR = 40.0
 FS_CLIP_MARGIN, FS_DEPTH_MARGIN = 3.0, 1.0
 
@@ -35,7 +48,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     capture = pytest.MonkeyPatch()
     capture.setenv("LP_NUM_THREADS", "1")
     try:
-        assert main(["demo", "--out", str(out), "--seeds", ",".join(map(str, SEEDS))]) == 0
+        assert main(["demo", "--out", str(out)]) == 0  # the defaults: the test is the demo a user runs
     finally:
         capture.undo()
     return out, (out / "summary.json").read_text()
@@ -51,7 +64,6 @@ def test_claim_in_miniature(demo: tuple[Path, str]) -> None:
         assert zs["objects"] == 30 and zs["prompts"] == prompts
         plain, pretrained = zs["plain"]["per_seed"], zs["clip2point"]["per_seed"]
         numbers = f"{data}: plain {plain}, CLIP2Point {pretrained}"
-        assert all(b > a for a, b in zip(plain, pretrained)), numbers  # every seed: pre-training lifts it
         assert zs["clip2point"]["mean"] - zs["plain"]["mean"] >= ZS_MARGIN[data], numbers
         assert min(plain) >= 2 * zs["chance"] and zs["clip2point"]["mean"] >= CLIP2POINT_FLOOR, numbers
     fs = summary["fewshot"]
@@ -75,7 +87,7 @@ def test_demo_table_files_and_resume(demo: tuple[Path, str], capsys: pytest.Capt
 
     stamp = (out / "summary.json").stat().st_mtime_ns
     fewshot_stamp = (out / "seed-1" / "fewshot-dual.json").stat().st_mtime_ns
-    assert main(["demo", "--out", str(out), "--seeds", ",".join(map(str, SEEDS))]) == 0  # nothing reruns
+    assert main(["demo", "--out", str(out)]) == 0  # the default seeds: nothing reruns
     assert (out / "seed-1" / "fewshot-dual.json").stat().st_mtime_ns == fewshot_stamp
     assert (out / "summary.json").stat().st_mtime_ns != stamp
     printed = capsys.readouterr().out
