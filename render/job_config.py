@@ -3,7 +3,7 @@ is only policy.
 
 ``identity()`` is what ``config.json`` pins: a rerun into the same folder must produce the same
 bytes, so anything that changes an object's arrays or the shard partition belongs there. The
-failure policy (``max_faces``, ``timeout_s``) only decides *whether* an object renders, never
+failure policy (``max_faces``, ``timeout_s``, the asset budget) only decides *whether* an object renders, never
 what it looks like, so ``--retry-failed`` may relax it without invalidating the folder. Worker
 count, backend and node split are arguments of the run, not settings: they never change output.
 """
@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from clip2point.errors import ConfigError
+from clip2point.render.asset_guard import DEFAULT_BUDGET, AssetBudget
 from clip2point.render.cameras import view_counts
 
 SUPPORTED_VIEWS = view_counts("clip2point")  # shards pair RGB and depth from CLIP2Point's cameras
@@ -39,6 +40,8 @@ class RenderJobConfig:
     limit: int | None = None
     max_faces: int | None = None
     timeout_s: float | None = None
+    max_texture_pixels: int = DEFAULT_BUDGET.max_texture_pixels
+    max_file_bytes: int = DEFAULT_BUDGET.max_file_bytes
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "out", Path(self.out))
@@ -61,6 +64,8 @@ class RenderJobConfig:
             _check_int("limit", self.limit, low=1, hint="or leave it out to render everything")
         if self.max_faces is not None:
             _check_int("max_faces", self.max_faces, low=1, hint="or leave it out for no limit")
+        _check_int("max_texture_pixels", self.max_texture_pixels, low=1, hint="e.g. 67108864 (8192x8192)")
+        _check_int("max_file_bytes", self.max_file_bytes, low=1, hint="e.g. 536870912 (512 MiB)")
         if self.timeout_s is not None and not (isinstance(self.timeout_s, (int, float))
                                                and math.isfinite(self.timeout_s) and self.timeout_s > 0):
             raise ConfigError(f"timeout_s must be a positive number of seconds or None; got {self.timeout_s!r}")
@@ -87,7 +92,13 @@ class RenderJobConfig:
 
     def policy(self) -> dict[str, Any]:
         """The failure policy, recorded with each run but free to change between runs."""
-        return {"max_faces": self.max_faces, "timeout_s": self.timeout_s}
+        return {"max_faces": self.max_faces, "timeout_s": self.timeout_s,
+                "max_texture_pixels": self.max_texture_pixels, "max_file_bytes": self.max_file_bytes}
+
+    def budget(self) -> AssetBudget:
+        """What one object may make the loader read; an object over it is recorded, not rendered
+        with a texture (pixels) or at all (file bytes), whatever the folder's identity says."""
+        return AssetBudget(self.max_texture_pixels, self.max_file_bytes)
 
 
 def _check_int(name: str, value: Any, *, low: int, high: int | None = None, hint: str) -> None:
