@@ -16,6 +16,7 @@ dataset                     dtype      shape            chunks           filter 
 ``content_sha256``          utf-8 str  [K]              contiguous       sha256 hex, see below
 ``texture_status``          utf-8 str  [K]              contiguous       optional, see below
 ``texture_detail``          utf-8 str  [K]              contiguous       optional, see below
+``metadata``                utf-8 str  [K]              contiguous       optional: JSON object or ""
 ==========================  =========  ===============  ===============  ==========================
 
 ``texture_status`` says what became of the object's texture: ``textured``,
@@ -23,7 +24,8 @@ dataset                     dtype      shape            chunks           filter 
 file named an asset outside its folder, or a URI), ``undecodable``, ``over_budget``;
 ``texture_detail`` names the file(s) and why ("" when nothing was lost). Both were added
 without a schema bump (older readers ignore them): a shard without them reads as
-``unrecorded``, and "" is written for objects whose writer did not say.
+``unrecorded``, and "" is written for objects whose writer did not say. ``metadata`` holds a
+manifest row's extra columns as a JSON object ("" for none).
 
 Rows are sorted by object id. Depth is the raw view-space depth of the orthographic projection,
 background 0. ``content_sha256`` hashes rgb, depth, points, elev, azim, dist in that order, each
@@ -84,6 +86,7 @@ ARRAY_FIELDS = ("rgb", "depth", "points", "elev", "azim", "dist")  # content-has
 STRING_FIELDS = ("object_id", "synset", "split", "content_sha256")
 REQUIRED_DATASETS = ARRAY_FIELDS + STRING_FIELDS + ("label",)
 TEXTURE_FIELDS = ("texture_status", "texture_detail")  # optional: absent in older shards
+OPTIONAL_STRING_FIELDS = TEXTURE_FIELDS + ("metadata",)
 # What became of an object's texture; the last four mean the source had one the shards lack.
 TEXTURE_STATUSES = ("textured", "untextured_by_source", "missing", "refused_outside", "undecodable", "over_budget")
 LOST_TEXTURE_STATUSES = TEXTURE_STATUSES[2:]
@@ -107,6 +110,7 @@ class RenderedObject:
     dist: np.ndarray  # float32 [V]
     texture_status: str = ""  # one of TEXTURE_STATUSES; "" when the writer does not know
     texture_detail: str = ""
+    metadata: str = ""  # JSON object of a manifest row's extra columns, or ""
 
     def __post_init__(self) -> None:
         if self.texture_status not in TEXTURE_STATUSES + ("",):
@@ -237,7 +241,7 @@ def stack_objects(objects: list[RenderedObject], hashes: list[str]) -> dict[str,
                 )
     stacked = {name: np.stack([getattr(o, name) for o in objects]) for name in ARRAY_FIELDS}
     stacked["label"] = np.array([int(o.label) for o in objects], dtype=np.int64)
-    for name in ("object_id", "synset", "split") + TEXTURE_FIELDS:
+    for name in ("object_id", "synset", "split") + OPTIONAL_STRING_FIELDS:
         stacked[name] = np.array([str(getattr(o, name)) for o in objects], dtype=object)
     stacked["content_sha256"] = np.array(hashes, dtype=object)
     return stacked
@@ -252,7 +256,7 @@ def write_shard_file(h5: h5py.File, objects: list[RenderedObject], hashes: list[
         arr = stacked[name]
         kwargs = layout.dataset_kwargs(name, arr) if name in ("rgb", "depth", "points") else {}
         h5.create_dataset(name, data=arr, track_times=False, **kwargs)
-    for name in STRING_FIELDS + TEXTURE_FIELDS:
+    for name in STRING_FIELDS + OPTIONAL_STRING_FIELDS:
         h5.create_dataset(name, data=stacked[name], dtype=STR_DTYPE, track_times=False)
     h5.attrs["format"] = FORMAT_NAME
     h5.attrs["schema_version"] = SCHEMA_VERSION
@@ -331,7 +335,7 @@ def texture_counts(objects: Sequence[Mapping[str, Any]]) -> dict[str, int]:
 def read_strings(h5: h5py.File, name: str) -> list[str]:
     """A utf-8 string dataset as Python strings; an optional texture field absent from an older
     shard reads as ``unrecorded`` (status) or "" (detail) per object."""
-    if name in TEXTURE_FIELDS and name not in h5:
+    if name in OPTIONAL_STRING_FIELDS and name not in h5:
         return [UNRECORDED if name == "texture_status" else ""] * int(h5["object_id"].shape[0])
     return [s.decode() if isinstance(s, bytes) else str(s) for s in h5[name][()]]
 
@@ -344,7 +348,7 @@ def read_object(h5: h5py.File, row: int, path: Path) -> dict[str, Any]:
         for name in STRING_FIELDS:
             value = h5[name][row]
             out[name] = value.decode() if isinstance(value, bytes) else str(value)
-        for name, absent in zip(TEXTURE_FIELDS, (UNRECORDED, "")):
+        for name, absent in zip(OPTIONAL_STRING_FIELDS, (UNRECORDED, "", "")):
             value = h5[name][row] if name in h5 else absent
             out[name] = value.decode() if isinstance(value, bytes) else str(value)
     except (OSError, RuntimeError, ValueError) as exc:

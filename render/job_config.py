@@ -25,10 +25,15 @@ SUPPORTED_VIEWS = view_counts("clip2point")  # shards pair RGB and depth from CL
 
 @dataclass(frozen=True)
 class RenderJobConfig:
-    """One generation job. ``shapenet_root=None`` renders the built-in synthetic set."""
+    """One generation job, from one source: ``shapenet_root``, ``manifest`` (any collection) or
+    ``objaverse_root`` (with ``lvis``: the LVIS subset, labelled); none renders the built-in
+    synthetic set."""
 
     out: Path
     shapenet_root: Path | None = None
+    manifest: Path | None = None
+    objaverse_root: Path | None = None
+    lvis: bool = False
     split_dir: Path | None = None
     synthetic_per_class: int = 20
     num_views: int = 10
@@ -45,9 +50,15 @@ class RenderJobConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "out", Path(self.out))
-        for name in ("shapenet_root", "split_dir"):
+        for name in ("shapenet_root", "split_dir", "manifest", "objaverse_root"):
             value = getattr(self, name)
             object.__setattr__(self, name, None if value is None else Path(value))
+        given = [flag for flag, value in (("--shapenet", self.shapenet_root), ("--manifest", self.manifest),
+                                          ("--objaverse", self.objaverse_root)) if value is not None]
+        if len(given) > 1:
+            raise ConfigError(f"{' and '.join(given)} both name a source; render one collection per output folder")
+        if self.lvis and self.objaverse_root is None:
+            raise ConfigError("--lvis needs --objaverse ROOT (it selects and labels Objaverse's LVIS objects)")
         if self.split_dir is not None and self.shapenet_root is None:
             raise ConfigError("--split-dir needs --shapenet ROOT (the synthetic set has its own split files)")
         if self.num_views not in SUPPORTED_VIEWS:
@@ -72,6 +83,10 @@ class RenderJobConfig:
 
     @property
     def source(self) -> str:
+        if self.manifest is not None:
+            return "manifest"
+        if self.objaverse_root is not None:
+            return "objaverse-lvis" if self.lvis else "objaverse"
         return "synthetic" if self.shapenet_root is None else "shapenet"
 
     def identity(self) -> dict[str, Any]:
@@ -86,7 +101,7 @@ class RenderJobConfig:
             "seed": self.seed,
             "limit": self.limit,
         }
-        if self.shapenet_root is None:
+        if self.source == "synthetic":
             identity["synthetic_per_class"] = self.synthetic_per_class
         return identity
 

@@ -15,6 +15,7 @@ worker count, order, node split nor resumption can change a byte.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import signal
@@ -257,7 +258,7 @@ class RenderWorker:
                 e = item.entry
                 objects.append(RenderedObject(e.object_id, e.synset, e.label, e.split, item.rgb,
                                               np.ascontiguousarray(item_depth), item.points, elev, azim, dist,
-                                              *item.texture))
+                                              *item.texture, json.dumps(dict(e.metadata)) if e.metadata else ""))
         return objects
 
     def _ensure_renderer(self) -> RGBRenderer:
