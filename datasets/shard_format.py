@@ -90,6 +90,7 @@ OPTIONAL_STRING_FIELDS = TEXTURE_FIELDS + ("metadata",)
 # What became of an object's texture; the last four mean the source had one the shards lack.
 TEXTURE_STATUSES = ("textured", "untextured_by_source", "missing", "refused_outside", "undecodable", "over_budget")
 LOST_TEXTURE_STATUSES = TEXTURE_STATUSES[2:]
+INTACT_TEXTURE_STATUSES = TEXTURE_STATUSES[:2]  # what pre-training keeps with --require-textures
 UNRECORDED = "unrecorded"  # the texture status of a shard written before it was recorded
 STR_DTYPE = h5py.string_dtype("utf-8")
 
