@@ -82,9 +82,9 @@ def load_mesh(path: str | Path, *, max_faces: int | None = None, asset_root: str
     if lines is not None and not has_material_library(lines, ledger.served):
         _drop_visuals(parts)
     has_texture = any(_texture_images(p) for p in parts)
-    if not has_texture and not ledger.problems and gltf_image_count(path, budget):
-        ledger.record("undecodable", f"the {gltf_image_count(path, budget)} images {path.name} declares "
-                      "could not be read as images")
+    declared = 0 if has_texture or ledger.problems else gltf_image_count(path, budget)
+    if declared:
+        ledger.record("undecodable", f"the {declared} images {path.name} declares could not be read as images")
     texture_status, texture_detail = ledger.verdict(has_texture)
     warnings = [f"{status}: {detail}; rendering untextured there" for status, detail in ledger.problems]
     num_faces = sum(len(p.faces) for p in parts)

@@ -143,3 +143,12 @@ def test_remote_or_absolute_names() -> None:
         assert is_remote_or_absolute(name), name
     for name in ("x.png", "../images/x.png", "sub/x.png", "data.bin"):
         assert not is_remote_or_absolute(name), name
+
+
+def test_embedded_image_trimesh_drops_silently_is_recorded(tmp_path: Path) -> None:
+    """An image inside the file that PIL cannot open: trimesh drops it without a trace, the
+    loader notices from the glTF's own image list."""
+    glb = write_glb_with_uri(tmp_path / "a.glb", textured_box(), image_uri="data:image/png;base64,bm90IGFuIGltYWdl")
+    loaded = load_mesh(glb)
+    assert loaded.texture_status == "undecodable"
+    assert loaded.texture_detail == "undecodable: the 1 images a.glb declares could not be read as images"
