@@ -152,3 +152,14 @@ def test_embedded_image_trimesh_drops_silently_is_recorded(tmp_path: Path) -> No
     loaded = load_mesh(glb)
     assert loaded.texture_status == "undecodable"
     assert loaded.texture_detail == "undecodable: the 1 images a.glb declares could not be read as images"
+
+
+@pytest.mark.parametrize(("reference", "status"), [("skin.png", "textured"), ("SECRET", "refused_outside"),
+                                                   ("../secret/secret.png", "refused_outside")])
+def test_ply_texture_file_is_confined_too(tmp_path: Path, secret: Path, reference: str, status: str) -> None:
+    folder = tmp_path / "obj"
+    write_png(folder / "skin.png")
+    data = textured_box().export(file_type="ply", encoding="ascii")
+    reference = reference.replace("SECRET", str(secret))
+    (folder / "a.ply").write_bytes(data.replace(b"end_header", f"comment TextureFile {reference}\nend_header".encode()))
+    assert load_mesh(folder / "a.ply").texture_status == status
