@@ -13,7 +13,9 @@ column is kept as the object's metadata.
 Objaverse: ``ROOT/object-paths.json`` maps uid -> ``glbs/000-XXX/UID.glb``; with ``lvis``,
 only the uids of ``ROOT/lvis-annotations.json`` (LVIS category -> uids) are taken, each
 labelled with its category (labels follow the sorted category list of the file, so a subset
-keeps the full set's label numbers) and in split ``test``, the split it is evaluated on.
+keeps the full set's label numbers) and in split ``test``, the split it is evaluated on. An
+Objaverse GLB is self-contained: its asset root is the file itself, so it may read nothing else
+(the ``glbs/000-XXX`` folder holds a thousand other objects).
 """
 
 from __future__ import annotations
@@ -98,7 +100,7 @@ def build_manifest_index(path: str | Path) -> tuple[ShapeNetIndex, tuple[str, ..
         if not mesh.is_file():
             failed.append(ExcludedEntry(row["id"], name, split, f"{where}: mesh {mesh} does not exist"))
             continue
-        root = path.parent / row["root"] if "root" in row else None
+        root = path.parent / row["root"] if "root" in row else mesh.parent
         metadata = tuple(sorted((k, json.dumps(v) if not isinstance(v, str) else v)
                                 for k, v in row.items() if k not in MANIFEST_COLUMNS))
         entries.append(ShapeNetEntry(row["id"], name, row["id"], split, labels.get(name, UNLABELLED), mesh,
@@ -161,7 +163,7 @@ def build_objaverse_index(root: str | Path, *, lvis: bool = False) -> tuple[Shap
             failed.append(ExcludedEntry(uid, category, split, f"listed in object-paths.json but {mesh} is not "
                                         "downloaded"))
         else:
-            entries.append(ShapeNetEntry(uid, category, uid, split, labels.get(category, UNLABELLED), mesh))
+            entries.append(ShapeNetEntry(uid, category, uid, split, labels.get(category, UNLABELLED), mesh, mesh))
     index = ShapeNetIndex(root, tuple(entries), (), tuple(failed), 0)
     log.info("%s: %d listed%s -> %d to render, %d failed before rendering (not downloaded)", root, len(wanted),
              " LVIS objects" if lvis else "", len(entries), len(failed))

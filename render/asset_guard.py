@@ -82,7 +82,8 @@ def is_remote_or_absolute(name: str) -> bool:
 
 class ConfinedResolver(trimesh.resolvers.Resolver):
     """Serves trimesh the assets of one mesh file: names relative to the file's folder, only
-    when their real path lies inside ``root`` and within ``budget``; every refusal is recorded
+    when their real path lies inside ``root`` (a folder; a file as ``root`` allows nothing but
+    itself: a self-contained GLB) and within ``budget``; every refusal is recorded
     in ``ledger`` and raised as ``AssetRefused`` (never a fallback to another candidate file,
     unlike trimesh's ``FilePathResolver``, which also tries the bare file name)."""
 
@@ -113,7 +114,7 @@ class ConfinedResolver(trimesh.resolvers.Resolver):
                                 "inside the object's folder are read")
         path = (self.parent / name).resolve()
         if not path.is_relative_to(self.root):
-            return self._refuse("refused_outside", f"{name} resolves to {path}, outside the object's folder {self.root}")
+            return self._refuse("refused_outside", f"{name} resolves to {path}, outside the object's assets ({self.root})")
         if not path.is_file():
             return self._refuse("missing", f"{name} not found")
         return path

@@ -25,6 +25,7 @@ import numpy as np
 import trimesh
 from PIL import Image
 
+from clip2point.datasets.shapenet import MESH_RELPATH
 from clip2point.errors import ConfigError, MeshLoadError
 from clip2point.render.asset_guard import (
     DEFAULT_BUDGET, AssetBudget, AssetLedger, AssetRefused, ConfinedResolver, check_texture, gltf_image_count,
@@ -63,10 +64,9 @@ def load_mesh(path: str | Path, *, max_faces: int | None = None, asset_root: str
     """Load, validate and normalise one mesh file; raises ``MeshLoadError`` if it is unusable.
 
     ``max_faces`` (triangles) rejects oversized files so a job can bound memory and time; an
-    OBJ is checked from its ``f`` records before trimesh parses it. ``asset_root`` (default: the
-    file's folder) is the folder its textures and libraries must lie in (ShapeNet:
-    ``SYNSET/MODEL_ID``, whose ``images/`` sits beside ``models/``); ``budget`` bounds file
-    bytes and texture pixels. A lost texture never fails the object: see ``texture_status``.
+    OBJ is checked from its ``f`` records before trimesh parses it. ``asset_root`` is the folder
+    its textures and libraries must lie in (default: ``default_asset_root``); ``budget`` bounds
+    file bytes and texture pixels. A lost texture never fails the object: see ``texture_status``.
     """
     if max_faces is not None and max_faces < 1:
         raise ConfigError(f"max_faces must be a positive integer or None; got {max_faces}")
@@ -77,7 +77,7 @@ def load_mesh(path: str | Path, *, max_faces: int | None = None, asset_root: str
     if lines is not None:
         _check_face_budget(path, _obj_triangle_count(lines), max_faces)
     ledger = AssetLedger()
-    root = Path(asset_root) if asset_root is not None else path.parent
+    root = Path(asset_root) if asset_root is not None else default_asset_root(path)
     parts = _triangle_parts(path, _read_scene(path, root, budget, ledger), budget, ledger)
     if lines is not None and not has_material_library(lines, ledger.served):
         _drop_visuals(parts)
@@ -101,6 +101,15 @@ def load_mesh(path: str | Path, *, max_faces: int | None = None, asset_root: str
     for message in warnings:
         log.warning("%s: %s", path, message)
     return LoadedMesh(path, _scene_of(parts), mesh, num_faces, tuple(warnings), texture_status, texture_detail)
+
+
+def default_asset_root(path: Path) -> Path:
+    """The mesh's own folder, except in ShapeNetCore v2's layout
+    (``SYNSET/MODEL_ID/models/model_normalized.obj``), whose textures sit in ``images/`` beside
+    ``models/``: there the model's folder, so a ShapeNet mesh opened on its own keeps them."""
+    if path.name == MESH_RELPATH.name and path.parent.name == MESH_RELPATH.parent.name:
+        return path.parent.parent
+    return path.parent
 
 
 def obj_vertex_records(path: str | Path) -> np.ndarray:

@@ -142,17 +142,21 @@ def test_objaverse_layout_with_lvis_labels(tmp_path: Path, capsys: pytest.Captur
             "0b" * 16: write_glb_with_uri(staging / "b.glb", textured_box(), image_uri=f"file://{secret}"),
             "0c" * 16: write_glb(staging / "c.glb", trimesh.creation.box()),
             "0d" * 16: None,  # listed, not downloaded
-            "0e" * 16: write_glb(staging / "e.glb", trimesh.creation.box())}  # not in LVIS
-    lvis = {"mug": ["0a" * 16, "0d" * 16], "chair": ["0b" * 16, "0c" * 16], "zebra": ["0f" * 16]}
+            "0e" * 16: write_glb(staging / "e.glb", trimesh.creation.box()),  # not in LVIS
+            "0g" * 16: write_glb_with_uri(staging / "g.glb", textured_box(), image_uri="sibling.png")}
+    lvis = {"mug": ["0a" * 16, "0d" * 16, "0g" * 16], "chair": ["0b" * 16, "0c" * 16], "zebra": ["0f" * 16]}
     root = write_objaverse_layout(tmp_path / "objaverse", uids, lvis)
+    sibling = (root / json.loads((root / "object-paths.json").read_text())["0g" * 16]).with_name("sibling.png")
+    write_png(sibling)  # in the same glbs/000-XXX folder as the GLB: still not the object's own
     index, class_names = build_objaverse_index(root, lvis=True)
     assert class_names == ("chair", "mug", "zebra")
     assert {e.object_id: (e.synset, e.label, e.split) for e in index.entries} == {
-        "0a" * 16: ("mug", 1, "test"), "0b" * 16: ("chair", 0, "test"), "0c" * 16: ("chair", 0, "test")}
+        "0a" * 16: ("mug", 1, "test"), "0b" * 16: ("chair", 0, "test"), "0c" * 16: ("chair", 0, "test"),
+        "0g" * 16: ("mug", 1, "test")}
     assert {f.object_id: f.reason.split(" but ")[-1] for f in index.failed} == {
         "0d" * 16: f"{root / 'glbs/000-000' / ('0d' * 16 + '.glb')} is not downloaded",
         "0f" * 16: "not in object-paths.json"}
-    assert len(build_objaverse_index(root)[0].entries) == 4  # without --lvis: every present object, unlabelled
+    assert len(build_objaverse_index(root)[0].entries) == 5  # without --lvis: every present object, unlabelled
     out = tmp_path / "out"
     args = ["render", "--objaverse", str(root), "--lvis", "--out", str(out), "--size", "64", "--views", "6",
             "--points", "2048", "--depth-points", "512", "--workers", "1", "--no-progress", "--allow-failures"]
@@ -161,7 +165,7 @@ def test_objaverse_layout_with_lvis_labels(tmp_path: Path, capsys: pytest.Captur
     index = index_of(out)
     assert {o["object_id"]: (o["synset"], o["label"], o["texture_status"]) for o in index["objects"]} == {
         "0a" * 16: ("mug", 1, "textured"), "0b" * 16: ("chair", 0, "refused_outside"),
-        "0c" * 16: ("chair", 0, "untextured_by_source")}
+        "0c" * 16: ("chair", 0, "untextured_by_source"), "0g" * 16: ("mug", 1, "refused_outside")}
     assert sorted(f["object_id"] for f in index["failures"]) == ["0d" * 16, "0f" * 16]
     assert index["class_names"] == ["chair", "mug", "zebra"]
     assert index["config"]["source"] == "objaverse-lvis"

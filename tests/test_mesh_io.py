@@ -102,7 +102,7 @@ def _shapenet_layout(tmp_path: Path, shared_data: Path) -> Path:
 def test_shapenet_missing_texture_warns_and_loads(tmp_path: Path, shared_data: Path, caplog) -> None:
     path = _shapenet_layout(tmp_path, shared_data)
     with caplog.at_level(logging.WARNING, logger="clip2point.render.mesh_io"):
-        loaded = load_mesh(path, asset_root=path.parents[1])  # SYNSET/MODEL_ID: images/ beside models/
+        loaded = load_mesh(path)  # SYNSET/MODEL_ID is the asset root: images/ sits beside models/
     assert loaded.warnings == ("missing: ../images/texture0.jpg not found; rendering untextured there",)
     assert (loaded.texture_status, loaded.texture_detail) == ("missing", "missing: ../images/texture0.jpg not found")
     assert "texture0.jpg" in caplog.text and str(path) in caplog.text
@@ -219,3 +219,18 @@ def test_max_faces_applies_to_other_formats(tmp_path: Path) -> None:
     trimesh.creation.box().export(path)
     with pytest.raises(MeshLoadError, match="12 faces is more than max_faces=11"):
         load_mesh(path, max_faces=11)
+
+
+def test_shapenet_textures_stay_inside_the_model_folder(tmp_path: Path, shared_data: Path) -> None:
+    """The ShapeNet layout widens the asset root to SYNSET/MODEL_ID, not further; other layouts
+    keep the mesh's own folder."""
+    path = _shapenet_layout(tmp_path, shared_data)
+    assert load_mesh(path, asset_root=path.parent).texture_status == "refused_outside"
+    other = path.with_name("other.obj")
+    shutil.copy(path, other)
+    assert load_mesh(other).texture_status == "refused_outside"
+    mtl = path.with_suffix(".mtl")
+    mtl.write_text(mtl.read_text().replace("../images/texture1.png", "../../1a2b3d/images/texture1.png"))
+    (tmp_path / "02958343" / "1a2b3d" / "images").mkdir(parents=True)
+    shutil.copy(path.parents[1] / "images" / "texture1.png", tmp_path / "02958343" / "1a2b3d" / "images")
+    assert load_mesh(path).texture_status == "refused_outside"  # another model's texture
