@@ -38,9 +38,12 @@ log = logging.getLogger(__name__)
 SUPPORTED_SUFFIXES = (".obj", ".off", ".ply", ".stl", ".glb", ".gltf")
 
 # What trimesh's format readers raise on malformed input (it has no exception hierarchy of its
-# own); anything else is a bug and must surface.
+# own; its glTF reader validates with ``assert``, and a hostile file can drive it into attribute
+# lookups on missing parts, arithmetic errors or unbounded recursion); anything else is a bug
+# and must surface.
 _READER_ERRORS = (ValueError, IndexError, KeyError, TypeError, UnicodeDecodeError, OSError,
-                  EOFError, struct.error, NotImplementedError)
+                  EOFError, struct.error, NotImplementedError, AssertionError, AttributeError,
+                  ArithmeticError, RecursionError)
 
 _MIN_AREA = 1e-10  # surface area of the normalised mesh below which nothing can be rendered
 

@@ -163,3 +163,31 @@ def test_ply_texture_file_is_confined_too(tmp_path: Path, secret: Path, referenc
     reference = reference.replace("SECRET", str(secret))
     (folder / "a.ply").write_bytes(data.replace(b"end_header", f"comment TextureFile {reference}\nend_header".encode()))
     assert load_mesh(folder / "a.ply").texture_status == status
+
+
+def _edited_glb(path: Path, edit) -> Path:
+    from asset_fixtures import _glb_bytes, _glb_chunks
+
+    tree, rest = _glb_chunks(write_glb(path, textured_box()).read_bytes())
+    edit(tree)
+    path.write_bytes(_glb_bytes(tree, rest))
+    return path
+
+
+@pytest.mark.parametrize("edit", [
+    lambda t: t["bufferViews"][0].update(byteOffset=10**9),  # trimesh fails an assert here
+    lambda t: t["accessors"][0].update(count=10**9),
+    lambda t: t["accessors"][1].update(componentType=9999),
+    lambda t: t["images"][0].update(bufferView=77),
+])
+def test_broken_glb_is_a_mesh_load_error_not_a_crash(tmp_path: Path, edit) -> None:
+    with pytest.raises(MeshLoadError, match=r"a\.glb: cannot parse the file"):
+        load_mesh(_edited_glb(tmp_path / "a.glb", edit))
+
+
+@pytest.mark.parametrize("cut", [5, 12, 20, 40, 500])
+def test_truncated_glb_is_a_mesh_load_error(tmp_path: Path, cut: int) -> None:
+    data = write_glb(tmp_path / "a.glb", textured_box()).read_bytes()
+    (tmp_path / "a.glb").write_bytes(data[:cut])
+    with pytest.raises(MeshLoadError, match=r"a\.glb: cannot parse the file"):
+        load_mesh(tmp_path / "a.glb")
