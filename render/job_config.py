@@ -3,8 +3,10 @@ is only policy.
 
 ``identity()`` is what ``config.json`` pins: a rerun into the same folder must produce the same
 bytes, so anything that changes an object's arrays or the shard partition belongs there. The
-failure policy (``max_faces``, ``timeout_s``, the asset budget) only decides *whether* an object renders, never
-what it looks like, so ``--retry-failed`` may relax it without invalidating the folder. Worker
+failure policy (``max_faces``, ``timeout_s``, the asset budget) only decides *whether* an object
+renders, never what it looks like, so ``--retry-failed`` may relax it without invalidating the
+folder; the one exception, a texture over the pixel budget left off, is recorded in that object's
+``texture_status`` (``over_budget``), so the shards still say what each object is. Worker
 count, backend and node split are arguments of the run, not settings: they never change output.
 """
 

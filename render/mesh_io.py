@@ -58,7 +58,7 @@ class LoadedMesh:
     mesh: trimesh.Trimesh
     num_faces: int
     warnings: tuple[str, ...] = ()
-    texture_status: str = "untextured_by_source"  # one of asset_guard.TEXTURE_STATUSES
+    texture_status: str = "untextured_by_source"  # one of datasets.shard_format.TEXTURE_STATUSES
     texture_detail: str = ""  # the files behind a lost texture, and why
 
 
@@ -178,10 +178,10 @@ def _check_file(path: Path, budget: AssetBudget) -> None:
 def _read_scene(path: Path, root: Path | None = None, budget: AssetBudget = DEFAULT_BUDGET,
                 ledger: AssetLedger | None = None) -> trimesh.Scene:
     """trimesh's parse with every asset read through a ``ConfinedResolver`` (inside ``root``,
-    default the file's folder). A refused asset trimesh cannot do without (a glTF buffer: the
+    default ``default_asset_root``). A refused asset trimesh cannot do without (a glTF buffer: the
     geometry itself) fails the object, saying so."""
     ledger = AssetLedger() if ledger is None else ledger
-    resolver = ConfinedResolver(path, path.parent if root is None else root, budget, ledger)
+    resolver = ConfinedResolver(path, default_asset_root(path) if root is None else root, budget, ledger)
     try:
         with pil_limits_off():
             loaded = trimesh.load(path, force="scene", process=False, resolver=resolver)
