@@ -90,3 +90,18 @@ def test_pretrain_require_textures_flag_and_old_checkpoints(tmp_path: Path) -> N
     del stored["require_textures"]  # a checkpoint written before the setting existed trained without it
     assert resume_differences(stored, TrainConfig(shards="s", out="o")) == []
     assert resume_differences(stored, cfg) == ["require_textures: checkpoint False, now True"]
+
+
+def test_pretrain_require_textures_reaches_the_training_set(tmp_path: Path) -> None:
+    """The trainer builds its training set with the filter: shards that do not record texture
+    status leave nothing to train on, and the run says why instead of training on them."""
+    from train_support import tiny_weights_file, write_random_shards
+
+    from clip2point.train.trainer import train
+
+    shards = write_random_shards(tmp_path / "shards")
+    cfg = TrainConfig(shards=str(shards), out=str(tmp_path / "run"), model="c2p-tiny", batch_size=8, epochs=1,
+                      pretrained=str(tiny_weights_file(tmp_path / "tiny.pt")), num_workers=0, progress=False,
+                      num_points=64, require_textures=True)
+    with pytest.raises(ConfigError, match="no object has texture status textured, untextured_by_source"):
+        train(cfg)
