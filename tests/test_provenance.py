@@ -13,6 +13,8 @@ import h5py
 from clip2point.datasets.shards import write_shard
 from clip2point.datasets.synthetic_shards import synthetic_object
 from clip2point.provenance import code_version, library_versions
+from clip2point.render.job import run_render_job
+from job_helpers import small_config, synthetic_cache  # noqa: F401  (an autouse fixture)
 
 BYTE_RELEVANT = ("numpy", "torch", "trimesh", "h5py", "pillow", "pyrender", "PyOpenGL", "open_clip_torch", "timm")
 
@@ -32,3 +34,11 @@ def test_shards_and_config_record_the_library_versions(tmp_path: Path) -> None:
         recorded = json.loads(h5.attrs["code_version"])
     assert recorded["libraries"] == library_versions()
     assert code_version()["libraries"] == library_versions()
+
+
+def test_a_shard_marker_records_the_gl_driver_it_was_rendered_with(tmp_path: Path) -> None:
+    """The lock cannot pin the system's GL driver, and rendered pixels depend on it."""
+    out = tmp_path / "job"
+    run_render_job(small_config(out, limit=1), workers=1, progress=False)
+    gl = json.loads((out / "shard-00000.json").read_text())["stats"]["gl"]
+    assert set(gl) == {"GL_VENDOR", "GL_RENDERER", "GL_VERSION"} and all(gl.values())
