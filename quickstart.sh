@@ -75,7 +75,8 @@ setup_latest_venv() {
   .venv-latest/bin/python -m pip freeze --all --exclude-editable \
     | awk -F'==' 'NR == FNR { if ($0 !~ /^#/) pin[tolower($1)] = $2; next }
                   { n = tolower($1); if (!(n in pin)) print "  " $1 ": (not in lock) -> " $2;
-                    else if (pin[n] != $2) print "  " $1 ": " pin[n] " -> " $2 }' "$LOCK" - || true
+                    else if (pin[n] != $2) print "  " $1 ": " pin[n] " -> " $2; else next; moved++ }
+                  END { if (!moved) print "  none" }' "$LOCK" - || true
 }
 
 PY="$(pick_python)"
