@@ -188,7 +188,8 @@ class RenderWorker:
         with clock.stage("depth"):
             objects = self._with_depth(drawn)
         stats = {"seconds": {k: v for k, v in clock.seconds.items() if k != "write"},
-                 "policy": self.config.policy(), "gl_rebuilds": rebuilds, "retry_of": dict(task.retry_of)}
+                 "policy": self.config.policy(), "gl_rebuilds": rebuilds, "retry_of": dict(task.retry_of),
+                 "gl": self._renderer.gl_info if self._renderer is not None else None}
         written = write_shard(self.config.out, task.shard_id, objects, failures, attrs=self.attrs, stats=stats)
         clock.seconds["write"] += written.write_seconds
         return ShardOutcome(task.shard_id, len(objects), tuple(failures), written.bytes, dict(clock.seconds), rebuilds)
