@@ -65,7 +65,7 @@ def check_job_source(folder: Path, source: Mapping[str, Any], keys: tuple[str, .
     found = (data or {}).get("source")
     if found is None or all(found.get(k) == source.get(k) for k in keys):
         return
-    resume = "rerun without a source flag" if found["root"] is None else f"rerun with {_source_flag(found)}"
+    resume = "rerun without --shapenet, --manifest or --objaverse" if found["root"] is None else f"rerun with {_source_flag(found)}"
     same_root = found["kind"] == source["kind"] and found["root"] == source["root"]
     if same_root:
         resume = "restore the split files it was made from"

@@ -61,7 +61,7 @@ def test_a_synthetic_folder_refuses_a_shapenet_source_on_the_command_line(tmp_pa
     assert main(args) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "holds shards of the built-in synthetic set" in err
-    assert "rerun without --shapenet to resume it" in err
+    assert "rerun without --shapenet, --manifest or --objaverse to resume it" in err
 
 
 def test_the_mesh_folder_itself_is_refused_before_anything_is_written(tmp_path: Path) -> None:

@@ -19,13 +19,13 @@ def test_a_missing_material_library_is_warned_once_per_file(tmp_path: Path, capl
     path.write_text(OBJ)
     with caplog.at_level(logging.WARNING):
         for _ in range(4):  # a benchmark loads each mesh once per repeat and stage
-            assert load_mesh(path).warnings == ("material library missing.mtl not found; rendering untextured",)
-    assert caplog.text.count("material library missing.mtl not found") == 1
+            assert load_mesh(path).warnings == ("missing: missing.mtl not found; rendering untextured there",)
+    assert caplog.text.count("missing.mtl not found") == 1
     other = tmp_path / "other.obj"
     other.write_text(OBJ)
     with caplog.at_level(logging.WARNING):
         load_mesh(other)
-    assert caplog.text.count("material library missing.mtl not found") == 2  # another file: its own warning
+    assert caplog.text.count("missing.mtl not found") == 2  # another file: its own warning
 
 
 def test_importing_the_gl_stack_logs_nothing_at_info() -> None:
