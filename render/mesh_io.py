@@ -138,11 +138,13 @@ def obj_vertex_records(path: str | Path) -> np.ndarray:
     return _vertex_records(path, _obj_text(path))
 
 
-# Over ``_obj_text``'s canonical text, where "\n" is the only line break: ``[^\S\n]`` is the
-# whitespace ``str.split`` splits on, minus the line break (both use Python's isspace).
-_V_RECORD = re.compile(r"^v[ \t]", re.MULTILINE)
-_V_COORDS = re.compile(r"^v[ \t][^\S\n]*(\S+)[^\S\n]+(\S+)[^\S\n]+(\S+)", re.MULTILINE)
-_F_RECORD = re.compile(r"^f[ \t][^\n]*", re.MULTILINE)
+# Over ``_obj_text``'s canonical text, where every line starts after a "\n" (the only line
+# break): ``[^\S\n]`` is the whitespace ``str.split`` splits on, minus the line break (both use
+# Python's isspace). Patterns open with the literal "\n", which ``re`` finds by a fast scan for
+# it; a ``^`` anchor is tried at every character and made these scans 2.5x slower.
+_V_RECORD = re.compile(r"\nv[ \t]")
+_V_COORDS = re.compile(r"\nv[ \t][^\S\n]*(\S+)[^\S\n]+(\S+)[^\S\n]+(\S+)")
+_F_RECORD = re.compile(r"\nf[ \t][^\n]*")
 _TOKEN = re.compile(r"\S+")
 
 
@@ -172,7 +174,7 @@ def _drop_visuals(parts: list[trimesh.Trimesh]) -> None:
 
 def _obj_triangle_count(text: str) -> int:
     """Triangles the ``f`` records make once polygons are fanned (n vertices -> n - 2)."""
-    return sum(max(len(_TOKEN.findall(line)) - 3, 0) for line in _F_RECORD.findall(text))
+    return sum(max(len(_TOKEN.findall(line)) - 3, 0) for line in _F_RECORD.findall(text))  # "\n" is no token
 
 
 def _check_face_budget(path: Path, num_faces: int, max_faces: int | None) -> None:
@@ -181,10 +183,11 @@ def _check_face_budget(path: Path, num_faces: int, max_faces: int | None) -> Non
 
 
 def _obj_text(path: Path) -> str:
-    """The file's lines joined by "\n" alone: ``splitlines`` breaks lines at "\r", form feeds
-    and other separators too, and the regular expressions above see exactly those lines."""
+    """The file's lines, each after a "\n" and with no other line break: ``splitlines`` breaks
+    lines at "\r", form feeds and other separators too, and the regular expressions above see
+    exactly those lines."""
     try:
-        return "\n".join(path.read_text(encoding="utf-8").splitlines())
+        return "\n" + "\n".join(path.read_text(encoding="utf-8").splitlines())
     except UnicodeDecodeError as exc:
         raise MeshLoadError(path, f"not a text OBJ file ({exc.reason} at byte {exc.start})") from exc
 

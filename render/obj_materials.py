@@ -7,12 +7,12 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
-_MTLLIB = re.compile(r"^mtllib[^\n]*", re.MULTILINE)
+_MTLLIB = re.compile(r"\nmtllib[^\n]*")  # a literal start: found by a fast scan, unlike "^"
 
 
 def material_libraries(text: str) -> list[str]:
-    """The ``mtllib`` names an OBJ declares, as written (``text``: its lines joined by "\n";
-    one regular expression over the text, not a Python loop over every line)."""
+    """The ``mtllib`` names an OBJ declares, as written (``text``: each of its lines after a
+    "\n", as ``mesh_io`` reads it; one regular expression, not a Python loop over every line)."""
     return [name for line in _MTLLIB.findall(text) for name in line.split()[1:]]
 
 
