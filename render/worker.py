@@ -109,7 +109,9 @@ class _Drawn:
 class _StageClock:
     """Wall and CPU seconds per stage. CPU is the process's (all its threads: llvmpipe's
     rasteriser threads bill the RGB stage): on a shared machine wall time measures the
-    neighbours, and on a GPU node the CPU left outside RGB is what bounds the job."""
+    neighbours, and on a GPU node the CPU left outside RGB is what bounds the job. A backend
+    that runs several workers as threads of one process bills each stage the others' CPU too;
+    the loky default runs one worker per process."""
 
     seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
     cpu_seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
