@@ -80,6 +80,7 @@ class JobReport:
     wall_seconds: float = 0.0
     objects_per_s: float = 0.0
     stage_seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
+    stage_cpu_seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
     failures: list[dict[str, str]] = field(default_factory=list)
     set_aside: list[str] = field(default_factory=list)
     index_counts: dict[str, Any] = field(default_factory=dict)
@@ -92,6 +93,8 @@ class JobReport:
         self.gl_rebuilds += outcome.gl_rebuilds
         for stage, seconds in outcome.seconds.items():
             self.stage_seconds[stage] = self.stage_seconds.get(stage, 0.0) + seconds
+        for stage, seconds in outcome.cpu_seconds.items():
+            self.stage_cpu_seconds[stage] = self.stage_cpu_seconds.get(stage, 0.0) + seconds
         self.failures += [{"object_id": f.object_id, "reason": f.reason} for f in outcome.failures
                           if f.status == "failed"]
 

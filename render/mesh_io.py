@@ -15,6 +15,7 @@ within a byte and pixel budget), and what happened to them is the object's ``tex
 from __future__ import annotations
 
 import logging
+import re
 import struct
 from collections import Counter
 from itertools import chain
@@ -92,14 +93,14 @@ def load_mesh(path: str | Path, *, max_faces: int | None = None, asset_root: str
         raise ConfigError(f"max_faces must be a positive integer or None; got {max_faces}")
     path = Path(path)
     _check_file(path, budget)
-    lines = _obj_lines(path) if path.suffix.lower() == ".obj" else None
-    records = _vertex_records(path, lines) if lines is not None else None
-    if lines is not None:
-        _check_face_budget(path, _obj_triangle_count(lines), max_faces)
+    text = _obj_text(path) if path.suffix.lower() == ".obj" else None
+    records = _vertex_records(path, text) if text is not None else None
+    if text is not None and max_faces is not None:  # no budget, nothing to check before parsing
+        _check_face_budget(path, _obj_triangle_count(text), max_faces)
     ledger = AssetLedger()
     root = Path(asset_root) if asset_root is not None else default_asset_root(path)
     parts = _triangle_parts(path, _read_scene(path, root, budget, ledger), budget, ledger)
-    if lines is not None and not has_material_library(lines, ledger.served):
+    if text is not None and not has_material_library(text, ledger.served):
         _drop_visuals(parts)
     has_texture = any(_texture_images(p) for p in parts)
     declared = 0 if has_texture or ledger.problems else gltf_image_count(path, budget)
@@ -134,16 +135,28 @@ def default_asset_root(path: Path) -> Path:
 def obj_vertex_records(path: str | Path) -> np.ndarray:
     """The ``v`` records of an OBJ file exactly as written (x y z; optional colours dropped)."""
     path = Path(path)
-    return _vertex_records(path, _obj_lines(path))
+    return _vertex_records(path, _obj_text(path))
 
 
-def _vertex_records(path: Path, lines: list[str]) -> np.ndarray:
-    """Parsed with ``float`` into a flat buffer: numpy's own conversion of a nested list of
-    strings takes twice as long, a few ms per real mesh."""
-    rows = [line.split()[1:4] for line in lines if line.startswith(("v ", "v\t"))]
-    if not rows:
+# Over ``_obj_text``'s canonical text, where every line starts after a "\n" (the only line
+# break): ``[^\S\n]`` is the whitespace ``str.split`` splits on, minus the line break (both use
+# Python's isspace). Patterns open with the literal "\n", which ``re`` finds by a fast scan for
+# it; a ``^`` anchor is tried at every character and made these scans 2.5x slower.
+_V_RECORD = re.compile(r"\nv[ \t]")
+_V_COORDS = re.compile(r"\nv[ \t][^\S\n]*(\S+)[^\S\n]+(\S+)[^\S\n]+(\S+)")
+_F_RECORD = re.compile(r"\nf[ \t][^\n]*")
+_TOKEN = re.compile(r"\S+")
+
+
+def _vertex_records(path: Path, text: str) -> np.ndarray:
+    """The first three fields of every ``v`` line, parsed with ``float`` into a flat buffer.
+    Found by regular expressions over the whole text, not line by line in Python: the
+    per-line loop cost ~3 ms per real mesh, an eighth of its load (benchmarks/RESULTS.md)."""
+    count = len(_V_RECORD.findall(text))
+    if not count:
         raise MeshLoadError(path, "no vertex ('v') records in the OBJ file")
-    if any(len(row) != 3 for row in rows):
+    rows = _V_COORDS.findall(text)
+    if len(rows) != count:
         raise MeshLoadError(path, "a vertex ('v') record has fewer than 3 coordinates")
     try:
         flat = np.fromiter(map(float, chain.from_iterable(rows)), dtype=np.float64, count=3 * len(rows))
@@ -159,9 +172,9 @@ def _drop_visuals(parts: list[trimesh.Trimesh]) -> None:
         part.visual = trimesh.visual.ColorVisuals(mesh=part)
 
 
-def _obj_triangle_count(lines: list[str]) -> int:
+def _obj_triangle_count(text: str) -> int:
     """Triangles the ``f`` records make once polygons are fanned (n vertices -> n - 2)."""
-    return sum(max(len(line.split()) - 3, 0) for line in lines if line.startswith(("f ", "f\t")))
+    return sum(max(len(_TOKEN.findall(line)) - 3, 0) for line in _F_RECORD.findall(text))  # "\n" is no token
 
 
 def _check_face_budget(path: Path, num_faces: int, max_faces: int | None) -> None:
@@ -169,9 +182,12 @@ def _check_face_budget(path: Path, num_faces: int, max_faces: int | None) -> Non
         raise MeshLoadError(path, f"{num_faces} faces is more than max_faces={max_faces}")
 
 
-def _obj_lines(path: Path) -> list[str]:
+def _obj_text(path: Path) -> str:
+    """The file's lines, each after a "\n" and with no other line break: ``splitlines`` breaks
+    lines at "\r", form feeds and other separators too, and the regular expressions above see
+    exactly those lines."""
     try:
-        return path.read_text(encoding="utf-8").splitlines()
+        return "\n" + "\n".join(path.read_text(encoding="utf-8").splitlines())
     except UnicodeDecodeError as exc:
         raise MeshLoadError(path, f"not a text OBJ file ({exc.reason} at byte {exc.start})") from exc
 

@@ -87,6 +87,7 @@ class ShardOutcome:
     bytes: int
     seconds: dict[str, float]
     gl_rebuilds: int = 0
+    cpu_seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def num_failed(self) -> int:
@@ -106,15 +107,23 @@ class _Drawn:
 
 @dataclass
 class _StageClock:
+    """Wall and CPU seconds per stage. CPU is the process's (all its threads: llvmpipe's
+    rasteriser threads bill the RGB stage): on a shared machine wall time measures the
+    neighbours, and on a GPU node the CPU left outside RGB is what bounds the job. A backend
+    that runs several workers as threads of one process bills each stage the others' CPU too;
+    the loky default runs one worker per process."""
+
     seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
+    cpu_seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         try:
             yield
         finally:
             self.seconds[name] += time.perf_counter() - start
+            self.cpu_seconds[name] += time.process_time() - cpu_start
 
 
 @contextmanager
@@ -190,9 +199,10 @@ class RenderWorker:
         stats = {"seconds": {k: v for k, v in clock.seconds.items() if k != "write"},
                  "policy": self.config.policy(), "gl_rebuilds": rebuilds, "retry_of": dict(task.retry_of),
                  "gl": self._renderer.gl_info if self._renderer is not None else None}
-        written = write_shard(self.config.out, task.shard_id, objects, failures, attrs=self.attrs, stats=stats)
-        clock.seconds["write"] += written.write_seconds
-        return ShardOutcome(task.shard_id, len(objects), tuple(failures), written.bytes, dict(clock.seconds), rebuilds)
+        with clock.stage("write"):
+            written = write_shard(self.config.out, task.shard_id, objects, failures, attrs=self.attrs, stats=stats)
+        return ShardOutcome(task.shard_id, len(objects), tuple(failures), written.bytes, dict(clock.seconds), rebuilds,
+                            dict(clock.cpu_seconds))
 
     def _draw_with_recovery(self, entry: ShapeNetEntry, clock: _StageClock) -> tuple[_Drawn | ObjectFailure, int]:
         """Draw one object; a GL error rebuilds the context and retries once before failing."""

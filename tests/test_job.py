@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from pathlib import Path
 
 import h5py
@@ -159,6 +160,8 @@ def test_every_object_is_rendered_skipped_or_failed_with_its_reason(tmp_path: Pa
     assert (report.rendered, report.failed, report.skipped) == (2, 6, 1)
     saved = json.loads((tmp_path / "out" / "report.json").read_text())
     assert saved["failed"] == 6 and set(saved["stage_seconds"]) == {"load", "sample", "rgb", "depth", "write"}
+    assert set(saved["stage_cpu_seconds"]) == set(saved["stage_seconds"])
+    assert saved["stage_cpu_seconds"]["load"] > 0 and saved["stage_cpu_seconds"]["rgb"] > 0
 
 
 def test_retry_failed_rerenders_only_failures_and_keeps_each_object_once(tmp_path: Path) -> None:
@@ -227,3 +230,15 @@ def test_cli_exit_status_and_log(tmp_path: Path, caplog: pytest.LogCaptureFixtur
     assert main([*args, "--allow-failures"]) == 0
     assert main([*args, "--views", "10"]) == 2
     assert "holds shards made with another configuration" in capsys.readouterr().err
+
+
+def test_stage_clock_counts_cpu_time_apart_from_wall_time() -> None:
+    """A stage that waits (a loaded machine, a disk) costs wall time but no CPU: the benchmark's
+    non-RGB/RGB CPU ratio must not count the neighbours' load."""
+    clock = worker_module._StageClock()
+    with clock.stage("write"):
+        time.sleep(0.2)
+    with clock.stage("load"):
+        sum(i * i for i in range(300_000))
+    assert clock.seconds["write"] >= 0.2 and clock.cpu_seconds["write"] < 0.05
+    assert clock.cpu_seconds["load"] > 0

@@ -14,6 +14,7 @@ from PIL import Image
 from clip2point.errors import MeshLoadError
 from clip2point.render import mesh_io
 from clip2point.render.mesh_io import load_mesh
+from clip2point.render.obj_materials import material_libraries
 
 MESHES = ["pytorch3d_cow/cow.obj", "kaolin_armchair/armchair.obj", "classic/suzanne.obj", "classic/teapot_pytorch3d.obj"]
 
@@ -88,3 +89,17 @@ def test_vertex_records_keep_the_written_values(tmp_path: Path) -> None:
     path = tmp_path / "tri.obj"
     path.write_text("v 0.1 -2e-3 3\nv\t1 0 0 0.5 0.5 0.5\nv 0 1 0\nf 1 2 3\n")
     np.testing.assert_array_equal(mesh_io.obj_vertex_records(path), [[0.1, -2e-3, 3.0], [1, 0, 0], [0, 1, 0]])
+
+
+def test_obj_scans_see_the_lines_splitlines_sees(tmp_path: Path) -> None:
+    """The pre-parse scans (``v`` records, ``f`` triangle budget, ``mtllib``) run as regular
+    expressions over the text; they must split lines exactly as ``str.splitlines`` does (old
+    Mac "\\r" endings, form feeds) and ignore look-alikes (an indented ``v``, ``vt``)."""
+    text = ("mtllib a.mtl  b.mtl\rv 0 0 0\r\nv\t1  0\t0 0.5 0.5 0.5\x0cvt 1 1\n v 9 9 9\nv 0 1 0 # c\n"
+            "f 1 2 3 1\nf 1\n")
+    path = tmp_path / "odd.obj"
+    path.write_bytes(text.encode())
+    np.testing.assert_array_equal(mesh_io.obj_vertex_records(path), [[0, 0, 0], [1, 0, 0], [0, 1, 0]])
+    scanned = mesh_io._obj_text(path)
+    assert mesh_io._obj_triangle_count(scanned) == 2
+    assert material_libraries(scanned) == ["a.mtl", "b.mtl"]
