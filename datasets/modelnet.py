@@ -136,7 +136,7 @@ def sample_off(path: Path, num_points: int, *, seed: int, sampler: str = "open3d
         return _sample_open3d(vertices, faces, num_points, seed)
     import trimesh  # noqa: PLC0415
 
-    from clip2point.render.sampling import sample_surface  # noqa: PLC0415
+    from clip2point.datasets.sampling import sample_surface  # noqa: PLC0415
 
     mesh = trimesh.Trimesh(vertices=vertices, faces=faces, process=False)
     return np.asarray(sample_surface(mesh, num_points, seed=seed), dtype=np.float32)

@@ -22,9 +22,9 @@ from clip2point.render.depth import (
     get_depth_preset,
     project_depth,
 )
-from clip2point.render.depth_pointclip import POINTCLIP_V1_PRESETS
+from clip2point.render.depth.pointclip import POINTCLIP_V1_PRESETS
 from clip2point.render.point_io import POINT_SUFFIXES, read_points
-from clip2point.render.sampling import normalize_unit_sphere
+from clip2point.datasets.sampling import normalize_unit_sphere
 from clip2point.render.sheets import contact_sheet, depth_tile, save_sheet
 from clip2point.render.views_cli import check_image_size
 

@@ -20,7 +20,7 @@ from clip2point.render.mesh_io import LoadedMesh, load_mesh
 from clip2point.render.rgb import CAMERAS, RGBRenderer
 from clip2point.render.rgb_light import DEFAULT_LIGHT, LIGHT_TYPES, parse_light
 from clip2point.render.rgb_scene import SHADINGS
-from clip2point.render.sampling import DEPTH_POINTS, STORED_POINTS, sample_surface
+from clip2point.datasets.sampling import DEPTH_POINTS, STORED_POINTS, sample_surface
 from clip2point.render.sheets import contact_sheet, depth_tile, save_sheet
 
 

@@ -36,7 +36,7 @@ from clip2point.render.gl import import_pyrender
 from clip2point.render.job_config import RenderJobConfig
 from clip2point.render.mesh_io import load_mesh
 from clip2point.render.rgb import RGBRenderer
-from clip2point.render.sampling import sample_surface
+from clip2point.datasets.sampling import sample_surface
 
 log = logging.getLogger(__name__)
 

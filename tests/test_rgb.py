@@ -20,7 +20,7 @@ from clip2point.render.mesh_io import LoadedMesh, load_mesh
 from clip2point.render.rgb import RGBRenderer, RGBSettings
 from clip2point.render.rgb_light import light_directions
 from clip2point.render.rgb_scene import build_pyrender_mesh
-from clip2point.render.sampling import sample_surface
+from clip2point.datasets.sampling import sample_surface
 
 SIZE = 96
 

@@ -32,7 +32,7 @@ from functools import partial
 import torch
 import torch.nn.functional as F
 
-from clip2point.render.depth import DepthMaps, DepthPreset, ViewBatch, register_depth_preset
+from clip2point.render.depth.registry import DepthMaps, DepthPreset, ViewBatch, register_depth_preset
 
 POINTCLIP_SHIFT = 1.6  # translation along the view axis before the perspective divide (zero-shot)
 POINTCLIP_FEWSHOT_SHIFT = 1.4  # mv_utils_fs: the few-shot runs sit the camera nearer

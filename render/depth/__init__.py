@@ -7,7 +7,7 @@ The presets share one interface (``project_depth`` → ``depth_to_image`` → ``
   pixel, 224², normalised per map as ``(z − zmin)/zmax·200/255`` on a white background.
 - ``pointclip`` / ``pointclip-fewshot``: PointCLIP V1's perspective one-pixel-per-point
   harmonic-mean depth (zero-shot grid 128, few-shot 224), and ``pointclip-unmirrored``, the
-  same drawn by an ordinary camera (``depth_pointclip``).
+  same drawn by an ordinary camera (``depth.pointclip``).
 - ``pointclip-v2``: PointCLIP V2's quantised, densified and smoothed "realistic" map (grid 112).
 
 ``size`` is the preset's native raster (``None`` = the preset default); ``depth_to_image``
@@ -20,18 +20,23 @@ views, V2's 10), so a method's pictures come from that method's cameras.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable, NamedTuple, Sequence, Union
+from typing import Sequence, Union
 
 import numpy as np
 import torch
 
 from clip2point.errors import ConfigError
 from clip2point.render.cameras import check_raster_side, look_at_view_transform
+from clip2point.render.depth import faithful, pointclip  # noqa: F401  (the built-in presets register)
+from clip2point.render.depth.registry import (DEPTH_PRESETS, DepthMaps, DepthPreset, ViewBatch,
+                                              register_depth_preset)
 
 __all__ = [
     "DepthMaps",
     "DepthPreset",
+    "ViewBatch",
+    "register_depth_preset",
+    "make_view_batch",
     "DEPTH_PRESETS",
     "get_depth_preset",
     "available_depth_presets",
@@ -49,64 +54,8 @@ CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 Views = Union[float, Sequence[float], np.ndarray, torch.Tensor]
 
 
-class DepthMaps(NamedTuple):
-    """Raw depth rasters of B clouds × V views.
-
-    depth: float32 [B,V,H,W] view-space depth of what each pixel shows, 0 on background
-           (``pointclip-v2``: the method's quantised nearness instead, larger = nearer).
-    mask:  bool [B,V,H,W], True where a point covers the pixel.
-    """
-
-    depth: torch.Tensor
-    mask: torch.Tensor
-
-
-@dataclass(frozen=True)
-class ViewBatch:
-    """Cameras broadcast to ``[B,V]``: what a preset's rasteriser receives besides the points."""
-
-    R: torch.Tensor  # [B,V,3,3], X_view = X_world @ R + T
-    T: torch.Tensor  # [B,V,3]
-    dist: torch.Tensor  # [B,V]
-
-
-Rasterize = Callable[[torch.Tensor, ViewBatch, int], DepthMaps]
-ToImage = Callable[[DepthMaps, int], torch.Tensor]
-
-
-@dataclass(frozen=True)
-class DepthPreset:
-    """One projection method: how points become a raster and how a raster becomes CLIP's image."""
-
-    name: str
-    native_size: int
-    rasterize: Rasterize
-    to_image: ToImage
-    clip_normalize: bool  # does the method apply CLIP's mean/std to the 3-channel image?
-    description: str
-    # The preset few-shot evaluation uses when this one is asked for: PointCLIP's few-shot runs
-    # project with other constants and cameras than its zero-shot ones (None: this preset).
-    fewshot_variant: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.native_size < 8:
-            raise ConfigError(f"depth preset {self.name!r}: native_size must be at least 8, got {self.native_size}")
-
-
-DEPTH_PRESETS: dict[str, DepthPreset] = {}
-
-
-def register_depth_preset(preset: DepthPreset) -> DepthPreset:
-    """Add a preset to the registry (names are unique)."""
-    if preset.name in DEPTH_PRESETS:
-        raise ConfigError(f"depth preset {preset.name!r} is already registered")
-    DEPTH_PRESETS[preset.name] = preset
-    return preset
-
-
 def get_depth_preset(name: str) -> DepthPreset:
     """The registered preset called ``name``; unknown names list the valid ones."""
-    _load_builtin_presets()
     try:
         return DEPTH_PRESETS[name]
     except KeyError:
@@ -117,19 +66,12 @@ def get_depth_preset(name: str) -> DepthPreset:
 
 def available_depth_presets() -> tuple[str, ...]:
     """Names of every registered preset (the built-in three plus any registered later)."""
-    _load_builtin_presets()
     return tuple(sorted(DEPTH_PRESETS))
 
 
 def fewshot_preset(name: str) -> str:
     """The preset that few-shot evaluation uses for ``name`` (``pointclip`` → ``pointclip-fewshot``)."""
     return get_depth_preset(name).fewshot_variant or name
-
-
-def _load_builtin_presets() -> None:
-    # The preset modules register themselves on import; importing here (not at the top) keeps
-    # them free to import DepthMaps/ViewBatch from this module without a cycle.
-    from clip2point.render import depth_faithful, depth_pointclip  # noqa: F401
 
 
 def _view_grid(value: Views, batch: int, name: str, device: torch.device) -> torch.Tensor:
