@@ -34,8 +34,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from clip2point.datasets.gallery import GallerySettings, build_gallery
-from clip2point.datasets.inspect import open_target
+from clip2point.inspection.gallery import GallerySettings, build_gallery
+from clip2point.inspection.summary import open_target
 from clip2point.render.job import run_render_job
 from clip2point.render.job_config import RenderJobConfig
 

@@ -23,7 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "views": ("clip2point.render.views_cli", "render one mesh to RGB views + depth maps and a PNG sheet"),
     "render": ("clip2point.render.job_cli", "the generation job: meshes to HDF5 shards (resumable, parallel)"),
     "shards": ("clip2point.datasets.shards_cli", "shard folder maintenance (merge node indexes)"),
-    "inspect": ("clip2point.datasets.inspect_cli", "summary / verify / sheet / export of a shard folder"),
+    "inspect": ("clip2point.inspection.cli", "summary / verify / sheet / export of a shard folder"),
     "pretrain": ("clip2point.train.cli", "image-depth contrastive pre-training of a CLIP visual tower"),
     "zeroshot": ("clip2point.eval.zeroshot_cli", "zero-shot classification of point clouds"),
     "export": ("clip2point.train.export", "write a checkpoint's depth tower as an open_clip model folder (hub layout)"),

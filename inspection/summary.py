@@ -1,7 +1,7 @@
 """``inspect``: what is in a shard folder (summary), pictures of it (sheet) and one object's files
 (export). A target is a shard folder (its ``index.json``, else its markers) or a single
 ``shard-NNNNN.h5``, so a file found on its own can be examined too. Checks live in
-:mod:`clip2point.datasets.inspect_checks`.
+:mod:`clip2point.inspection.verify`.
 """
 
 from __future__ import annotations

@@ -12,9 +12,9 @@ import re
 from html import escape
 from typing import Mapping, Sequence
 
-from clip2point.datasets.gallery.images import assets_of, view_tile_px
-from clip2point.datasets.gallery.pages import badges, layout
-from clip2point.datasets.gallery.records import GalleryObject, object_page
+from clip2point.inspection.gallery.images import assets_of, view_tile_px
+from clip2point.inspection.gallery.pages import badges, layout
+from clip2point.inspection.gallery.records import GalleryObject, object_page
 
 ROOT = "../../"
 

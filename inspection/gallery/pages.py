@@ -15,8 +15,8 @@ from importlib import resources
 from string import Template
 from typing import Any, Iterable, Mapping, Sequence
 
-from clip2point.datasets.gallery.images import THUMB_PX, assets_of
-from clip2point.datasets.gallery.records import STATUSES, GalleryObject, counts_by_class, object_page
+from clip2point.inspection.gallery.images import THUMB_PX, assets_of
+from clip2point.inspection.gallery.records import STATUSES, GalleryObject, counts_by_class, object_page
 
 _LAYOUT = Template(resources.files(__package__).joinpath("static/page.html").read_text(encoding="utf-8"))
 

@@ -28,12 +28,12 @@ image is checked against the points seen through that image's own camera:
   radius is ``tolerance_px`` itself, as before).
 - Depth (orthographic discs, SPEC §3): the stored map is the faithful raster of a subset of the
   stored points, so every foreground pixel lies within one disc radius of some stored point
-  seen through the projector's own camera (``render.depth_faithful.to_view_space``).
+  seen through the projector's own camera (``render.depth.faithful.to_view_space``).
   ``depth_inside`` is the share of foreground pixels that do; correct maps score exactly 1
   (also PyTorch3D's golden maps).
 
 Mirrored, rotated, shifted or swapped views and views of another object score far lower on
-asymmetric objects; thresholds and their calibration are in ``inspect_checks.VerifySettings``.
+asymmetric objects; thresholds and their calibration are in ``verify.VerifySettings``.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ import torch
 
 from clip2point.render.cameras import look_at_view_transform
 from clip2point.render.depth import make_view_batch
-from clip2point.render.depth_faithful import POINT_RADIUS, to_view_space
+from clip2point.render.depth.faithful import POINT_RADIUS, to_view_space
 
 
 class ViewScores(NamedTuple):
@@ -121,7 +121,7 @@ def rgb_foreground(rgb: np.ndarray, white: int) -> np.ndarray:
     return (rgb < white).any(axis=-1)
 
 
-# The setting ``tolerance_px`` was calibrated at (inspect_checks.VerifySettings): coverage's radius
+# The setting ``tolerance_px`` was calibrated at (verify.VerifySettings): coverage's radius
 # keeps the same ratio to the expected point spacing in pixels at any other size and point count.
 CALIBRATION_SIZE, CALIBRATION_POINTS, CALIBRATION_DIST, CALIBRATION_YFOV_DEG = 224, 8192, 1.0, 60.0
 

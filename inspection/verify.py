@@ -4,7 +4,7 @@ Per shard: the file exists, its sha256 matches the index, it opens as a shard of
 holds exactly the objects the index says. Per object: the content hash recomputed from the arrays
 matches the stored one, no NaN/inf, no blank RGB view (one colour, e.g. all white), no empty depth
 view, and each RGB and depth view shows the stored points from that view's own camera
-(:mod:`clip2point.datasets.view_consistency`), which catches mirrored, rotated, shifted and
+(:mod:`clip2point.inspection.view_consistency`), which catches mirrored, rotated, shifted and
 swapped views and views of another object.
 """
 
@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from clip2point.datasets.atomic_io import sha256_file
 from clip2point.datasets.shard_format import content_hash, open_shard, read_object, read_strings
-from clip2point.datasets.view_consistency import view_scores
+from clip2point.inspection.view_consistency import view_scores
 from clip2point.errors import ConfigError, ShardError
 from clip2point.render.rgb import RGBSettings
 

@@ -20,13 +20,13 @@ from typing import Any, Sequence
 
 from joblib import Parallel, delayed
 
-from clip2point.datasets.gallery.images import ASSET_VERSION, assets_of, missing, write_assets
-from clip2point.datasets.gallery.object_page import render_object_page, shard_infos
-from clip2point.datasets.gallery.pages import class_page, failures_page, index_page, objects_script
-from clip2point.datasets.gallery.records import (STATUSES, GalleryObject, class_slugs, gallery_objects,
+from clip2point.inspection.gallery.images import ASSET_VERSION, assets_of, missing, write_assets
+from clip2point.inspection.gallery.object_page import render_object_page, shard_infos
+from clip2point.inspection.gallery.pages import class_page, failures_page, index_page, objects_script
+from clip2point.inspection.gallery.records import (STATUSES, GalleryObject, class_slugs, gallery_objects,
                                                  object_page, select)
-from clip2point.datasets.inspect import Target, summarize
-from clip2point.datasets.inspect_checks import VerifySettings, verify_index
+from clip2point.inspection.summary import Target, summarize
+from clip2point.inspection.verify import VerifySettings, verify_index
 from clip2point.datasets.shard_format import open_shard, read_object
 from clip2point.errors import ConfigError, ShardError
 

@@ -10,10 +10,10 @@ import logging
 import os
 from pathlib import Path
 
-from clip2point.datasets.gallery import GallerySettings, build_gallery
-from clip2point.datasets.gallery.records import STATUSES
-from clip2point.datasets.inspect import choose_ids, export_object, format_summary, make_sheet, open_target, summarize
-from clip2point.datasets.inspect_checks import VerifySettings, verify_index
+from clip2point.inspection.gallery import GallerySettings, build_gallery
+from clip2point.inspection.gallery.records import STATUSES
+from clip2point.inspection.summary import choose_ids, export_object, format_summary, make_sheet, open_target, summarize
+from clip2point.inspection.verify import VerifySettings, verify_index
 from clip2point.render.sheets import save_sheet, sheet_path
 
 log = logging.getLogger(__name__)

@@ -8,6 +8,6 @@ rebuild reuses them), :mod:`.pages` and :mod:`.object_page` (HTML), :mod:`.build
 The CSS, JavaScript and page layout are package data in ``static/``.
 """
 
-from clip2point.datasets.gallery.build import GallerySettings, build_gallery
+from clip2point.inspection.gallery.build import GallerySettings, build_gallery
 
 __all__ = ["GallerySettings", "build_gallery"]

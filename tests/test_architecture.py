@@ -1,0 +1,199 @@
+"""Which import arrows may never exist (ARCHITECTURE.md, "Layers").
+
+Every module's imports are read with ``ast`` (top-level and inside functions alike: a lazy import
+is still a dependency), so the rules hold without importing anything. The stages import
+downwards only::
+
+    clip2point core (errors, atomic_io, validation, provenance, extras)
+        ▲
+    datasets ◄── render ◄── inspection
+        ▲          ▲
+        └──── train ◄── eval          entry points (clip2point.cli, clip2point.demo, __main__)
+
+Entry points (the CLI dispatcher, the whole-pipeline demo and ``__main__`` modules) wire stages
+together and may import any of them; nothing imports an entry point.
+"""
+
+from __future__ import annotations
+
+import ast
+import tomllib
+import warnings
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+STAGES = ("datasets", "render", "inspection", "train", "eval")
+# stage -> stages it must never import (the arrows that may never exist)
+FORBIDDEN: dict[str, set[str]] = {
+    "core": set(STAGES),
+    "datasets": {"render", "inspection", "train", "eval"},
+    "render": {"inspection", "train", "eval"},
+    "inspection": {"train", "eval"},
+    "train": {"inspection", "eval"},
+    "eval": {"inspection"},
+}
+ENTRY_POINTS = {"clip2point.cli", "clip2point.demo"}
+WARN_LINES, MAX_LINES = 400, 500
+
+
+def package_dirs() -> dict[str, Path]:
+    """``clip2point.X`` -> folder, read from pyproject's package-dir (the one source of truth)."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    return {name: ROOT / folder for name, folder in config["package-dir"].items()}
+
+
+def discover_modules() -> dict[str, Path]:
+    """Every installed module name -> its file."""
+    modules: dict[str, Path] = {}
+    for package, folder in package_dirs().items():
+        for path in sorted(folder.rglob("*.py")):
+            parts = list(path.relative_to(folder).with_suffix("").parts)
+            if parts[-1] == "__init__":
+                parts = parts[:-1]
+            modules[".".join([package, *parts])] = path
+    return modules
+
+
+def imported_names(name: str, source: str, is_package: bool) -> set[str]:
+    """Every dotted name ``source`` (module ``name``) imports, relative imports resolved; for
+    ``from A import b`` both ``A`` and ``A.b`` (b may be a submodule)."""
+    base = name.split(".") if is_package else name.split(".")[:-1]
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            parent = base[: len(base) - node.level + 1] if node.level else []
+            module = ".".join(parent + ([node.module] if node.module else []))
+            names.add(module)
+            names.update(f"{module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def import_graph(modules: dict[str, Path]) -> dict[str, set[str]]:
+    """Module -> the project modules it imports (names that are not modules are dropped)."""
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        found = imported_names(name, path.read_text(), path.name == "__init__.py")
+        graph[name] = {target for target in found if target in modules and target != name}
+    return graph
+
+
+def stage_of(module: str) -> str | None:
+    """``datasets``/``render``/... for a stage module, ``core`` for the core package, None for an
+    entry point (which may import anything)."""
+    if module in ENTRY_POINTS or module.endswith(".__main__"):
+        return None
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[1] in STAGES else "core"
+
+
+def forbidden_imports(graph: dict[str, set[str]]) -> list[str]:
+    """One line per arrow that breaks FORBIDDEN or points at an entry point."""
+    bad = []
+    for source, targets in sorted(graph.items()):
+        stage = stage_of(source)
+        if stage is None:
+            continue
+        for target in sorted(targets):
+            target_stage = stage_of(target)
+            if target_stage is None or target_stage in FORBIDDEN[stage]:
+                bad.append(f"{source} -> {target}")
+    return bad
+
+
+def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan's algorithm)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    cycles: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for nxt in sorted(graph.get(node, ())):
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in on_stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                cycles.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return cycles
+
+
+@pytest.fixture(scope="module")
+def graph() -> dict[str, set[str]]:
+    return import_graph(discover_modules())
+
+
+def test_every_stage_folder_is_mapped_and_found(graph):
+    assert set(package_dirs()) == {"clip2point", *(f"clip2point.{s}" for s in STAGES)}
+    assert {"clip2point.datasets.shards", "clip2point.render.depth", "clip2point.inspection.summary",
+            "clip2point.train.trainer", "clip2point.eval.zeroshot"} <= set(graph)
+
+
+def test_no_forbidden_import(graph):
+    assert forbidden_imports(graph) == []
+
+
+def test_no_import_cycle(graph):
+    assert import_cycles(graph) == []
+
+
+def test_checker_catches_planted_violations():
+    """The rules bite: a lazy upward import, a relative one and a two-module cycle are found."""
+    sources = {
+        "clip2point.datasets.a": "def f():\n    from clip2point.train.trainer import Trainer\n",
+        "clip2point.render.b": "from ..eval import zeroshot\n",
+        "clip2point.render.c": "from clip2point.render import d\n",
+        "clip2point.render.d": "import clip2point.render.c\n",
+        "clip2point.train.trainer": "",
+        "clip2point.eval.zeroshot": "",
+    }
+    graph = {name: {t for t in imported_names(name, src, False) if t in sources and t != name}
+             for name, src in sources.items()}
+    assert forbidden_imports(graph) == ["clip2point.datasets.a -> clip2point.train.trainer",
+                                        "clip2point.render.b -> clip2point.eval.zeroshot"]
+    assert import_cycles(graph) == [["clip2point.render.c", "clip2point.render.d"]]
+
+
+def test_module_sizes():
+    """Modules stay under ~400 lines: over 400 is listed as a warning, over 500 fails."""
+    sizes = {name: len(path.read_text().splitlines()) for name, path in discover_modules().items()}
+    long = sorted(f"{name} ({n} lines)" for name, n in sizes.items() if n > WARN_LINES)
+    if long:
+        warnings.warn("modules over ~400 lines: " + ", ".join(long), stacklevel=1)
+    assert [name for name, n in sizes.items() if n > MAX_LINES] == []
+
+
+def test_graph_counts_are_reported(graph):
+    """Arrows between stages by count, so a reviewer sees the shape (and a rename that silently
+    empties the graph fails here)."""
+    arrows: dict[tuple[str, str], int] = defaultdict(int)
+    for source, targets in graph.items():
+        for target in targets:
+            a, b = stage_of(source) or "entry", stage_of(target) or "entry"
+            if a != b:
+                arrows[a, b] += 1
+    assert arrows["render", "datasets"] > 0 and arrows["inspection", "render"] > 0
+    assert all(b != "entry" for _, b in arrows)
