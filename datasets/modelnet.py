@@ -19,8 +19,9 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from clip2point.datasets.pointsets import PointSet, PointSetOptions, check_finite_clouds, derive_seed
+from clip2point.datasets.pointsets import PointSet, PointSetOptions, check_finite_clouds
 from clip2point.errors import MeshLoadError, PathError
+from clip2point.seeds import POINTSET_SEEDS, derive_seed
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +169,8 @@ def load_modelnet_off(root: Path, split: str, options: PointSetOptions, *, name:
     """Sample every mesh of ``split``; ``options.workers`` > 1 spreads meshes over processes."""
     classes, files = modelnet_off_files(root, split)
     ids = [f.relative_to(root).as_posix() for f, _ in files]
-    jobs = [(f, options.num_points, derive_seed(options.seed, oid), options.sampler) for (f, _), oid in zip(files, ids)]
+    jobs = [(f, options.num_points, derive_seed(options.seed, oid, POINTSET_SEEDS), options.sampler)
+            for (f, _), oid in zip(files, ids)]
     log.info("sampling %d points from each of %d %s %s meshes", options.num_points, len(files), name, split)
     if options.workers > 1:
         from joblib import Parallel, delayed  # noqa: PLC0415

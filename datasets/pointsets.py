@@ -244,9 +244,3 @@ def _read_pointset(path: Path) -> PointSet:
         return PointSet(meta["name"], meta["split"], data["points"], data["labels"], tuple(meta["class_names"]),
                         tuple(str(s) for s in data["object_ids"]), frame=meta["frame"], source=meta["source"],
                         info=meta["info"])
-
-
-def derive_seed(seed: int, object_id: str) -> int:
-    """Per-object seed from (base seed, stable id): an object's cloud does not depend on which
-    other objects were loaded, or in which order, or by which worker."""
-    return int.from_bytes(hashlib.sha256(f"{seed}:{object_id}".encode()).digest()[:4], "little") & 0x7FFFFFFF

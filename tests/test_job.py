@@ -22,15 +22,16 @@ from clip2point.render import worker as worker_module
 from clip2point.render.job import plan_job, run_render_job, synthetic_source
 from clip2point.render.job_config import RenderJobConfig
 from clip2point.render.mesh_io import load_mesh
-from clip2point.render.worker import depth_subset, derive_seed
+from clip2point.render.worker import depth_subset
+from clip2point.seeds import SHARD_SEEDS, derive_seed
 
 __all__ = ["synthetic_cache"]  # autouse fixture: a private synthetic-set cache per test session
 
 
 def test_derived_seed_is_stable_and_distinct() -> None:
-    assert derive_seed(0, "02691156-aaa") == derive_seed(0, "02691156-aaa")
-    assert len({derive_seed(s, i) for s in (0, 1) for i in ("a", "b", "c")}) == 6
-    assert 0 <= derive_seed(7, "x") < 2 ** 63
+    assert derive_seed(0, "02691156-aaa", SHARD_SEEDS) == derive_seed(0, "02691156-aaa", SHARD_SEEDS)
+    assert len({derive_seed(s, i, SHARD_SEEDS) for s in (0, 1) for i in ("a", "b", "c")}) == 6
+    assert 0 <= derive_seed(7, "x", SHARD_SEEDS) < 2 ** 63
 
 
 def test_depth_subset_is_a_seeded_subset_of_distinct_stored_points() -> None:
