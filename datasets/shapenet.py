@@ -33,7 +33,11 @@ PAPER_SKIP_KEYS: frozenset[str] = frozenset({
 
 @dataclass(frozen=True)
 class ShapeNetEntry:
-    """One model to render. ``object_id`` is ``SYNSET-MODEL_ID`` (the split line minus ``.npy``)."""
+    """One model to render. ``object_id`` is ``SYNSET-MODEL_ID`` (the split line minus ``.npy``).
+
+    ``asset_root`` is the folder the mesh's textures and material libraries must lie in
+    (``SYNSET/MODEL_ID``: ShapeNet keeps textures in ``images/`` beside ``models/``); None means
+    the mesh's own folder. ``metadata`` carries a manifest row's extra columns."""
 
     object_id: str
     synset: str
@@ -41,6 +45,8 @@ class ShapeNetEntry:
     split: str
     label: int
     mesh_path: Path
+    asset_root: Path | None = None
+    metadata: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -153,7 +159,7 @@ def build_shapenet_index(root: str | Path, split_dir: str | Path | None = None) 
                                         f"listed in {split}.txt but {root / synset / model_id / MESH_RELPATH} does not exist"))
         else:
             entries.append(ShapeNetEntry(object_id, synset, model_id, split, labels[synset],
-                                         root / synset / model_id / MESH_RELPATH))
+                                         root / synset / model_id / MESH_RELPATH, root / synset / model_id))
     index = ShapeNetIndex(root, tuple(entries), tuple(skipped), tuple(failed), len(on_disk - split_of.keys()))
     log.info("%s: %d listed -> %d to render, %d skipped by rule, %d failed before rendering, %d on disk but unlisted",
              root, index.num_listed, len(entries), len(skipped), len(failed), index.unlisted)

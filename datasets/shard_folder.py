@@ -48,7 +48,7 @@ def is_shard_folder(folder: Path) -> bool:
 
 
 def source_record(kind: str, root: Path | None, objects: Iterable[tuple[str, str]]) -> dict[str, Any]:
-    """The source of a job: ``kind`` (synthetic / shapenet), the resolved root (None for the
+    """The source of a job: ``kind`` (synthetic / shapenet / manifest / objaverse[-lvis]), the resolved root (None for the
     built-in set, whose cache folder may move), and the count and sha256 of its sorted
     ``object_id split`` lines, which change with any other dataset or split files."""
     lines = sorted(f"{object_id} {split}" for object_id, split in objects)
@@ -65,7 +65,7 @@ def check_job_source(folder: Path, source: Mapping[str, Any], keys: tuple[str, .
     found = (data or {}).get("source")
     if found is None or all(found.get(k) == source.get(k) for k in keys):
         return
-    resume = "rerun without --shapenet" if found["root"] is None else f"rerun with --shapenet {found['root']}"
+    resume = "rerun without a source flag" if found["root"] is None else f"rerun with {_source_flag(found)}"
     same_root = found["kind"] == source["kind"] and found["root"] == source["root"]
     if same_root:
         resume = "restore the split files it was made from"
@@ -78,6 +78,15 @@ def record_job_source(folder: Path, source: Mapping[str, Any]) -> None:
     data = read_config(folder)
     if data is not None and data.get("source") != dict(source):
         write_json_atomic(folder / CONFIG_NAME, {**data, "source": json.loads(json.dumps(dict(source)))})
+
+
+_SOURCE_FLAGS = {"shapenet": "--shapenet {}", "manifest": "--manifest {}", "objaverse": "--objaverse {}",
+                 "objaverse-lvis": "--objaverse {} --lvis"}
+
+
+def _source_flag(source: Mapping[str, Any]) -> str:
+    """The render flags that name ``source`` again (``--shapenet ROOT``, ``--manifest FILE``...)."""
+    return _SOURCE_FLAGS.get(source["kind"], "--shapenet {}").format(source["root"])
 
 
 def _describe(source: Mapping[str, Any]) -> str:

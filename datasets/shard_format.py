@@ -14,7 +14,18 @@ dataset                     dtype      shape            chunks           filter 
 ``object_id`` ``synset``    utf-8 str  [K]              contiguous       none
 ``split``                   utf-8 str  [K]              contiguous       none
 ``content_sha256``          utf-8 str  [K]              contiguous       sha256 hex, see below
+``texture_status``          utf-8 str  [K]              contiguous       optional, see below
+``texture_detail``          utf-8 str  [K]              contiguous       optional, see below
+``metadata``                utf-8 str  [K]              contiguous       optional: JSON object or ""
 ==========================  =========  ===============  ===============  ==========================
+
+``texture_status`` says what became of the object's texture: ``textured``,
+``untextured_by_source`` (the file has none), or a loss: ``missing``, ``refused_outside`` (the
+file named an asset outside its folder, or a URI), ``undecodable``, ``over_budget``;
+``texture_detail`` names the file(s) and why ("" when nothing was lost). Both were added
+without a schema bump (older readers ignore them): a shard without them reads as
+``unrecorded``, and "" is written for objects whose writer did not say. ``metadata`` holds a
+manifest row's extra columns as a JSON object ("" for none).
 
 Rows are sorted by object id. Depth is the raw view-space depth of the orthographic projection,
 background 0. ``content_sha256`` hashes rgb, depth, points, elev, azim, dist in that order, each
@@ -61,7 +72,8 @@ import dataclasses
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from collections import Counter
+from typing import Any, Literal, Mapping, Sequence
 
 import h5py
 import numpy as np
@@ -73,6 +85,13 @@ FORMAT_NAME = "clip2point-shard"
 ARRAY_FIELDS = ("rgb", "depth", "points", "elev", "azim", "dist")  # content-hash order
 STRING_FIELDS = ("object_id", "synset", "split", "content_sha256")
 REQUIRED_DATASETS = ARRAY_FIELDS + STRING_FIELDS + ("label",)
+TEXTURE_FIELDS = ("texture_status", "texture_detail")  # optional: absent in older shards
+OPTIONAL_STRING_FIELDS = TEXTURE_FIELDS + ("metadata",)
+# What became of an object's texture; the last four mean the source had one the shards lack.
+TEXTURE_STATUSES = ("textured", "untextured_by_source", "missing", "refused_outside", "undecodable", "over_budget")
+LOST_TEXTURE_STATUSES = TEXTURE_STATUSES[2:]
+INTACT_TEXTURE_STATUSES = TEXTURE_STATUSES[:2]  # what pre-training keeps with --require-textures
+UNRECORDED = "unrecorded"  # the texture status of a shard written before it was recorded
 STR_DTYPE = h5py.string_dtype("utf-8")
 
 
@@ -90,8 +109,14 @@ class RenderedObject:
     elev: np.ndarray  # float32 [V], degrees
     azim: np.ndarray  # float32 [V], degrees
     dist: np.ndarray  # float32 [V]
+    texture_status: str = ""  # one of TEXTURE_STATUSES; "" when the writer does not know
+    texture_detail: str = ""
+    metadata: str = ""  # JSON object of a manifest row's extra columns, or ""
 
     def __post_init__(self) -> None:
+        if self.texture_status not in TEXTURE_STATUSES + ("",):
+            raise ValueError(f"RenderedObject {self.object_id}: texture_status must be one of "
+                             f"{', '.join(TEXTURE_STATUSES)}; got {self.texture_status!r}")
         expect = {"rgb": (np.uint8, 4), "depth": (np.float32, 3), "points": (np.float32, 2)}
         for name, (dtype, ndim) in expect.items():
             arr = getattr(self, name)
@@ -217,7 +242,7 @@ def stack_objects(objects: list[RenderedObject], hashes: list[str]) -> dict[str,
                 )
     stacked = {name: np.stack([getattr(o, name) for o in objects]) for name in ARRAY_FIELDS}
     stacked["label"] = np.array([int(o.label) for o in objects], dtype=np.int64)
-    for name in ("object_id", "synset", "split"):
+    for name in ("object_id", "synset", "split") + OPTIONAL_STRING_FIELDS:
         stacked[name] = np.array([str(getattr(o, name)) for o in objects], dtype=object)
     stacked["content_sha256"] = np.array(hashes, dtype=object)
     return stacked
@@ -232,7 +257,7 @@ def write_shard_file(h5: h5py.File, objects: list[RenderedObject], hashes: list[
         arr = stacked[name]
         kwargs = layout.dataset_kwargs(name, arr) if name in ("rgb", "depth", "points") else {}
         h5.create_dataset(name, data=arr, track_times=False, **kwargs)
-    for name in STRING_FIELDS:
+    for name in STRING_FIELDS + OPTIONAL_STRING_FIELDS:
         h5.create_dataset(name, data=stacked[name], dtype=STR_DTYPE, track_times=False)
     h5.attrs["format"] = FORMAT_NAME
     h5.attrs["schema_version"] = SCHEMA_VERSION
@@ -295,8 +320,24 @@ def read_json_attr(h5: h5py.File, key: str, default: Any = None) -> Any:
     return json.loads(raw) if isinstance(raw, str) else raw
 
 
+def texture_status_of(record: Mapping[str, Any]) -> str:
+    """An index record's texture status; ``unrecorded`` for folders written before it was kept."""
+    return record.get("texture_status") or UNRECORDED
+
+
+def texture_counts(objects: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """Rendered objects per texture status, in ``TEXTURE_STATUSES`` order (zeros included, so a
+    reader sees at once that nothing was lost), then ``unrecorded`` when any."""
+    counts = Counter(texture_status_of(o) for o in objects)
+    return {status: counts.get(status, 0) for status in TEXTURE_STATUSES} | (
+        {UNRECORDED: counts[UNRECORDED]} if counts.get(UNRECORDED) else {})
+
+
 def read_strings(h5: h5py.File, name: str) -> list[str]:
-    """A utf-8 string dataset as Python strings."""
+    """A utf-8 string dataset as Python strings; an optional texture field absent from an older
+    shard reads as ``unrecorded`` (status) or "" (detail) per object."""
+    if name in OPTIONAL_STRING_FIELDS and name not in h5:
+        return [UNRECORDED if name == "texture_status" else ""] * int(h5["object_id"].shape[0])
     return [s.decode() if isinstance(s, bytes) else str(s) for s in h5[name][()]]
 
 
@@ -307,6 +348,9 @@ def read_object(h5: h5py.File, row: int, path: Path) -> dict[str, Any]:
         out["label"] = int(h5["label"][row])
         for name in STRING_FIELDS:
             value = h5[name][row]
+            out[name] = value.decode() if isinstance(value, bytes) else str(value)
+        for name, absent in zip(OPTIONAL_STRING_FIELDS, (UNRECORDED, "", "")):
+            value = h5[name][row] if name in h5 else absent
             out[name] = value.decode() if isinstance(value, bytes) else str(value)
     except (OSError, RuntimeError, ValueError) as exc:
         raise ShardError(path, f"cannot read object row {row}: the file is corrupt ({exc})") from exc

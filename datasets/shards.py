@@ -34,6 +34,7 @@ from clip2point.datasets.shard_format import (
     SCHEMA_VERSION,
     ObjectFailure,
     RenderedObject,
+    UNRECORDED,
     ShardLayout,
     open_shard,
     read_json_attr,
@@ -164,7 +165,8 @@ def _json_value(value: Any) -> Any:
 
 def _object_record(obj: RenderedObject, content_hash: str) -> dict[str, Any]:
     return {"object_id": obj.object_id, "synset": obj.synset, "label": int(obj.label), "split": obj.split,
-            "hash": content_hash}
+            "hash": content_hash, "texture_status": obj.texture_status or UNRECORDED,
+            "texture_detail": obj.texture_detail} | ({"metadata": json.loads(obj.metadata)} if obj.metadata else {})
 
 
 def _refuse_duplicates(ids: list[str], folder: Path, shard_id: int) -> None:

@@ -37,7 +37,7 @@ from clip2point.errors import ConfigError, PathError
 log = logging.getLogger(__name__)
 
 FORMAT = "clip2point-synthetic-shapenet"
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 MANIFEST = "manifest.json"
 TEST_EVERY = 5  # object i is a test object when i % 5 == 1: 20 %, and >= 1 per class from 2 objects on
 MAX_PER_CLASS = 10_000

@@ -7,8 +7,9 @@ import numpy as np
 import trimesh
 
 from clip2point.datasets.synthetic_assembly import Assembly, choice
-from clip2point.datasets.synthetic_geometry import arc, ball, box, extrude, lathe, rod, tube
+from clip2point.datasets.synthetic_geometry import arc, extrude, lathe, tube
 from clip2point.datasets.synthetic_materials import Texture, jitter, solid, texture_seed, textured
+from clip2point.datasets.synthetic_primitives import as_mesh, ball, box, rod, scaled, subdivide, translated
 
 FABRIC_COLORS = ((0.85, 0.82, 0.75), (0.3, 0.4, 0.6), (0.6, 0.2, 0.2), (0.35, 0.5, 0.35), (0.9, 0.75, 0.35))
 
@@ -34,7 +35,7 @@ def jar(rng: np.random.Generator) -> Assembly:
             a.add(ball(neck * 0.25, (0, h + 0.03, 0), subdivisions=1), lid)
     if labelled:
         label = Texture(
-            "label", (0.96, 0.94, 0.86), jitter(rng, choice(rng, FABRIC_COLORS)), seed=texture_seed(rng), fmt="png"
+            "label", (0.96, 0.94, 0.86), jitter(rng, choice(rng, FABRIC_COLORS)), seed=texture_seed(rng)
         )
         a.add_lathe([(r * 1.01, h * 0.25), (r * 1.01, h * 0.6)], textured("label", label))
     return a
@@ -44,12 +45,14 @@ def pillow(rng: np.random.Generator) -> Assembly:
     """A puffed cushion: a subdivided box whose faces bulge, corners pinched."""
     a = Assembly()
     w, h, t = rng.uniform(0.4, 0.7), rng.uniform(0.3, 0.5), rng.uniform(0.1, 0.18)
-    mesh = trimesh.creation.box(extents=(2.0, 2.0, 2.0)).subdivide().subdivide().subdivide()
-    v = mesh.vertices
+    cube = box((2.0, 2.0, 2.0))
+    v, faces = cube.vertices, cube.faces
+    for _ in range(3):
+        v, faces = subdivide(v, faces)
     bulge = (1 - v[:, 0] ** 2 * 0.35) * (1 - v[:, 1] ** 2 * 0.35)
     v = v * np.column_stack([np.ones(len(v)), np.ones(len(v)), bulge])
     v = v / 2 * (w, h, t)
-    pillow_mesh = trimesh.Trimesh(v + (0, h / 2, 0), mesh.faces, process=False)
+    pillow_mesh = as_mesh(v + (0, h / 2, 0), faces)
     color = jitter(rng, choice(rng, FABRIC_COLORS))
     pick = rng.uniform()
     if pick < 0.4:
@@ -60,7 +63,6 @@ def pillow(rng: np.random.Generator) -> Assembly:
                 color,
                 tuple(min(1.0, c * 1.3 + 0.1) for c in color),
                 seed=texture_seed(rng),
-                fmt="png",
             ),
         )
     else:
@@ -86,7 +88,7 @@ def basket(rng: np.random.Generator) -> Assembly:
     r, h = rng.uniform(0.12, 0.22), rng.uniform(0.1, 0.25)
     square = rng.uniform() < 0.35
     weave = Texture(
-        "fabric", jitter(rng, (0.7, 0.52, 0.3)), jitter(rng, (0.5, 0.35, 0.18)), seed=texture_seed(rng), fmt="jpg"
+        "fabric", jitter(rng, (0.7, 0.52, 0.3)), jitter(rng, (0.5, 0.35, 0.18)), seed=texture_seed(rng)
     )
     wicker = textured("wicker", weave)
     sections = 4 if square else 24
@@ -121,8 +123,7 @@ def bag(rng: np.random.Generator) -> Assembly:
             [(0.0, 0.0), (1.0, 0.0)] + [(np.cos(t), np.sin(t) * 0.8) for t in np.linspace(0.3, np.pi / 2, 5)],
             sections=16,
         )
-        top.apply_scale((w / 2, h * 0.15, d / 2))
-        top.apply_translation((0, h * 0.85, 0))
+        top = translated(scaled(top, (w / 2, h * 0.15, d / 2)), (0, h * 0.85, 0))
         a.add(top, shell)
         a.add(box((w * 0.8, h * 0.35, 0.06), (0, h * 0.3, -d / 2 - 0.03)), solid("pocket", jitter(rng, color, 0.08)))
         for sx in (-1, 1):
@@ -173,7 +174,7 @@ def helmet(rng: np.random.Generator) -> Assembly:
         if stop >= np.pi / 2:
             prof[-1] = (0.0, scale * r * tall)
         mesh, uv = lathe(prof, sections=28 if turn == (0.0, 360.0) else 6, turn=turn)
-        mesh.apply_scale((1.0, 1.0, long))
+        mesh = scaled(mesh, (1.0, 1.0, long))
         return mesh, uv
 
     mesh, uv = dome(1.0, low, np.pi / 2)
@@ -256,7 +257,6 @@ def tower(rng: np.random.Generator) -> Assembly:
                 jitter(rng, (0.6, 0.58, 0.55)),
                 jitter(rng, (0.5, 0.48, 0.45)),
                 seed=texture_seed(rng),
-                fmt="jpg",
             ),
         )
         sections = choice(rng, (4, 8, 24))
@@ -285,7 +285,7 @@ def tower(rng: np.random.Generator) -> Assembly:
     else:
         r = h * rng.uniform(0.08, 0.12)
         paint = textured(
-            "paint", Texture("stripes", (0.95, 0.95, 0.95), (0.8, 0.1, 0.1), seed=texture_seed(rng), fmt="png")
+            "paint", Texture("stripes", (0.95, 0.95, 0.95), (0.8, 0.1, 0.1), seed=texture_seed(rng))
         )
         a.add_lathe([(0.0, 0.0), (r * 1.4, 0.0), (r, h), (0.0, h)], paint, 20)
         a.add(rod((0, h, 0), (0, h + r * 1.2, 0), r * 0.8, sections=16), solid("lantern", (0.95, 0.9, 0.5)))

@@ -7,8 +7,9 @@ import numpy as np
 
 from clip2point.datasets.synthetic_assembly import Assembly, choice
 from clip2point.datasets.synthetic_furniture import wood
-from clip2point.datasets.synthetic_geometry import box, extrude, lathe, place, rod
+from clip2point.datasets.synthetic_geometry import extrude, lathe, place
 from clip2point.datasets.synthetic_materials import Material, jitter, solid
+from clip2point.datasets.synthetic_primitives import box, rod, translated
 
 WHITE_GOODS = ((0.94, 0.94, 0.93), (0.75, 0.76, 0.78), (0.2, 0.2, 0.21))
 DARK = (0.05, 0.06, 0.08)
@@ -118,7 +119,7 @@ def washer(rng: np.random.Generator) -> Assembly:
         cy = h * 0.45
         ring, _ = lathe([(r * 0.75, 0.0), (r, 0.0), (r, 0.04), (r * 0.75, 0.04)], sections=28)
         ring = place(ring, "xzy")
-        ring.apply_translation((0, cy, front - 0.04))
+        ring = translated(ring, (0, cy, front - 0.04))
         a.add(ring, solid("door", (0.7, 0.72, 0.75)))
         _front_disc(a, r * 0.76, (0, cy, front), solid("glass", (0.15, 0.2, 0.28)), depth=0.02)
     else:  # top loader: a lid on top
@@ -181,11 +182,11 @@ def loudspeaker(rng: np.random.Generator) -> Assembly:
         y = r + 0.03 + k * (2 * r + 0.03)
         cone, _ = lathe([(r * 0.15, -0.04), (r, 0.0)], sections=24)
         cone = place(cone, "xzy")
-        cone.apply_translation((0, y, -d / 2 - 0.001))
+        cone = translated(cone, (0, y, -d / 2 - 0.001))
         a.add(cone, cone_mat)
         ring, _ = lathe([(r, 0.0), (r * 1.1, 0.0)], sections=24)
         ring = place(ring, "xzy")
-        ring.apply_translation((0, y, -d / 2 - 0.002))
+        ring = translated(ring, (0, y, -d / 2 - 0.002))
         a.add(ring, rim)
     _front_disc(a, w * 0.12, (0, h - w * 0.2, -d / 2), rim)
     return a
@@ -223,7 +224,7 @@ def mailbox(rng: np.random.Generator) -> Assembly:
     ang = np.linspace(0, np.pi, 9)
     outline = [(w / 2, 0.0)] + [(w / 2 * np.cos(t), bh - w / 2 + w / 2 * np.sin(t)) for t in ang] + [(-w / 2, 0.0)]
     body = extrude(outline[::-1], d, axes="xyz")
-    body.apply_translation((0, post_h, 0))
+    body = translated(body, (0, post_h, 0))
     a.add(body, paint)
     a.add(box((0.01, 0.15, 0.03), (w / 2 + 0.01, post_h + bh + 0.02, d * 0.25)), solid("flag", (0.9, 0.1, 0.1)))
     a.add(box((w * 0.3, 0.02, 0.02), (0, post_h + bh * 0.5, -d / 2 - 0.01)), solid("latch", (0.7, 0.7, 0.7)))

@@ -4,6 +4,7 @@ bounding-box diagonal of length 1)."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence, TypeVar
 
@@ -12,6 +13,7 @@ import trimesh
 
 from clip2point.datasets.synthetic_geometry import lathe, planar_uv
 from clip2point.datasets.synthetic_materials import Material
+from clip2point.datasets.synthetic_primitives import as_mesh, transformed
 
 T = TypeVar("T")
 
@@ -59,22 +61,19 @@ class Assembly:
 
     def transformed(self, matrix: np.ndarray) -> "Assembly":
         """Copy with every part moved by a 4x4 rigid transform (UVs travel with the vertices)."""
-        out = Assembly()
-        for p in self.parts:
-            mesh = p.mesh.copy()
-            mesh.apply_transform(matrix)
-            out.parts.append(Part(mesh, p.material, p.uv))
-        return out
+        return Assembly([Part(transformed(p.mesh, matrix), p.material, p.uv) for p in self.parts])
 
     def normalized(self) -> "Assembly":
         """Copy centred on the bounding-box centre and scaled to a unit diagonal (ShapeNet v2)."""
         lo, hi = self.bounds()
-        center, diag = (lo + hi) / 2.0, float(np.linalg.norm(hi - lo))
+        dx, dy, dz = (float(v) for v in hi - lo)
+        # Our own sum, not np.linalg.norm: that is a BLAS ddot whose kernel (and last bit) is the CPU's.
+        center, diag = (lo + hi) / 2.0, math.sqrt(dx * dx + dy * dy + dz * dz)
         if not np.isfinite(diag) or diag <= 0.0:
             raise ValueError("assembly has an empty or degenerate bounding box")
         out = Assembly()
         for p in self.parts:
-            mesh = trimesh.Trimesh((p.mesh.vertices - center) / diag, p.mesh.faces.copy(), process=False)
+            mesh = as_mesh((p.mesh.vertices - center) / diag, p.mesh.faces.copy())
             out.parts.append(Part(mesh, p.material, p.uv))
         return out
 

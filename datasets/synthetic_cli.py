@@ -18,6 +18,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="LIST",
         help=f"comma-separated class names or synset ids, e.g. chair,table (default: all {len(SYNTHETIC_SYNSETS)} classes)",
     )
+    parser.add_argument("--modelnet-out", default=None, metavar="DIR",
+                        help="also write the meshes in ModelNet's layout, DIR/CLASS/train|test/*.off (z-up), "
+                             "for the ModelNet evaluation path without the download")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -30,4 +33,8 @@ def run(args: argparse.Namespace) -> int:
         f"synthetic set: {manifest['num_models']} models, {len(manifest['classes'])} classes "
         f"(train {train} / test {test}), seed {manifest['seed']} -> {out}"
     )
+    if args.modelnet_out is not None:
+        from clip2point.datasets.synthetic_modelnet import export_modelnet_layout  # noqa: PLC0415  (loads trimesh)
+
+        print(f"ModelNet layout: {export_modelnet_layout(out, args.modelnet_out)}")
     return 0

@@ -10,8 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 from clip2point.datasets.synthetic_assembly import Assembly, choice
-from clip2point.datasets.synthetic_geometry import ball, box, lathe, rod, tube
+from clip2point.datasets.synthetic_geometry import lathe, tube
 from clip2point.datasets.synthetic_materials import Material, Texture, jitter, solid, texture_seed, textured
+from clip2point.datasets.synthetic_primitives import ball, box, rod
 
 WOODS = ((0.55, 0.35, 0.18), (0.72, 0.52, 0.3), (0.36, 0.22, 0.12), (0.82, 0.68, 0.48))
 FABRICS = (
@@ -30,7 +31,7 @@ def wood(rng: np.random.Generator, name: str = "wood") -> Material:
     base = jitter(rng, choice(rng, WOODS))
     if rng.uniform() < 0.5:
         dark = tuple(c * 0.65 for c in base)
-        return textured(name, Texture("wood", base, dark, seed=texture_seed(rng), fmt="jpg"))
+        return textured(name, Texture("wood", base, dark, seed=texture_seed(rng)))
     return solid(name, base)
 
 
@@ -40,9 +41,9 @@ def fabric(rng: np.random.Generator, name: str = "fabric") -> Material:
     pick = rng.uniform()
     if pick < 0.3:
         accent = tuple(min(1.0, c * 1.35 + 0.05) for c in base)
-        return textured(name, Texture("fabric", base, accent, seed=texture_seed(rng), fmt="png"))
+        return textured(name, Texture("fabric", base, accent, seed=texture_seed(rng)))
     if pick < 0.4:
-        return textured(name, Texture("checker", base, (0.9, 0.88, 0.82), seed=texture_seed(rng), fmt="png"))
+        return textured(name, Texture("checker", base, (0.9, 0.88, 0.82), seed=texture_seed(rng)))
     return solid(name, base)
 
 

@@ -1,9 +1,10 @@
 """Mesh building blocks for the synthetic ShapeNet-style objects: primitives, surfaces of
 revolution, extruded outlines, swept tubes and planar UVs.
 
-Everything is plain numpy + trimesh (no shapely / earcut), so the synthetic set builds on a bare
-install, and every function is a pure function of its arguments, so the same parameters give the
-same floats and therefore the same OBJ bytes.
+Everything is plain numpy (no shapely / earcut), so the synthetic set builds on a bare install,
+and every function is a pure function of its arguments computed with the elementwise arithmetic of
+``synthetic_primitives`` (no BLAS, no library tessellation), so the same parameters give the same
+floats, and therefore the same OBJ bytes, on any machine and with any release of numpy or trimesh.
 """
 
 from __future__ import annotations
@@ -13,37 +14,30 @@ from typing import Sequence
 import numpy as np
 import trimesh
 
+from clip2point.datasets.synthetic_primitives import (
+    as_mesh,
+    cross3,
+    dot3,
+    face_areas,
+    face_cross,
+    signed_volume,
+    unit3,
+)
+
 ArrayLike = Sequence[float] | np.ndarray
 
 
 def _mesh(vertices: np.ndarray, faces: np.ndarray) -> trimesh.Trimesh:
     """A mesh kept exactly as built (no merging, which would break UV seams), minus the
-    zero-area triangles that poles and collapsed rings produce."""
-    mesh = trimesh.Trimesh(np.asarray(vertices, dtype=np.float64), np.asarray(faces, dtype=np.int64), process=False)
-    keep = mesh.area_faces > 1e-12
-    if not keep.all():
-        mesh.update_faces(keep)
-        mesh.remove_unreferenced_vertices()
-    return mesh
-
-
-def box(size: ArrayLike, center: ArrayLike = (0.0, 0.0, 0.0)) -> trimesh.Trimesh:
-    """Axis-aligned box of extents ``size`` centred at ``center``."""
-    mesh = trimesh.creation.box(extents=np.asarray(size, dtype=np.float64))
-    mesh.apply_translation(np.asarray(center, dtype=np.float64))
-    return mesh
-
-
-def rod(p0: ArrayLike, p1: ArrayLike, radius: float, *, sections: int = 12) -> trimesh.Trimesh:
-    """Closed cylinder from ``p0`` to ``p1`` (legs, poles, axles, wheels)."""
-    return trimesh.creation.cylinder(radius=radius, segment=np.array([p0, p1], dtype=np.float64), sections=sections)
-
-
-def ball(radius: float, center: ArrayLike, *, subdivisions: int = 2) -> trimesh.Trimesh:
-    """Icosphere (320 faces at the default subdivision)."""
-    mesh = trimesh.creation.icosphere(subdivisions=subdivisions, radius=radius)
-    mesh.apply_translation(np.asarray(center, dtype=np.float64))
-    return mesh
+    zero-area triangles that poles and collapsed rings produce (and the vertices only they used)."""
+    verts, faces = np.asarray(vertices, dtype=np.float64), np.asarray(faces, dtype=np.int64)
+    faces = faces[face_areas(verts, faces) > 1e-12]
+    used = np.zeros(len(verts), dtype=bool)
+    used[faces] = True
+    if used.all():
+        return as_mesh(verts, faces)
+    remap = np.cumsum(used) - 1
+    return as_mesh(verts[used], remap[faces])
 
 
 def lathe(
@@ -70,7 +64,8 @@ def lathe(
         ],
         axis=-1,
     ).reshape(-1, 3)
-    arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(prof, axis=0), axis=1))])
+    step = np.diff(prof, axis=0)
+    arc = np.concatenate([[0.0], np.cumsum(np.sqrt(step[:, 0] * step[:, 0] + step[:, 1] * step[:, 1]))])
     v = arc / max(arc[-1], 1e-12)
     u = (theta - theta[0]) / max(theta[-1] - theta[0], 1e-12)
     uv = np.stack(np.meshgrid(u, v), axis=-1).reshape(-1, 2)
@@ -79,10 +74,8 @@ def lathe(
     a = (r * cols + c).ravel()
     b, d, e = a + 1, a + cols, a + cols + 1
     faces = np.concatenate([np.stack([a, b, e], 1), np.stack([a, e, d], 1)])
-    mesh = trimesh.Trimesh(verts, faces, process=False)
-    keep = mesh.area_faces > 1e-12
-    mesh.update_faces(keep)
-    return mesh, uv
+    faces = faces[face_areas(verts, faces) > 1e-12]  # vertices stay: the UVs are indexed like them
+    return as_mesh(verts, faces), uv
 
 
 def _segments_cross(p: np.ndarray, q: np.ndarray, r: np.ndarray, s: np.ndarray) -> bool:
@@ -163,13 +156,11 @@ def place(mesh: trimesh.Trimesh, axes: str) -> trimesh.Trimesh:
     flipping the winding when the permutation is a reflection."""
     if sorted(axes) != ["x", "y", "z"]:
         raise ValueError(f"axes must be a permutation of 'xyz'; got {axes!r}")
-    perm = np.zeros((3, 3))
-    for local, world in enumerate(axes):
-        perm["xyz".index(world), local] = 1.0
-    out = trimesh.Trimesh(mesh.vertices @ perm.T, mesh.faces.copy(), process=False)
-    if np.linalg.det(perm) < 0:
-        out.invert()
-    return out
+    world = ["xyz".index(a) for a in axes]
+    verts = np.empty_like(mesh.vertices)
+    verts[:, world] = mesh.vertices  # local axis k lands on world axis world[k]: a pure copy
+    odd = sum(world[i] > world[j] for i in range(3) for j in range(i + 1, 3)) % 2 == 1
+    return as_mesh(verts, mesh.faces[:, ::-1].copy() if odd else mesh.faces.copy())
 
 
 def tube(path: ArrayLike, radius: float | ArrayLike, *, sections: int = 8, caps: bool = True) -> trimesh.Trimesh:
@@ -178,18 +169,15 @@ def tube(path: ArrayLike, radius: float | ArrayLike, *, sections: int = 8, caps:
     pts = np.asarray(path, dtype=np.float64)
     radii = np.broadcast_to(np.asarray(radius, dtype=np.float64), (len(pts),))
     seg = np.diff(pts, axis=0)
-    seg /= np.linalg.norm(seg, axis=1, keepdims=True)
-    tangents = np.concatenate([seg[:1], seg[:-1] + seg[1:], seg[-1:]])
-    tangents /= np.linalg.norm(tangents, axis=1, keepdims=True)
+    seg = unit3(seg)
+    tangents = unit3(np.concatenate([seg[:1], seg[:-1] + seg[1:], seg[-1:]]))
     helper = np.array([0.0, 1.0, 0.0]) if abs(tangents[0, 1]) < 0.9 else np.array([1.0, 0.0, 0.0])
-    normal = np.cross(tangents[0], helper)
-    normal /= np.linalg.norm(normal)
+    normal = unit3(cross3(tangents[0], helper))
     angles = np.linspace(0.0, 2.0 * np.pi, sections, endpoint=False)
     rings = []
     for p, t, r in zip(pts, tangents, radii):
-        normal = normal - t * float(normal @ t)
-        normal /= np.linalg.norm(normal)
-        binormal = np.cross(t, normal)
+        normal = unit3(normal - t * float(dot3(normal, t)))
+        binormal = cross3(t, normal)
         rings.append(p + r * (np.cos(angles)[:, None] * normal + np.sin(angles)[:, None] * binormal))
     verts = np.concatenate(rings)
     k = np.arange(sections)
@@ -204,8 +192,8 @@ def tube(path: ArrayLike, radius: float | ArrayLike, *, sections: int = 8, caps:
         faces += [np.stack([np.full(sections, c0), (k + 1) % sections, k], 1)]
         faces += [np.stack([np.full(sections, c1), last + k, last + (k + 1) % sections], 1)]
     mesh = _mesh(verts, np.concatenate(faces))
-    if mesh.volume < 0:
-        mesh.invert()
+    if signed_volume(mesh.vertices, mesh.faces) < 0:
+        return as_mesh(mesh.vertices, mesh.faces[:, ::-1].copy())
     return mesh
 
 
@@ -225,10 +213,10 @@ def planar_uv(mesh: trimesh.Trimesh) -> tuple[trimesh.Trimesh, np.ndarray]:
     most, scaled to the part's bounding box so UVs stay in [0, 1] (no wrap-mode surprises)."""
     faces = mesh.faces
     verts = mesh.vertices[faces].reshape(-1, 3)
-    split = trimesh.Trimesh(verts, np.arange(len(verts)).reshape(-1, 3), process=False)
+    split = as_mesh(verts, np.arange(len(verts)).reshape(-1, 3))
     lo, ext = verts.min(axis=0), np.maximum(np.ptp(verts, axis=0), 1e-9)
     unit = (verts - lo) / ext
-    dominant = np.repeat(np.argmax(np.abs(mesh.face_normals), axis=1), 3)
+    dominant = np.repeat(np.argmax(np.abs(face_cross(mesh.vertices, faces)), axis=1), 3)
     pick = np.array([[2, 1], [0, 2], [0, 1]])[dominant]
     uv = np.take_along_axis(unit, pick, axis=1)
     return split, uv

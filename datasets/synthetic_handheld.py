@@ -6,16 +6,16 @@ strings facing -z."""
 from __future__ import annotations
 
 import numpy as np
-from trimesh.transformations import rotation_matrix
 
 from clip2point.datasets.synthetic_assembly import Assembly, choice
 from clip2point.datasets.synthetic_furniture import wood
-from clip2point.datasets.synthetic_geometry import arc, ball, box, extrude, lathe, place, rod, tube
+from clip2point.datasets.synthetic_geometry import arc, extrude, lathe, place, tube
 from clip2point.datasets.synthetic_materials import Texture, jitter, solid, texture_seed, textured
+from clip2point.datasets.synthetic_primitives import ball, box, compose, rod, rotation, translated
 
 BLACK = (0.04, 0.04, 0.05)
-TIP_TO_MINUS_Z = rotation_matrix(np.pi / 2, (0.0, 1.0, 0.0))  # +x -> -z
-NECK_UP_STRINGS_FRONT = rotation_matrix(np.pi, (0.0, 1.0, 0.0)) @ rotation_matrix(np.pi / 2, (0.0, 0.0, 1.0))
+TIP_TO_MINUS_Z = rotation(np.pi / 2, (0.0, 1.0, 0.0))  # +x -> -z
+NECK_UP_STRINGS_FRONT = compose(rotation(np.pi, (0.0, 1.0, 0.0)), rotation(np.pi / 2, (0.0, 0.0, 1.0)))
 PLASTICS = ((0.08, 0.08, 0.09), (0.9, 0.9, 0.9), (0.55, 0.56, 0.6), (0.15, 0.25, 0.5), (0.7, 0.15, 0.12))
 
 
@@ -43,7 +43,7 @@ def guitar(rng: np.random.Generator) -> Assembly:
         body = solid("body", top_color)
     else:
         body = textured(
-            "body", Texture("wood", top_color, tuple(c * 0.7 for c in top_color), seed=texture_seed(rng), fmt="jpg")
+            "body", Texture("wood", top_color, tuple(c * 0.7 for c in top_color), seed=texture_seed(rng))
         )
     a.add(extrude(outline, depth, axes="xyz"), body)
     neck_len = rng.uniform(0.45, 0.55)
@@ -259,7 +259,7 @@ def clock(rng: np.random.Generator) -> Assembly:
     thick = rng.uniform(0.02, 0.07)
     disc, _ = lathe([(0.0, 0.0), (r, 0.0), (r, thick), (0.0, thick)], sections=choice(rng, (36, 36, 8, 4)))
     disc = place(disc, "xzy")
-    disc.apply_translation((0, y0, -r * 0.5 if style == "grandfather" else 0.0))
+    disc = translated(disc, (0, y0, -r * 0.5 if style == "grandfather" else 0.0))
     a.add(disc, rim)
     zf = (-r * 0.5 if style == "grandfather" else 0.0) - 0.001
     a.add(rod((0, y0, zf), (0, y0, zf - 0.001), r * 0.9, sections=36), solid("face", (0.97, 0.96, 0.92)))
@@ -296,7 +296,7 @@ def microphone(rng: np.random.Generator) -> Assembly:
     cap, _ = lathe(
         [(0.0, 0.0)] + [(0.03 * np.sin(t), 0.05 * (1 - np.cos(t))) for t in np.linspace(0.4, np.pi, 8)], sections=18
     )
-    cap.apply_translation((0, h, 0))
+    cap = translated(cap, (0, h, 0))
     a.add(cap, grille)
     return a
 
@@ -313,7 +313,7 @@ def earphone(rng: np.random.Generator) -> Assembly:
         x = sx * span / 2
         cup, _ = lathe([(0.0, 0.0), (r, 0.0), (r * 1.05, 0.02), (r * 0.8, 0.04), (0.0, 0.04)], sections=20)
         cup = place(cup, "yxz")
-        cup.apply_translation((x - 0.02, 0, 0))
+        cup = translated(cup, (x - 0.02, 0, 0))
         a.add(cup, cups)
         a.add(rod((x, 0, 0), (x, r * 1.2, 0), 0.006, sections=6), band)
     return a

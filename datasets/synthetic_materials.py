@@ -1,12 +1,18 @@
 """Materials and procedural texture images of the synthetic set.
 
 A material is what one ``usemtl`` group of a ShapeNet OBJ carries: a diffuse colour (``Kd``)
-and optionally a texture image (``map_Kd ../images/textureN.*``). Texture pixels are a pure
-function of the spec (pattern, colours, seed), so images are written byte-identically.
+and optionally a texture image (``map_Kd ../images/textureN.png``). Texture pixels are a pure
+function of the spec (pattern, colours, seed), and the PNG file around them is written here, byte
+by byte, with uncompressed ("stored") deflate blocks: an encoder's output is its own to change
+between releases (Pillow's zlib became zlib-ng; libjpeg-turbo's encoder and, worse, JPEG
+*decoding* are not bit-exact across versions), so neither the set's bytes nor the renders of its
+textures may depend on one. ShapeNet ships .jpg textures too; the synthetic set does not.
 """
 
 from __future__ import annotations
 
+import struct
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -28,13 +34,10 @@ class Texture:
     base: RGB
     accent: RGB
     seed: int = 0
-    fmt: str = "jpg"
 
     def __post_init__(self) -> None:
         if self.pattern not in PATTERNS:
             raise ValueError(f"unknown texture pattern {self.pattern!r}; use one of {PATTERNS}")
-        if self.fmt not in ("jpg", "png"):
-            raise ValueError(f"texture format must be 'jpg' or 'png'; got {self.fmt!r}")
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,8 @@ def texture_image(tex: Texture, size: int = TEXTURE_SIZE) -> Image.Image:
     if tex.pattern == "wood":
         warp = 0.04 * np.sin(2 * np.pi * (u * 3.0 + rng.uniform()))
         rings = 0.5 + 0.5 * np.sin(2 * np.pi * (v + warp) * rng.uniform(9.0, 14.0))
-        weight = rings**3 * 0.7 + rng.uniform(0.0, 0.15, (size, size))
+        # products, not rings**3: numpy's float power is SIMD-dispatched per CPU
+        weight = rings * rings * rings * 0.7 + rng.uniform(0.0, 0.15, (size, size))
     elif tex.pattern == "fabric":
         weave = ((np.floor(u * 32) + np.floor(v * 32)) % 2) * 0.25
         weight = weave + rng.uniform(0.0, 0.2, (size, size))
@@ -93,10 +97,30 @@ def texture_image(tex: Texture, size: int = TEXTURE_SIZE) -> Image.Image:
     return Image.fromarray((np.clip(rgb, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8), mode="RGB")
 
 
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def png_bytes(rgb: np.ndarray) -> bytes:
+    """An 8-bit RGB PNG of ``rgb`` [H,W,3] uint8: no filter, stored deflate blocks, no metadata.
+    Only checksums (CRC-32, Adler-32) come from zlib, and those are fixed by the format."""
+    rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
+    height, width, _ = rgb.shape
+    raw = b"".join(b"\x00" + row.tobytes() for row in rgb)  # filter type 0 on every row
+    stream = bytearray(b"\x78\x01")  # zlib header: deflate, 32 KiB window, no dictionary
+    for start in range(0, len(raw), 0xFFFF):
+        block = raw[start : start + 0xFFFF]
+        final = start + 0xFFFF >= len(raw)
+        stream += bytes([final]) + struct.pack("<HH", len(block), len(block) ^ 0xFFFF) + block
+    stream += struct.pack(">I", zlib.adler32(raw))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", bytes(stream)) + _png_chunk(b"IEND", b"")
+
+
 def save_texture(tex: Texture, path: str | Path | BinaryIO) -> None:
-    """Write deterministically: fixed JPEG quality, no optimiser passes, no metadata."""
-    image = texture_image(tex)
-    if tex.fmt == "jpg":
-        image.save(path, format="JPEG", quality=90, optimize=False, progressive=False)
+    """Write the texture as PNG bytes that depend on nothing but the spec."""
+    data = png_bytes(np.asarray(texture_image(tex)))
+    if isinstance(path, (str, Path)):
+        Path(path).write_bytes(data)
     else:
-        image.save(path, format="PNG", optimize=False)
+        path.write(data)

@@ -1,7 +1,8 @@
 """Serialise an ``Assembly`` as ShapeNetCore v2 files: ``model_normalized.obj`` + ``.mtl``,
 textures under ``../images/``, and the ``model_normalized.json`` summary.
 
-Floats are written with a fixed ``%.6f`` format and materials/textures are numbered in first-use
+Floats are written with a fixed ``%.6f`` format, a negative zero as ``0.000000`` (its sign is
+noise from the last bit of a sum, not geometry), and materials/textures are numbered in first-use
 order, so the same assembly always gives the same bytes.
 """
 
@@ -20,7 +21,12 @@ MTL_NAME = "model_normalized.mtl"
 
 
 def _rows(fmt: str, values: np.ndarray) -> str:
-    return "".join(fmt % tuple(row) for row in values)
+    return "".join(fmt % tuple(row) for row in values).replace("-0.000000", "0.000000")
+
+
+def _rounded(value: float) -> float:
+    """A JSON number at the OBJ's precision; ``+ 0.0`` turns a negative zero into zero."""
+    return round(float(value), 6) + 0.0
 
 
 def _material_names(assembly: Assembly) -> dict[Material, str]:
@@ -36,7 +42,7 @@ def _texture_files(materials: dict[Material, str]) -> dict[Texture, str]:
     for material in materials:
         tex = material.texture
         if tex is not None and tex not in files:
-            files[tex] = f"texture{len(files)}.{tex.fmt}"
+            files[tex] = f"texture{len(files)}.png"
     return files
 
 
@@ -82,9 +88,9 @@ def summary_json(assembly: Assembly, model_id: str) -> str:
     info = {
         "id": model_id,
         "numVertices": int(len(verts)),
-        "min": [round(float(v), 6) for v in verts.min(axis=0)],
-        "max": [round(float(v), 6) for v in verts.max(axis=0)],
-        "centroid": [round(float(v), 6) for v in verts.mean(axis=0)],
+        "min": [_rounded(v) for v in verts.min(axis=0)],
+        "max": [_rounded(v) for v in verts.max(axis=0)],
+        "centroid": [_rounded(v) for v in verts.mean(axis=0)],
     }
     return json.dumps(info, sort_keys=True) + "\n"
 

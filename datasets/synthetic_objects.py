@@ -7,8 +7,9 @@ from __future__ import annotations
 import numpy as np
 
 from clip2point.datasets.synthetic_assembly import Assembly, choice
-from clip2point.datasets.synthetic_geometry import arc, ball, box, lathe, rod, tube
+from clip2point.datasets.synthetic_geometry import arc, lathe, tube
 from clip2point.datasets.synthetic_materials import Material, Texture, jitter, solid, texture_seed, textured
+from clip2point.datasets.synthetic_primitives import ball, box, compose, rod, transformed, translated
 
 CERAMICS = (
     (0.95, 0.95, 0.93),
@@ -68,7 +69,6 @@ def bottle(rng: np.random.Generator) -> Assembly:
             jitter(rng, choice(rng, ((0.95, 0.93, 0.85), (0.85, 0.1, 0.1), (0.1, 0.2, 0.5)))),
             jitter(rng, choice(rng, ((0.8, 0.65, 0.2), (0.1, 0.1, 0.1), (0.95, 0.95, 0.95)))),
             seed=texture_seed(rng),
-            fmt="png",
         )
         lo, hi = body * rng.uniform(0.2, 0.35), body * rng.uniform(0.7, 0.9)
         a.add_lathe([(r * 1.01, lo), (r * 1.01, hi)], textured("label", label))
@@ -96,11 +96,11 @@ def bowl(rng: np.random.Generator) -> Assembly:
     pick = rng.uniform()
     if pick < 0.25:
         mat = textured(
-            "glaze", Texture("stripes", color, jitter(rng, choice(rng, CERAMICS)), seed=texture_seed(rng), fmt="png")
+            "glaze", Texture("stripes", color, jitter(rng, choice(rng, CERAMICS)), seed=texture_seed(rng))
         )
     elif pick < 0.4:
         mat = textured(
-            "wood", Texture("wood", (0.62, 0.42, 0.22), (0.4, 0.25, 0.12), seed=texture_seed(rng), fmt="jpg")
+            "wood", Texture("wood", (0.62, 0.42, 0.22), (0.4, 0.25, 0.12), seed=texture_seed(rng))
         )
     else:
         mat = solid("glaze", color)
@@ -123,7 +123,6 @@ def mug(rng: np.random.Generator) -> Assembly:
                 color,
                 jitter(rng, choice(rng, CERAMICS)),
                 seed=texture_seed(rng),
-                fmt="png",
             ),
         )
     else:
@@ -159,7 +158,6 @@ def can(rng: np.random.Generator) -> Assembly:
         jitter(rng, choice(rng, CERAMICS)),
         jitter(rng, choice(rng, CERAMICS)),
         seed=texture_seed(rng),
-        fmt="png",
     )
     a.add_lathe([(r, h * 0.08), (r, h * 0.9)], textured("label", label))
     a.add_lathe([(r, h * 0.9), (r * 0.88, h), (r * 0.85, h * 0.98), (0.0, h * 0.98)], metal)
@@ -238,7 +236,7 @@ def lamp(rng: np.random.Generator) -> Assembly:
     if rng.uniform() < 0.3:
         shade = textured(
             "shade",
-            Texture("fabric", shade_color, tuple(c * 0.85 for c in shade_color), seed=texture_seed(rng), fmt="png"),
+            Texture("fabric", shade_color, tuple(c * 0.85 for c in shade_color), seed=texture_seed(rng)),
         )
     {"floor": _floor_lamp, "arc": _arc_lamp, "desk": _desk_lamp, "table": _table_lamp}[style](rng, a, metal, shade)
     return a
@@ -263,7 +261,7 @@ def _arc_lamp(rng: np.random.Generator, a: Assembly, metal: Material, shade: Mat
     end = path[-1]
     dome = [(0.0, 0.0)] + [(0.22 * np.sin(t), -0.16 * (1 - np.cos(t))) for t in np.linspace(0.3, np.pi / 2, 6)]
     mesh, uv = lathe(dome, sections=24)
-    mesh.apply_translation((end[0], end[1] - 0.02, end[2]))
+    mesh = translated(mesh, (end[0], end[1] - 0.02, end[2]))
     a.add(mesh, shade, uv)
 
 
@@ -303,7 +301,7 @@ def _desk_lamp(rng: np.random.Generator, a: Assembly, metal: Material, shade: Ma
     a.add(tube([(0.0, 0.02, 0.0), elbow, head], 0.012, sections=8, caps=True), metal)
     a.add(ball(0.025, elbow, subdivisions=1), metal)
     cone, _ = lathe([(0.02, 0.0), (rng.uniform(0.06, 0.09), -rng.uniform(0.08, 0.13))], sections=20)
-    cone.apply_translation(head)
+    cone = translated(cone, head)
     head_color = choice(rng, ((0.75, 0.1, 0.1), (0.1, 0.1, 0.1), (0.9, 0.9, 0.88), (0.2, 0.4, 0.3)))
     a.add(cone, shade if rng.uniform() < 0.5 else solid("head", jitter(rng, head_color)))
 
@@ -340,10 +338,9 @@ def laptop(rng: np.random.Generator) -> Assembly:
     screen = box((w * 0.9, d * 0.85, 0.002), (0, d / 2, -t * 0.3 - 0.001))
     hinge = np.eye(4)
     hinge[1, 3], hinge[2, 3] = t, d / 2
-    pose = hinge @ _tilt(np.radians(rng.uniform(5.0, 40.0)))
+    pose = compose(hinge, _tilt(np.radians(rng.uniform(5.0, 40.0))))
     for mesh, mat in ((lid, case), (screen, solid("screen", (0.05, 0.08, 0.15)))):
-        mesh.apply_transform(pose)
-        a.add(mesh, mat)
+        a.add(transformed(mesh, pose), mat)
     return a
 
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 import numpy as np
 
 from clip2point.datasets.synthetic_assembly import Assembly, choice
-from clip2point.datasets.synthetic_geometry import box, extrude, lathe, place, rod
+from clip2point.datasets.synthetic_geometry import extrude, lathe, place
 from clip2point.datasets.synthetic_materials import jitter, solid
+from clip2point.datasets.synthetic_primitives import box, rod, transformed, translated
 from clip2point.datasets.synthetic_vehicles import GLASS, LIVERY
 
 
@@ -81,7 +82,7 @@ def train(rng: np.random.Generator) -> Assembly:
     if style == "steam":
         boiler, _ = lathe([(0.0, 0.0), (1.3, 0.0), (1.3, length * 0.65), (0.0, length * 0.65)], sections=20)
         boiler = place(boiler, "xzy")
-        boiler.apply_translation((0, 2.3, -length / 2))
+        boiler = translated(boiler, (0, 2.3, -length / 2))
         a.add(boiler, paint)
         a.add(box((w, 3.0, length * 0.3), (0, 2.5, length / 2 - length * 0.17)), paint)
         a.add(box((w + 0.02, 0.9, length * 0.2), (0, 3.2, length / 2 - length * 0.17)), glass)
@@ -137,8 +138,7 @@ def rocket(rng: np.random.Generator) -> Assembly:
         rot = np.array(
             [[np.cos(ang), 0, np.sin(ang), 0], [0, 1, 0, 0], [-np.sin(ang), 0, np.cos(ang), 0], [0, 0, 0, 1.0]]
         )
-        fin.apply_transform(rot)
-        fin.apply_translation((0, 0.3, 0))
+        fin = translated(transformed(fin, rot), (0, 0.3, 0))
         a.add(fin, accent)
     a.add(rod((0, h * 0.55, 0), (0, h * 0.6, 0), r * 1.01, sections=24), accent)
     return a

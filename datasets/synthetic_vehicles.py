@@ -3,12 +3,15 @@ nose / bonnet towards -z."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import trimesh
 
 from clip2point.datasets.synthetic_assembly import Assembly, choice
-from clip2point.datasets.synthetic_geometry import box, extrude, lathe, place, rod, tube
+from clip2point.datasets.synthetic_geometry import extrude, lathe, place, tube
 from clip2point.datasets.synthetic_materials import Texture, jitter, solid, texture_seed, textured
+from clip2point.datasets.synthetic_primitives import box, rod, translated
 
 PAINTS = (
     (0.75, 0.08, 0.08),
@@ -73,7 +76,7 @@ def airplane(rng: np.random.Generator) -> Assembly:
     span = length * {"airliner": 1.0, "fighter": 0.65, "propeller": 1.2, "glider": 2.2}[style] * rng.uniform(0.9, 1.1)
     root = length * {"airliner": 0.2, "fighter": 0.45, "propeller": 0.16, "glider": 0.12}[style]
     tip = root * {"airliner": 0.3, "fighter": 0.08, "propeller": 0.8, "glider": 0.45}[style]
-    sweep = np.tan(np.radians(sweep_deg)) * span / 2
+    sweep = math.tan(math.radians(sweep_deg)) * span / 2  # libm: numpy's tan is SIMD-dispatched per CPU
     wing_y = -r * 0.45 if style in ("airliner", "fighter") else r * 0.8
     z_wing = -length * (0.08 if style != "fighter" else 0.05)
     a.add(_wing(span, root, tip, sweep, r * 0.18, z_wing, wing_y), body)
@@ -100,7 +103,7 @@ def airplane(rng: np.random.Generator) -> Assembly:
             ]
             for sx in (-x, x):
                 mesh = _along_z(eng, sections=14)
-                mesh.apply_translation((sx, wing_y - r * 0.5, 0))
+                mesh = translated(mesh, (sx, wing_y - r * 0.5, 0))
                 a.add(mesh, dark)
     if style == "propeller":
         nose_z = -length / 2
@@ -222,7 +225,7 @@ def bus(rng: np.random.Generator) -> Assembly:
     )
     if rng.uniform() < 0.4:
         paint = textured(
-            "paint", Texture("label", paint.kd, jitter(rng, choice(rng, LIVERY)), seed=texture_seed(rng), fmt="png")
+            "paint", Texture("label", paint.kd, jitter(rng, choice(rng, LIVERY)), seed=texture_seed(rng))
         )
     a.add(box((width, height - 0.35, length), (0, 0.35 + (height - 0.35) / 2, 0)), paint)
     glass = solid("glass", GLASS)
@@ -294,7 +297,7 @@ def skateboard(rng: np.random.Generator) -> Assembly:
         else textured(
             "deck",
             Texture(
-                choice(rng, ("stripes", "checker")), deck_color, (0.95, 0.95, 0.9), seed=texture_seed(rng), fmt="png"
+                choice(rng, ("stripes", "checker")), deck_color, (0.95, 0.95, 0.9), seed=texture_seed(rng)
             ),
         )
     )

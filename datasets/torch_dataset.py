@@ -15,6 +15,7 @@ Why it is built this way:
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 from collections import OrderedDict
 from pathlib import Path
@@ -25,10 +26,11 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from clip2point.datasets.shard_format import open_shard
+from clip2point.datasets.shard_format import TEXTURE_STATUSES, open_shard, texture_counts, texture_status_of
 from clip2point.datasets.shards import class_names_of, load_index
 from clip2point.errors import ConfigError, ShardError
 
+log = logging.getLogger(__name__)
 FIELDS = ("rgb", "depth", "points")
 CAMERAS = ("elev", "azim", "dist")
 
@@ -48,6 +50,7 @@ class ShardDataset(Dataset):
         fields: Sequence[str] = ("rgb", "points"),
         seed: int = 0,
         max_open_files: int = 32,
+        texture_status: Sequence[str] | None = None,
     ) -> None:
         self.root = Path(root)
         index = load_index(self.root)
@@ -58,7 +61,7 @@ class ShardDataset(Dataset):
             raise ConfigError(f"max_open_files must be >= 1; got {max_open_files}")
         self.seed, self.epoch, self.split, self.max_open_files = int(seed), 0, split, max_open_files
         self.class_names: list[str] = class_names_of(index)
-        objects = _select_split(index, split, self.root)
+        objects = _select_textures(_select_split(index, split, self.root), texture_status, self.root)
         files = {s["shard_id"]: s["file"] for s in index["shards"]}
         shard_ids = sorted({o["shard_id"] for o in objects})
         self._files = np.array([str(self.root / files[s]) for s in shard_ids])
@@ -255,6 +258,26 @@ def _num_views(index: dict[str, Any], root: Path) -> int:
     if len(shapes) > 1:
         raise ShardError(root, f"shards disagree on the RGB view shape {sorted(shapes)}; they come from different jobs")
     return shapes.pop()[0]
+
+
+def _select_textures(objects: list[dict[str, Any]], allowed: Sequence[str] | None, root: Path) -> list[dict[str, Any]]:
+    """The objects whose texture status is in ``allowed`` (None: all), e.g. ``("textured",
+    "untextured_by_source")`` to pre-train without objects whose texture was lost; how many
+    were left out is logged, and leaving out everything is an error that says what the folder has."""
+    if allowed is None:
+        return objects
+    unknown = sorted(set(allowed) - set(TEXTURE_STATUSES))
+    if unknown:
+        raise ConfigError(f"texture_status {unknown} not known; choose from {', '.join(TEXTURE_STATUSES)}")
+    chosen = [o for o in objects if texture_status_of(o) in allowed]
+    if objects and not chosen:
+        raise ConfigError(f"{root}: no object has texture status {', '.join(allowed)}; the folder has "
+                          f"{texture_counts(objects)} (a folder rendered before texture status was recorded "
+                          "says 'unrecorded': render it again or drop the texture filter)")
+    if len(chosen) < len(objects):
+        log.info("%s: %d of %d objects left out by texture status (kept %s)", root, len(objects) - len(chosen),
+                 len(objects), ", ".join(allowed))
+    return chosen
 
 
 def _select_split(index: dict[str, Any], split: str | None, root: Path) -> list[dict[str, Any]]:

@@ -15,7 +15,9 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 from PIL import Image
 
-from clip2point.datasets.shard_format import open_shard, read_json_attr, read_object, read_strings
+from clip2point.datasets.shard_format import (
+    open_shard, read_json_attr, read_object, read_strings, texture_counts, texture_status_of,
+)
 from clip2point.datasets.shards import INDEX_FORMAT, SCHEMA_VERSION, class_names_of, load_index
 from clip2point.errors import ConfigError, ShardError
 from clip2point.render.sheets import contact_sheet, depth_tile
@@ -64,14 +66,16 @@ def _folder_index(folder: Path) -> dict[str, Any]:
 def index_of_file(path: Path) -> dict[str, Any]:
     """An index over one shard file (no reference checksum: only its content hashes are checked)."""
     with open_shard(path) as h5:
-        ids, synsets, splits, hashes = (read_strings(h5, n) for n in ("object_id", "synset", "split", "content_sha256"))
+        ids, synsets, splits, hashes, textures, details = (read_strings(h5, n) for n in (
+            "object_id", "synset", "split", "content_sha256", "texture_status", "texture_detail"))
         labels = h5["label"][()].tolist()
         shard_id = int(h5.attrs.get("shard_id", 0))
         config, class_names = read_json_attr(h5, "config"), read_json_attr(h5, "class_names")
         code = read_json_attr(h5, "code_version")
         shapes = {"rgb": list(h5["rgb"].shape[1:]), "points": list(h5["points"].shape[1:])}
-    objects = [{"object_id": i, "synset": s, "label": int(lb), "split": sp, "hash": h, "shard_id": shard_id, "row": r}
-               for r, (i, s, lb, sp, h) in enumerate(zip(ids, synsets, labels, splits, hashes))]
+    objects = [{"object_id": i, "synset": s, "label": int(lb), "split": sp, "hash": h, "texture_status": t,
+                "texture_detail": d, "shard_id": shard_id, "row": r}
+               for r, (i, s, lb, sp, h, t, d) in enumerate(zip(ids, synsets, labels, splits, hashes, textures, details))]
     shard = {"shard_id": shard_id, "file": path.name, "sha256": None, "bytes": path.stat().st_size,
              "shapes": shapes, "num_objects": len(objects), "num_failures": 0}
     return {"format": INDEX_FORMAT, "schema_version": SCHEMA_VERSION, "config": config, "code_version": code,
@@ -111,6 +115,7 @@ def summarize(target: Target, *, per_object: bool = False) -> dict[str, Any]:
         "skipped": len(index["skipped"]),
         "classes": dict(sorted(Counter(class_name(names, int(o["label"])) for o in objects).items())),
         "splits": dict(sorted(Counter(o["split"] for o in objects).items())),
+        "texture_status": texture_counts(objects),
         "views": _view_shape(index),
         "config": index.get("config"),
         "code_version": index.get("code_version"),
@@ -130,7 +135,9 @@ def _view_shape(index: dict[str, Any]) -> list[int] | None:
 
 def per_object_status(index: dict[str, Any]) -> list[dict[str, Any]]:
     """Every object, id-sorted: ``ok`` with its content hash, or ``failed``/``skipped`` with why."""
-    rows = [{"id": o["object_id"], "status": "ok", "hash": o["hash"], "shard": o["shard_id"]} for o in index["objects"]]
+    rows = [{"id": o["object_id"], "status": "ok", "hash": o["hash"], "shard": o["shard_id"],
+             "texture_status": texture_status_of(o), "texture_detail": o.get("texture_detail", "")}
+            for o in index["objects"]]
     rows += [{"id": f["object_id"], "status": f["status"], "hash": None, "reason": f["reason"]}
              for f in index["failures"] + index["skipped"]]
     return sorted(rows, key=lambda r: r["id"])
@@ -143,13 +150,16 @@ def format_summary(summary: dict[str, Any]) -> str:
         f"{summary['bytes'] / 2**20:.1f} MiB, views {summary['views']}",
         f"objects {summary['objects']}  failed {summary['failed']}  skipped {summary['skipped']}",
         "splits: " + ", ".join(f"{k} {v}" for k, v in summary["splits"].items()),
+        "textures: " + ", ".join(f"{k} {v}" for k, v in summary["texture_status"].items()),
         "classes: " + ", ".join(f"{k} {v}" for k, v in summary["classes"].items()),
         "config: " + json.dumps(summary["config"], sort_keys=True),
     ]
     lines += [f"failed {f['object_id']}: {f['reason']}" for f in summary["failures"]]
     lines += [f"skipped {f['object_id']}: {f['reason']}" for f in summary["skipped_objects"]]
     lines += [f"UNREADABLE {u['text']}" for u in summary["unreadable"]]
-    lines += [f"{r['id']}  {r['status']}  {r['hash'] or r.get('reason', '')}" for r in summary.get("per_object", [])]
+    lines += [f"{r['id']}  {r['status']}  {r['hash'] or r.get('reason', '')}"
+              + (f"  texture {r['texture_status']}" if r.get("texture_status") else "")
+              + (f" ({r['texture_detail']})" if r.get("texture_detail") else "") for r in summary.get("per_object", [])]
     return "\n".join(lines)
 
 

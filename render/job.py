@@ -21,9 +21,10 @@ from typing import Any, Iterable
 from tqdm import tqdm
 
 from clip2point.datasets.atomic_io import NO_SPACE
+from clip2point.datasets.mesh_collections import build_manifest_index, build_objaverse_index
 from clip2point.datasets.shard_folder import (check_job_source, record_job_source, refuse_foreign_files,
-                                                source_record)
-from clip2point.datasets.shapenet import ExcludedEntry, build_shapenet_index
+                                               source_record)
+from clip2point.datasets.shapenet import ExcludedEntry, ShapeNetIndex, build_shapenet_index
 from clip2point.datasets.shards import (
     ObjectFailure, build_index, completed_shard_ids, ensure_job_config, marker_name, read_marker, set_aside_shard,
     shard_problem, write_json_atomic, write_skipped,
@@ -49,6 +50,7 @@ class JobPlan:
     tasks: tuple[ShardTask, ...]
     skipped: tuple[ObjectFailure, ...]
     lookup: RetryLookup
+    class_names: tuple[str, ...] = ()
 
     @property
     def num_objects(self) -> int:
@@ -107,8 +109,7 @@ def synthetic_source(config: RenderJobConfig) -> Path:
 
 def plan_job(config: RenderJobConfig) -> JobPlan:
     """Index the source and chunk the sorted to-render + pre-failed objects into shards."""
-    root = synthetic_source(config) if config.shapenet_root is None else config.shapenet_root
-    index = build_shapenet_index(root, config.split_dir)
+    index, class_names = source_index(config)
     pre_failed = [_failure(x, "failed") for x in index.failed]
     items: list[Any] = sorted([*index.entries, *pre_failed], key=lambda item: item.object_id)
     if config.limit is not None:
@@ -119,14 +120,24 @@ def plan_job(config: RenderJobConfig) -> JobPlan:
         tasks.append(ShardTask(shard_id, tuple(i for i in chunk if not isinstance(i, ObjectFailure)),
                                tuple(i for i in chunk if isinstance(i, ObjectFailure))))
     skipped = tuple(_failure(x, "skipped") for x in index.skipped)
-    return JobPlan(root, tuple(tasks), skipped, RetryLookup(index.entries, pre_failed))
+    return JobPlan(index.root, tuple(tasks), skipped, RetryLookup(index.entries, pre_failed), class_names)
+
+
+def source_index(config: RenderJobConfig) -> tuple[ShapeNetIndex, tuple[str, ...]]:
+    """The configured source's index and class names (labels index them)."""
+    if config.manifest is not None:
+        return build_manifest_index(config.manifest)
+    if config.objaverse_root is not None:
+        return build_objaverse_index(config.objaverse_root, lvis=config.lvis)
+    root = synthetic_source(config) if config.shapenet_root is None else config.shapenet_root
+    return build_shapenet_index(root, config.split_dir), tuple(CLASS_NAMES)
 
 
 def job_source(config: RenderJobConfig, plan: JobPlan) -> dict[str, Any]:
     """What ``config.json`` records of the source (see ``datasets.shard_folder``)."""
     objects = [(item.object_id, item.split) for task in plan.tasks for item in (*task.entries, *task.failures)]
     objects += [(item.object_id, item.split) for item in plan.skipped]
-    return source_record(config.source, config.shapenet_root, objects)
+    return source_record(config.source, config.source_root, objects)
 
 
 def _failure(entry: ExcludedEntry, status: str) -> ObjectFailure:
@@ -188,7 +199,7 @@ def run_render_job(
              config.source, out, report.listed, report.skipped, node_rank, num_nodes, report.node_objects,
              len(mine), report.shards_already_done, sum(t.num_objects for t in pending), len(pending),
              workers, backend)
-    worker = RenderWorker(config, attrs={"config": config.identity(), "class_names": list(CLASS_NAMES)},
+    worker = RenderWorker(config, attrs={"config": config.identity(), "class_names": list(plan.class_names)},
                           threads=threads_per_worker(workers))
     start = time.perf_counter()
     _execute(worker, pending, report, workers=workers, backend=backend, progress=progress)

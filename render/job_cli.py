@@ -31,6 +31,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     src = parser.add_argument_group("source")
     src.add_argument("--shapenet", metavar="ROOT", help="ShapeNetCore v2 root (SYNSET/MODEL_ID/models/...); "
                      "default: the built-in synthetic set, cached under $CLIP2POINT_CACHE or ~/.cache/clip2point")
+    src.add_argument("--manifest", metavar="FILE", help="any collection: a .jsonl or .csv with id, path (mesh, "
+                     "relative to FILE or absolute), optional label, split, root; other columns kept as metadata")
+    src.add_argument("--objaverse", metavar="ROOT", help="an objaverse download folder (object-paths.json, glbs/)")
+    src.add_argument("--lvis", action="store_true", help="with --objaverse: the LVIS objects of "
+                     "lvis-annotations.json, labelled with their category, in split 'test'")
     src.add_argument("--split-dir", metavar="DIR", help="folder with train.txt / test.txt (default: ROOT)")
     src.add_argument("--synthetic-per-class", type=int, default=20, metavar="N", help="synthetic objects per class")
     src.add_argument("--limit", type=int, metavar="N", help="only the first N objects (id order)")
@@ -55,6 +60,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     fail = parser.add_argument_group("failures")
     fail.add_argument("--max-faces", type=int, metavar="N", help="fail meshes with more faces")
     fail.add_argument("--timeout", type=float, metavar="SEC", help="fail an object whose rendering takes longer")
+    fail.add_argument("--max-texture-pixels", type=int, default=RenderJobConfig.max_texture_pixels, metavar="N",
+                      help="render a texture with more pixels untextured, recorded as over_budget, checked from its "
+                      "header before decoding (default %(default)s = 8192x8192)")
+    fail.add_argument("--max-file-bytes", type=int, default=RenderJobConfig.max_file_bytes, metavar="N",
+                      help="largest mesh, texture or buffer file read (default %(default)s = 512 MiB)")
     fail.add_argument("--allow-failures", action="store_true", help="exit 0 even if some objects failed")
     fail.add_argument("--retry-failed", action="store_true",
                       help="re-render only the objects the folder records as failed (into new shards)")
@@ -62,11 +72,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def config_from_args(args: argparse.Namespace) -> RenderJobConfig:
     return RenderJobConfig(
-        out=args.out, shapenet_root=args.shapenet, split_dir=args.split_dir,
+        out=args.out, shapenet_root=args.shapenet, manifest=args.manifest, objaverse_root=args.objaverse,
+        lvis=args.lvis, split_dir=args.split_dir,
         synthetic_per_class=args.synthetic_per_class, num_views=args.views, size=args.size,
         num_points=args.points, depth_points=args.depth_points, objects_per_shard=args.objects_per_shard,
         seed=args.seed, limit=args.limit, max_faces=args.max_faces, timeout_s=args.timeout,
         light=args.light, shading=args.shading,
+        max_texture_pixels=args.max_texture_pixels, max_file_bytes=args.max_file_bytes,
     )
 
 

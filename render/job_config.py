@@ -3,8 +3,10 @@ is only policy.
 
 ``identity()`` is what ``config.json`` pins: a rerun into the same folder must produce the same
 bytes, so anything that changes an object's arrays or the shard partition belongs there. The
-failure policy (``max_faces``, ``timeout_s``) only decides *whether* an object renders, never
-what it looks like, so ``--retry-failed`` may relax it without invalidating the folder. Worker
+failure policy (``max_faces``, ``timeout_s``, the asset budget) only decides *whether* an object
+renders, never what it looks like, so ``--retry-failed`` may relax it without invalidating the
+folder; the one exception, a texture over the pixel budget left off, is recorded in that object's
+``texture_status`` (``over_budget``), so the shards still say what each object is. Worker
 count, backend and node split are arguments of the run, not settings: they never change output.
 """
 
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from clip2point.errors import ConfigError
+from clip2point.render.asset_guard import DEFAULT_BUDGET, AssetBudget
 from clip2point.render.cameras import view_counts
 from clip2point.render.rgb_light import DEFAULT_LIGHT, parse_light
 from clip2point.render.rgb_scene import SHADINGS
@@ -26,10 +29,15 @@ SUPPORTED_VIEWS = view_counts("clip2point")  # shards pair RGB and depth from CL
 
 @dataclass(frozen=True)
 class RenderJobConfig:
-    """One generation job. ``shapenet_root=None`` renders the built-in synthetic set."""
+    """One generation job, from one source: ``shapenet_root``, ``manifest`` (any collection) or
+    ``objaverse_root`` (with ``lvis``: the LVIS subset, labelled); none renders the built-in
+    synthetic set."""
 
     out: Path
     shapenet_root: Path | None = None
+    manifest: Path | None = None
+    objaverse_root: Path | None = None
+    lvis: bool = False
     split_dir: Path | None = None
     synthetic_per_class: int = 20
     num_views: int = 10
@@ -43,15 +51,23 @@ class RenderJobConfig:
     timeout_s: float | None = None
     light: str = DEFAULT_LIGHT  # rgb_light: why 'random' is the reference's stored-view light
     shading: str = "faithful"
+    max_texture_pixels: int = DEFAULT_BUDGET.max_texture_pixels
+    max_file_bytes: int = DEFAULT_BUDGET.max_file_bytes
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "out", Path(self.out))
         object.__setattr__(self, "light", parse_light(self.light))
         if self.shading not in SHADINGS:
             raise ConfigError(f"--shading {self.shading!r}: use one of {', '.join(SHADINGS)}")
-        for name in ("shapenet_root", "split_dir"):
+        for name in ("shapenet_root", "split_dir", "manifest", "objaverse_root"):
             value = getattr(self, name)
             object.__setattr__(self, name, None if value is None else Path(value))
+        given = [flag for flag, value in (("--shapenet", self.shapenet_root), ("--manifest", self.manifest),
+                                          ("--objaverse", self.objaverse_root)) if value is not None]
+        if len(given) > 1:
+            raise ConfigError(f"{' and '.join(given)} both name a source; render one collection per output folder")
+        if self.lvis and self.objaverse_root is None:
+            raise ConfigError("--lvis needs --objaverse ROOT (it selects and labels Objaverse's LVIS objects)")
         if self.split_dir is not None and self.shapenet_root is None:
             raise ConfigError("--split-dir needs --shapenet ROOT (the synthetic set has its own split files)")
         if self.num_views not in SUPPORTED_VIEWS:
@@ -68,13 +84,24 @@ class RenderJobConfig:
             _check_int("limit", self.limit, low=1, hint="or leave it out to render everything")
         if self.max_faces is not None:
             _check_int("max_faces", self.max_faces, low=1, hint="or leave it out for no limit")
+        _check_int("max_texture_pixels", self.max_texture_pixels, low=1, hint="e.g. 67108864 (8192x8192)")
+        _check_int("max_file_bytes", self.max_file_bytes, low=1, hint="e.g. 536870912 (512 MiB)")
         if self.timeout_s is not None and not (isinstance(self.timeout_s, (int, float))
                                                and math.isfinite(self.timeout_s) and self.timeout_s > 0):
             raise ConfigError(f"timeout_s must be a positive number of seconds or None; got {self.timeout_s!r}")
 
     @property
     def source(self) -> str:
+        if self.manifest is not None:
+            return "manifest"
+        if self.objaverse_root is not None:
+            return "objaverse-lvis" if self.lvis else "objaverse"
         return "synthetic" if self.shapenet_root is None else "shapenet"
+
+    @property
+    def source_root(self) -> Path | None:
+        """The file or folder the objects come from (None: the built-in synthetic set)."""
+        return self.manifest if self.manifest is not None else self.objaverse_root or self.shapenet_root
 
     def identity(self) -> dict[str, Any]:
         """What the output depends on (pinned in ``config.json``); paths and policy excluded."""
@@ -90,13 +117,19 @@ class RenderJobConfig:
             "light": self.light,
             "shading": self.shading,
         }
-        if self.shapenet_root is None:
+        if self.source == "synthetic":
             identity["synthetic_per_class"] = self.synthetic_per_class
         return identity
 
     def policy(self) -> dict[str, Any]:
         """The failure policy, recorded with each run but free to change between runs."""
-        return {"max_faces": self.max_faces, "timeout_s": self.timeout_s}
+        return {"max_faces": self.max_faces, "timeout_s": self.timeout_s,
+                "max_texture_pixels": self.max_texture_pixels, "max_file_bytes": self.max_file_bytes}
+
+    def budget(self) -> AssetBudget:
+        """What one object may make the loader read; an object over it is recorded, not rendered
+        with a texture (pixels) or at all (file bytes), whatever the folder's identity says."""
+        return AssetBudget(self.max_texture_pixels, self.max_file_bytes)
 
 
 def _check_int(name: str, value: Any, *, low: int, high: int | None = None, hint: str) -> None:

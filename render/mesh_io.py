@@ -6,6 +6,10 @@ the file* (trimesh splits vertices along UV and normal seams, which moves the me
 so the farthest vertex sits at distance 1. Every way a file can be unusable becomes a
 ``MeshLoadError`` naming the file and the problem; a missing texture only becomes a warning,
 because ShapeNet ships materials that point at images it does not contain.
+
+Assets a file names (material libraries, textures, glTF buffers and images) are untrusted input:
+they are read only through :mod:`clip2point.render.asset_guard` (inside the object's folder,
+within a byte and pixel budget), and what happened to them is the object's ``texture_status``.
 """
 
 from __future__ import annotations
@@ -22,17 +26,25 @@ import numpy as np
 import trimesh
 from PIL import Image
 
+from clip2point.datasets.shapenet import MESH_RELPATH
 from clip2point.errors import ConfigError, MeshLoadError
-from clip2point.render.obj_materials import has_material_library, texture_warnings
+from clip2point.render.asset_guard import (
+    DEFAULT_BUDGET, AssetBudget, AssetLedger, AssetRefused, ConfinedResolver, check_texture, gltf_image_count,
+    pil_limits_off,
+)
+from clip2point.render.obj_materials import has_material_library
 
 log = logging.getLogger(__name__)
 
 SUPPORTED_SUFFIXES = (".obj", ".off", ".ply", ".stl", ".glb", ".gltf")
 
 # What trimesh's format readers raise on malformed input (it has no exception hierarchy of its
-# own); anything else is a bug and must surface.
+# own; its glTF reader validates with ``assert``, and a hostile file can drive it into attribute
+# lookups on missing parts, arithmetic errors or unbounded recursion); anything else is a bug
+# and must surface.
 _READER_ERRORS = (ValueError, IndexError, KeyError, TypeError, UnicodeDecodeError, OSError,
-                  EOFError, struct.error, NotImplementedError)
+                  EOFError, struct.error, NotImplementedError, AssertionError, AttributeError,
+                  ArithmeticError, RecursionError)
 
 _MIN_AREA = 1e-10  # surface area of the normalised mesh below which nothing can be rendered
 
@@ -47,6 +59,8 @@ class LoadedMesh:
     mesh: trimesh.Trimesh
     num_faces: int
     warnings: tuple[str, ...] = ()
+    texture_status: str = "untextured_by_source"  # one of datasets.shard_format.TEXTURE_STATUSES
+    texture_detail: str = ""  # the files behind a lost texture, and why
 
 
 _WARNED: set[tuple[str, str]] = set()  # (file, message) pairs this process has already logged
@@ -65,24 +79,34 @@ def _warn_once(path: Path, messages: Sequence[str]) -> None:
         log.warning("%s: %s", path, message)
 
 
-def load_mesh(path: str | Path, *, max_faces: int | None = None) -> LoadedMesh:
+def load_mesh(path: str | Path, *, max_faces: int | None = None, asset_root: str | Path | None = None,
+              budget: AssetBudget = DEFAULT_BUDGET) -> LoadedMesh:
     """Load, validate and normalise one mesh file; raises ``MeshLoadError`` if it is unusable.
 
     ``max_faces`` (triangles) rejects oversized files so a job can bound memory and time; an
-    OBJ is checked from its ``f`` records before trimesh parses it.
+    OBJ is checked from its ``f`` records before trimesh parses it. ``asset_root`` is the folder
+    its textures and libraries must lie in (default: ``default_asset_root``); ``budget`` bounds
+    file bytes and texture pixels. A lost texture never fails the object: see ``texture_status``.
     """
     if max_faces is not None and max_faces < 1:
         raise ConfigError(f"max_faces must be a positive integer or None; got {max_faces}")
     path = Path(path)
-    _check_file(path)
+    _check_file(path, budget)
     lines = _obj_lines(path) if path.suffix.lower() == ".obj" else None
     records = _vertex_records(path, lines) if lines is not None else None
     if lines is not None:
         _check_face_budget(path, _obj_triangle_count(lines), max_faces)
-    parts = _triangle_parts(path, _read_scene(path))
-    warnings = texture_warnings(path, lines, parts) if lines is not None else []
-    if lines is not None and not has_material_library(path, lines):
+    ledger = AssetLedger()
+    root = Path(asset_root) if asset_root is not None else default_asset_root(path)
+    parts = _triangle_parts(path, _read_scene(path, root, budget, ledger), budget, ledger)
+    if lines is not None and not has_material_library(lines, ledger.served):
         _drop_visuals(parts)
+    has_texture = any(_texture_images(p) for p in parts)
+    declared = 0 if has_texture or ledger.problems else gltf_image_count(path, budget)
+    if declared:
+        ledger.record("undecodable", f"the {declared} images {path.name} declares could not be read as images")
+    texture_status, texture_detail = ledger.verdict(has_texture)
+    warnings = [f"{status}: {detail}; rendering untextured there" for status, detail in ledger.problems]
     num_faces = sum(len(p.faces) for p in parts)
     _check_face_budget(path, num_faces, max_faces)
     for part in parts:
@@ -95,7 +119,16 @@ def load_mesh(path: str | Path, *, max_faces: int | None = None) -> LoadedMesh:
     if not mesh.area > _MIN_AREA:
         raise MeshLoadError(path, f"zero surface area (all {num_faces} faces are degenerate)")
     _warn_once(path, warnings)
-    return LoadedMesh(path, _scene_of(parts), mesh, num_faces, tuple(warnings))
+    return LoadedMesh(path, _scene_of(parts), mesh, num_faces, tuple(warnings), texture_status, texture_detail)
+
+
+def default_asset_root(path: Path) -> Path:
+    """The mesh's own folder, except in ShapeNetCore v2's layout
+    (``SYNSET/MODEL_ID/models/model_normalized.obj``), whose textures sit in ``images/`` beside
+    ``models/``: there the model's folder, so a ShapeNet mesh opened on its own keeps them."""
+    if path.name == MESH_RELPATH.name and path.parent.name == MESH_RELPATH.parent.name:
+        return path.parent.parent
+    return path.parent
 
 
 def obj_vertex_records(path: str | Path) -> np.ndarray:
@@ -143,22 +176,34 @@ def _obj_lines(path: Path) -> list[str]:
         raise MeshLoadError(path, f"not a text OBJ file ({exc.reason} at byte {exc.start})") from exc
 
 
-def _check_file(path: Path) -> None:
+def _check_file(path: Path, budget: AssetBudget) -> None:
     if not path.exists():
         raise MeshLoadError(path, "file does not exist")
     if not path.is_file():
         raise MeshLoadError(path, "not a regular file")
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
         raise MeshLoadError(path, f"unsupported format {path.suffix!r}; use one of {', '.join(SUPPORTED_SUFFIXES)}")
-    if path.stat().st_size == 0:
+    size = path.stat().st_size
+    if size == 0:
         raise MeshLoadError(path, "file is empty")
+    if size > budget.max_file_bytes:
+        raise MeshLoadError(path, f"over_budget: {size} bytes is more than the {budget.max_file_bytes}-byte "
+                                  "budget (--max-file-bytes)")
 
 
-def _read_scene(path: Path) -> trimesh.Scene:
-    # ShapeNet keeps textures in ../images/, outside the folder trimesh's resolver allows
-    resolver = trimesh.resolvers.FilePathResolver(str(path), allow_anywhere=True)
+def _read_scene(path: Path, root: Path | None = None, budget: AssetBudget = DEFAULT_BUDGET,
+                ledger: AssetLedger | None = None) -> trimesh.Scene:
+    """trimesh's parse with every asset read through a ``ConfinedResolver`` (inside ``root``,
+    default ``default_asset_root``). A refused asset trimesh cannot do without (a glTF buffer: the
+    geometry itself) fails the object, saying so."""
+    ledger = AssetLedger() if ledger is None else ledger
+    resolver = ConfinedResolver(path, default_asset_root(path) if root is None else root, budget, ledger)
     try:
-        loaded = trimesh.load(path, force="scene", process=False, resolver=resolver)
+        with pil_limits_off():
+            loaded = trimesh.load(path, force="scene", process=False, resolver=resolver)
+    except AssetRefused as exc:
+        status = next(s for s, d in ledger.problems if d == str(exc))
+        raise MeshLoadError(path, f"{status}: {exc} (a buffer the geometry needs)") from exc
     except _READER_ERRORS as exc:
         raise MeshLoadError(path, f"cannot parse the file ({type(exc).__name__}: {exc})") from exc
     if not isinstance(loaded, trimesh.Scene):
@@ -166,7 +211,8 @@ def _read_scene(path: Path) -> trimesh.Scene:
     return loaded
 
 
-def _triangle_parts(path: Path, scene: trimesh.Scene) -> list[trimesh.Trimesh]:
+def _triangle_parts(path: Path, scene: trimesh.Scene, budget: AssetBudget = DEFAULT_BUDGET,
+                    ledger: AssetLedger | None = None) -> list[trimesh.Trimesh]:
     """Every triangle geometry of the scene with its node transform baked in (GLB/glTF graphs),
     so the rest of the pipeline sees one flat list in world coordinates.
 
@@ -187,7 +233,7 @@ def _triangle_parts(path: Path, scene: trimesh.Scene) -> list[trimesh.Trimesh]:
         parts.append(part)
     if not parts:
         raise MeshLoadError(path, "no faces (the file holds no triangle or polygon geometry)")
-    _decode_textures(path, parts)
+    _decode_textures(parts, budget, AssetLedger() if ledger is None else ledger)
     return parts
 
 
@@ -202,17 +248,28 @@ def _handed_over(geometry: trimesh.Trimesh) -> trimesh.Trimesh:
     return part
 
 
-def _decode_textures(path: Path, parts: list[trimesh.Trimesh]) -> None:
+_IMAGE_SLOTS = ("image", "baseColorTexture")  # SimpleMaterial (OBJ), PBRMaterial (glTF)
+
+
+def _texture_images(part: trimesh.Trimesh) -> list[Image.Image]:
+    material = getattr(part.visual, "material", None)
+    images = (getattr(material, slot, None) for slot in _IMAGE_SLOTS)
+    return [image for image in images if isinstance(image, Image.Image)]
+
+
+def _decode_textures(parts: list[trimesh.Trimesh], budget: AssetBudget, ledger: AssetLedger) -> None:
     """Decode texture images now: ``PIL`` decodes lazily, which would bill the decode (and a
-    broken texture's error) to whoever first touches the pixels, the RGB stage."""
+    broken texture's error) to whoever first touches the pixels, the RGB stage. An image over
+    the pixel budget is dropped from its header, before any pixel is decoded; a broken one is
+    dropped too: the part renders untextured and the ledger says why."""
     for part in parts:
         material = getattr(part.visual, "material", None)
-        for image in (getattr(material, "image", None), getattr(material, "baseColorTexture", None)):
-            if isinstance(image, Image.Image):
-                try:
-                    image.load()
-                except OSError as exc:
-                    raise MeshLoadError(path, f"texture of part {part.metadata.get('name')} cannot be decoded ({exc})") from exc
+        for slot in _IMAGE_SLOTS:
+            image = getattr(material, slot, None)
+            what = f"texture {image.info.get('file_path', slot) if isinstance(image, Image.Image) else ''} " \
+                   f"of part {part.metadata.get('name')}"
+            if isinstance(image, Image.Image) and not check_texture(image, what, budget, ledger):
+                setattr(material, slot, None)  # the material's colour still applies, as for a missing file
 
 
 def _check_finite(path: Path, values: np.ndarray, what: str) -> None:

@@ -25,7 +25,7 @@ from clip2point.errors import ConfigError
 from clip2point.render.cameras import ViewPreset, check_raster_side, look_at_view_transform, opengl_camera_pose
 from clip2point.render.gl import import_pyrender
 from clip2point.render.mesh_io import LoadedMesh
-from clip2point.render.rgb_gl import close_offscreen, offscreen_renderer
+from clip2point.render.rgb_gl import close_offscreen, gl_strings, offscreen_renderer
 from clip2point.render.rgb_light import DEFAULT_LIGHT, light_directions, light_poses, parse_light
 from clip2point.render.rgb_scene import SHADINGS, build_pyrender_mesh
 
@@ -91,6 +91,7 @@ class RGBRenderer:
         self._offscreen = offscreen_renderer(self._pyrender, self.settings.size, samples=self.settings.msaa_samples,
                                              defines=defines)
         self._flags = self._pyrender.RenderFlags.SKIP_CULL_FACES  # SPEC §4: draw both sides
+        self.gl_info = gl_strings()  # the context is current now; pixels depend on this driver
 
     def render(self, mesh: LoadedMesh, views: ViewPreset, *, light_seed: int) -> RGBViews:
         """All views of one object: camera at ``2·views.dist`` (SPEC §4), one directional

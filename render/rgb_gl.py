@@ -29,6 +29,18 @@ def offscreen_renderer(pyrender: ModuleType, size: int, *, samples: int,
     return offscreen
 
 
+def gl_strings() -> dict[str, str]:
+    """Vendor, renderer and version of the current GL context (e.g. Mesa llvmpipe and its LLVM
+    and vector width): rendered pixels depend on them, and the lock cannot pin a system driver."""
+    from OpenGL import GL  # noqa: PLC0415  (imported after pyrender chose the GL platform)
+
+    out = {}
+    for name in ("GL_VENDOR", "GL_RENDERER", "GL_VERSION"):
+        value = GL.glGetString(getattr(GL, name))
+        out[name] = value.decode("utf-8", "replace") if value else "unknown"
+    return out
+
+
 def close_offscreen(offscreen: Any) -> None:
     """Free one renderer's GL resources and context without ``eglTerminate``.
 

@@ -14,6 +14,7 @@ stored points, so neither worker count, order, node split nor resumption can cha
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
@@ -94,6 +95,7 @@ class _Drawn:
     points: np.ndarray
     rgb: np.ndarray
     depth_points: np.ndarray
+    texture: tuple[str, str]  # (texture_status, texture_detail) from the loader
 
 
 @dataclass
@@ -180,7 +182,8 @@ class RenderWorker:
         with clock.stage("depth"):
             objects = self._with_depth(drawn)
         stats = {"seconds": {k: v for k, v in clock.seconds.items() if k != "write"},
-                 "policy": self.config.policy(), "gl_rebuilds": rebuilds, "retry_of": dict(task.retry_of)}
+                 "policy": self.config.policy(), "gl_rebuilds": rebuilds, "retry_of": dict(task.retry_of),
+                 "gl": self._renderer.gl_info if self._renderer is not None else None}
         written = write_shard(self.config.out, task.shard_id, objects, failures, attrs=self.attrs, stats=stats)
         clock.seconds["write"] += written.write_seconds
         return ShardOutcome(task.shard_id, len(objects), tuple(failures), written.bytes, dict(clock.seconds), rebuilds)
@@ -216,7 +219,8 @@ class RenderWorker:
         """Load, sample and render RGB (the GL part); depth is batched per shard afterwards."""
         seed = derive_seed(self.config.seed, entry.object_id, SHARD_SEEDS)
         with clock.stage("load"):
-            mesh = load_mesh(entry.mesh_path, max_faces=self.config.max_faces)
+            mesh = load_mesh(entry.mesh_path, max_faces=self.config.max_faces, asset_root=entry.asset_root,
+                             budget=self.config.budget())
         with clock.stage("sample"):
             points = sample_surface(mesh.mesh, self.config.num_points, seed=seed)
             if not np.isfinite(points).all():
@@ -227,7 +231,7 @@ class RenderWorker:
             views = renderer.render(mesh, self.views, light_seed=seed)
         if not views.mask.any():
             return self._failure(entry, "degenerate: the mesh covers no pixel in any view")
-        return _Drawn(entry, points, views.rgb, subset)
+        return _Drawn(entry, points, views.rgb, subset, (mesh.texture_status, mesh.texture_detail))
 
     def _with_depth(self, drawn: list[_Drawn]) -> list[RenderedObject]:
         """Depth maps for all drawn objects, projected in batches on one thread: batched it is
@@ -248,7 +252,8 @@ class RenderWorker:
             for item, item_depth in zip(batch, depth):
                 e = item.entry
                 objects.append(RenderedObject(e.object_id, e.synset, e.label, e.split, item.rgb,
-                                              np.ascontiguousarray(item_depth), item.points, elev, azim, dist))
+                                              np.ascontiguousarray(item_depth), item.points, elev, azim, dist,
+                                              *item.texture, json.dumps(dict(e.metadata)) if e.metadata else ""))
         return objects
 
     def _ensure_renderer(self) -> RGBRenderer:

@@ -23,6 +23,7 @@ TORCHRUN_ONE = [*TORCHRUN[:-1], "1"]
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 
 
+@pytest.mark.slow  # ~30 s: two torchrun processes
 def test_gathered_loss_and_gradients_equal_the_single_process_global_batch(tmp_path: Path) -> None:
     out = tmp_path / "dist.json"
     done = subprocess.run([*TORCHRUN, str(Path(__file__).parent / "dist_worker.py"), str(out)],
@@ -36,6 +37,7 @@ def test_gathered_loss_and_gradients_equal_the_single_process_global_batch(tmp_p
         torch.testing.assert_close(torch.tensor(two_ranks["grads"][name]), torch.tensor(grad), rtol=1e-5, atol=1e-7)
 
 
+@pytest.mark.slow  # ~50 s: two torchrun processes pre-train
 def test_torchrun_pretraining_on_two_processes(tmp_path: Path) -> None:
     shards = write_random_shards(tmp_path / "shards")
     weights = tiny_weights_file(tmp_path / "tiny.pt")
@@ -56,6 +58,7 @@ def test_torchrun_pretraining_on_two_processes(tmp_path: Path) -> None:
     assert done.stdout.count("pretrain: ") == 1  # rank 0 alone reports
 
 
+@pytest.mark.slow  # ~170 s: kill, resume and a reference run
 def test_a_killed_two_process_run_resumes_mid_epoch_to_identical_weights(tmp_path: Path) -> None:
     """Both ranks SIGKILLed right after step 3 (checkpoint at step 2, mid-epoch 0 of 4 steps);
     torchrun resumes; the weights equal an uninterrupted two-process run's, bit for bit: the

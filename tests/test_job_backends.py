@@ -25,6 +25,7 @@ def reference(tmp_path: Path) -> dict[str, str]:
 
 @pytest.mark.cluster
 @pytest.mark.parametrize("backend", ["dask", "ray"])
+@pytest.mark.slow  # ~30-50 s each: starts a Dask or Ray cluster
 def test_cluster_backend_matches_in_process(tmp_path: Path, reference: dict[str, str], backend: str,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     for variable in ("RAY_ADDRESS", "DASK_SCHEDULER_ADDRESS"):

@@ -70,6 +70,7 @@ def reference(tmp_path: Path) -> Path:
     return out
 
 
+@pytest.mark.slow  # ~85 s: kill a render job, resume, compare
 def test_sigkill_mid_shard_then_rerun_completes_identically(tmp_path: Path, reference: Path) -> None:
     synthetic_source(small_config(tmp_path))  # the subprocess finds the cached set
     out = tmp_path / "killed"

@@ -66,12 +66,14 @@ def test_armchair_keeps_two_textured_materials(shared_data: Path) -> None:
     assert all(p.visual.material.image is not None for p in parts)
     assert loaded.num_faces == 18400  # 9,200 quads split into triangles
     assert loaded.warnings == ()
+    assert (loaded.texture_status, loaded.texture_detail) == ("textured", "")
 
 
 def test_obj_without_material_library_has_no_invented_texture(shared_data: Path) -> None:
     """spot.obj has UVs but no mtllib; trimesh invents a material that must not be rendered."""
     loaded = load_mesh(shared_data / "meshes/classic/spot.obj")
     assert all(g.visual.kind is None for g in loaded.scene.geometry.values())
+    assert loaded.texture_status == "untextured_by_source"
 
 
 def _shapenet_layout(tmp_path: Path, shared_data: Path) -> Path:
@@ -100,10 +102,9 @@ def _shapenet_layout(tmp_path: Path, shared_data: Path) -> Path:
 def test_shapenet_missing_texture_warns_and_loads(tmp_path: Path, shared_data: Path, caplog) -> None:
     path = _shapenet_layout(tmp_path, shared_data)
     with caplog.at_level(logging.WARNING, logger="clip2point.render.mesh_io"):
-        loaded = load_mesh(path)
-    assert loaded.warnings == (
-        "texture ../images/texture0.jpg of material material_0 not found; rendering it untextured",
-    )
+        loaded = load_mesh(path)  # SYNSET/MODEL_ID is the asset root: images/ sits beside models/
+    assert loaded.warnings == ("missing: ../images/texture0.jpg not found; rendering untextured there",)
+    assert (loaded.texture_status, loaded.texture_detail) == ("missing", "missing: ../images/texture0.jpg not found")
     assert "texture0.jpg" in caplog.text and str(path) in caplog.text
     images = {g.visual.material.name: g.visual.material.image for g in loaded.scene.geometry.values()}
     assert images["material_0"] is None and images["material_1"] is not None
@@ -116,9 +117,9 @@ def test_undecodable_texture_warns_and_loads(tmp_path: Path, shared_data: Path) 
         shutil.copy(source / name, tmp_path / name)
     (tmp_path / "cow_texture.png").write_bytes((source / "cow_texture.png").read_bytes()[:300])
     loaded = load_mesh(tmp_path / "cow.obj")
-    assert loaded.warnings == (
-        "texture cow_texture.png of material material_1 could not be decoded; rendering it untextured",
-    )
+    assert loaded.texture_status == "undecodable"
+    assert loaded.warnings == (f"undecodable: {loaded.texture_detail.partition(': ')[2]}; rendering untextured there",)
+    assert loaded.texture_detail.startswith("undecodable: cow_texture.png")
 
 
 def _box_at(offset: tuple[float, float, float], scale: float) -> trimesh.Trimesh:
@@ -218,3 +219,18 @@ def test_max_faces_applies_to_other_formats(tmp_path: Path) -> None:
     trimesh.creation.box().export(path)
     with pytest.raises(MeshLoadError, match="12 faces is more than max_faces=11"):
         load_mesh(path, max_faces=11)
+
+
+def test_shapenet_textures_stay_inside_the_model_folder(tmp_path: Path, shared_data: Path) -> None:
+    """The ShapeNet layout widens the asset root to SYNSET/MODEL_ID, not further; other layouts
+    keep the mesh's own folder."""
+    path = _shapenet_layout(tmp_path, shared_data)
+    assert load_mesh(path, asset_root=path.parent).texture_status == "refused_outside"
+    other = path.with_name("other.obj")
+    shutil.copy(path, other)
+    assert load_mesh(other).texture_status == "refused_outside"
+    mtl = path.with_suffix(".mtl")
+    mtl.write_text(mtl.read_text().replace("../images/texture1.png", "../../1a2b3d/images/texture1.png"))
+    (tmp_path / "02958343" / "1a2b3d" / "images").mkdir(parents=True)
+    shutil.copy(path.parents[1] / "images" / "texture1.png", tmp_path / "02958343" / "1a2b3d" / "images")
+    assert load_mesh(path).texture_status == "refused_outside"  # another model's texture

@@ -60,14 +60,17 @@ def test_textures_are_decoded_at_load(shared_data: Path) -> None:
     assert images and all(getattr(image, "im", None) is not None for image in images)
 
 
-def test_truncated_texture_is_a_mesh_load_error(shared_data: Path, tmp_path: Path) -> None:
+def test_truncated_texture_renders_untextured_and_is_recorded(shared_data: Path, tmp_path: Path) -> None:
+    """A texture whose pixels cannot be decoded loses the texture, not the object (issue 14)."""
     source = shared_data / "meshes" / "pytorch3d_cow"
     shutil.copytree(source, tmp_path / "cow")
     texture = tmp_path / "cow" / "cow_texture.png"
     assert Image.open(texture).format == "PNG"
     texture.write_bytes(texture.read_bytes()[:4096])  # header intact, pixel data cut off
-    with pytest.raises(MeshLoadError, match=r"cow\.obj: texture of part .* cannot be decoded"):
-        load_mesh(tmp_path / "cow" / "cow.obj")
+    loaded = load_mesh(tmp_path / "cow" / "cow.obj")
+    assert loaded.texture_status == "undecodable"
+    assert "cow_texture.png" in loaded.texture_detail and "cannot be decoded" in loaded.texture_detail
+    assert all(p.visual.material.image is None for p in loaded.scene.geometry.values())
 
 
 @pytest.mark.parametrize(("vertex", "message"), [

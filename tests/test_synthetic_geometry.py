@@ -7,9 +7,21 @@ import io
 
 import numpy as np
 import pytest
+import trimesh
+from PIL import Image
 
 from clip2point.datasets.synthetic_geometry import _triangulate, arc, extrude, lathe, place, planar_uv, tube
-from clip2point.datasets.synthetic_materials import PATTERNS, Texture, save_texture, texture_image
+from clip2point.datasets.synthetic_materials import PATTERNS, Texture, png_bytes, save_texture, texture_image
+from clip2point.datasets.synthetic_primitives import (
+    ball,
+    box,
+    compose,
+    rod,
+    rotation,
+    signed_volume,
+    subdivide,
+    transformed,
+)
 
 L_SHAPE = np.array([(0, 0), (3, 0), (3, 1), (1, 1), (1, 2), (0, 2)], dtype=float)  # area 4, non-convex
 
@@ -115,9 +127,8 @@ def test_planar_uv_splits_corners_and_stays_in_the_unit_square() -> None:
 
 
 @pytest.mark.parametrize("pattern", PATTERNS)
-@pytest.mark.parametrize("fmt", ["jpg", "png"])
-def test_textures_are_deterministic_and_two_toned(pattern: str, fmt: str) -> None:
-    tex = Texture(pattern, (0.9, 0.1, 0.1), (0.1, 0.1, 0.9), seed=7, fmt=fmt)
+def test_textures_are_deterministic_and_two_toned(pattern: str) -> None:
+    tex = Texture(pattern, (0.9, 0.1, 0.1), (0.1, 0.1, 0.9), seed=7)
     blobs = []
     for _ in range(2):
         buf = io.BytesIO()
@@ -130,7 +141,7 @@ def test_textures_are_deterministic_and_two_toned(pattern: str, fmt: str) -> Non
     assert np.abs(pixels[..., 0] + pixels[..., 2] - 255.0).max() <= 1.0
     assert np.abs(pixels[..., 1] - 25.5).max() <= 0.5
     assert pixels[..., 0].std() > 10.0  # a pattern, not a flat colour
-    other = np.asarray(texture_image(Texture(pattern, (0.9, 0.1, 0.1), (0.1, 0.1, 0.9), seed=8, fmt=fmt)))
+    other = np.asarray(texture_image(Texture(pattern, (0.9, 0.1, 0.1), (0.1, 0.1, 0.9), seed=8)))
     if pattern in ("wood", "fabric"):
         assert not np.array_equal(pixels, other)  # the seed matters where the pattern is random
 
@@ -138,5 +149,57 @@ def test_textures_are_deterministic_and_two_toned(pattern: str, fmt: str) -> Non
 def test_texture_spec_validation() -> None:
     with pytest.raises(ValueError, match=r"unknown texture pattern 'marble'"):
         Texture("marble", (1, 1, 1), (0, 0, 0))
-    with pytest.raises(ValueError, match=r"texture format must be 'jpg' or 'png'; got 'gif'"):
-        Texture("wood", (1, 1, 1), (0, 0, 0), fmt="gif")
+
+
+@pytest.mark.parametrize("shape", [(128, 128), (3, 70_000), (1, 1)])
+def test_our_png_decodes_to_exactly_its_pixels(shape: tuple[int, int]) -> None:
+    """The stored-block PNG writer: any decoder gets the very pixels back, also when the image
+    needs several deflate blocks (3 rows of 70,000 pixels: 630 kB)."""
+    rgb = np.random.default_rng(0).integers(0, 256, (*shape, 3), dtype=np.uint8)
+    data = png_bytes(rgb)
+    with Image.open(io.BytesIO(data)) as img:
+        img.load()
+        assert img.format == "PNG" and img.mode == "RGB"
+        np.testing.assert_array_equal(np.asarray(img), rgb)
+    assert png_bytes(rgb) == data
+
+
+def _closed_and_outward(mesh: trimesh.Trimesh) -> None:
+    assert mesh.is_watertight and mesh.is_winding_consistent
+    assert signed_volume(mesh.vertices, mesh.faces) > 0
+
+
+@pytest.mark.parametrize("p1", [(0.0, 2.0, 0.0), (3.0, 0.0, 0.0), (0.0, 0.0, -1.0), (1.0, 1.0, 1.0)])
+def test_rod_is_a_closed_outward_prism_of_its_section(p1: tuple[float, float, float]) -> None:
+    mesh = rod((0.0, 0.0, 0.0), p1, 0.5, sections=12)
+    _closed_and_outward(mesh)
+    assert mesh.volume == pytest.approx(_ngon_area(12, 0.5) * float(np.linalg.norm(p1)))
+    radial = mesh.vertices[:24] - np.outer(mesh.vertices[:24] @ np.asarray(p1) / np.dot(p1, p1), p1)
+    np.testing.assert_allclose(np.linalg.norm(radial, axis=1), 0.5)
+
+
+def test_box_and_ball_are_closed_outward_and_the_right_size() -> None:
+    cube = box((1.0, 2.0, 3.0), (1.0, 1.0, 1.0))
+    _closed_and_outward(cube)
+    np.testing.assert_allclose(cube.bounds, [[0.5, 0.0, -0.5], [1.5, 2.0, 2.5]])
+    sphere = ball(2.0, (1.0, 0.0, 0.0), subdivisions=2)
+    _closed_and_outward(sphere)
+    assert len(sphere.faces) == 320
+    np.testing.assert_allclose(np.linalg.norm(sphere.vertices - (1.0, 0.0, 0.0), axis=1), 2.0)
+
+
+def test_subdivide_splits_each_triangle_in_four_sharing_midpoints() -> None:
+    cube = box((2.0, 2.0, 2.0))
+    verts, faces = subdivide(cube.vertices, cube.faces)
+    assert len(faces) == 4 * 12 and len(verts) == 8 + 18  # 18 edges, one midpoint each
+    _closed_and_outward(trimesh.Trimesh(verts, faces, process=False))
+
+
+def test_transforms_match_the_matrix_product_and_keep_faces_outward() -> None:
+    mesh = extrude(L_SHAPE, 0.5)
+    turn = compose(rotation(0.7, (1.0, 2.0, 3.0)), np.diag([1.0, 1.0, 1.0, 1.0]))
+    moved = transformed(mesh, turn)
+    np.testing.assert_allclose(moved.vertices, mesh.vertices @ turn[:3, :3].T, atol=1e-12)
+    mirror = transformed(mesh, np.diag([-1.0, 1.0, 1.0, 1.0]))
+    _closed_and_outward(mirror)
+    assert np.isclose(signed_volume(mirror.vertices, mirror.faces), signed_volume(mesh.vertices, mesh.faces))

@@ -87,6 +87,7 @@ def test_resume_rules(data: tuple[Path, Path], tmp_path: Path) -> None:
     assert (extended.step, extended.epoch) == (4, 2)
 
 
+@pytest.mark.slow  # ~30 s: kill a training run, resume, compare
 def test_killed_run_resumes_to_identical_weights(data: tuple[Path, Path], tmp_path: Path) -> None:
     """SIGKILL right after step 3 (checkpoint at step 2, mid-epoch 0 of 4 steps); resume; the
     final weights equal an uninterrupted run's, bit for bit (CPU, deterministic, one thread)."""

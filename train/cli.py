@@ -30,6 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     data = parser.add_argument_group("data")
     data.add_argument("--shards", required=True, help="shard folder of the generation job (train split is used)")
     data.add_argument("--out", required=True, help="run folder: config.json, metrics.jsonl, checkpoints/, curves.png")
+    data.add_argument("--require-textures", action="store_true",
+                      help="leave out objects whose texture_status records a lost texture (missing, "
+                      "refused_outside, undecodable, over_budget); see `clip2point inspect SHARDS summary`")
     data.add_argument("--val-shards", default=None, help="shard folder for zero-shot validation (its --val-split)")
     data.add_argument("--val-split", default=d["val_split"])
     data.add_argument("--modelnet40", default=None, help="ModelNet40 folder (.off or .h5) for zero-shot validation")

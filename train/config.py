@@ -81,6 +81,7 @@ class TrainConfig:
     val_points: int = 1024
     select_metric: str = "auto"  # val_top1 with --val-shards, else train_loss
     cache_image_features: bool = False
+    require_textures: bool = False  # leave out objects whose texture the shards lost (texture_status)
     feature_cache_dir: str | None = None  # default RUN/feature_cache
     device: str | None = None  # default: cuda:LOCAL_RANK when available, else cpu
     progress: bool = True
@@ -195,8 +196,10 @@ def resume_differences(stored: dict[str, Any], current: TrainConfig) -> list[str
     stored = upgrade_stored_config(stored)
     now = current.to_dict()
     keys = sorted((set(stored) | set(now)) - RESUME_FREE_FIELDS)
-    return [f"{k}: checkpoint {stored.get(k, '<absent>')!r}, now {now.get(k, '<absent>')!r}"
-            for k in keys if stored.get(k, "<absent>") != now.get(k, "<absent>")]
+    # A setting newer than the checkpoint counts as its default there: that is how it trained.
+    defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig) if f.default is not dataclasses.MISSING}
+    return [f"{k}: checkpoint {stored.get(k, defaults.get(k, '<absent>'))!r}, now {now.get(k, '<absent>')!r}"
+            for k in keys if stored.get(k, defaults.get(k, "<absent>")) != now.get(k, "<absent>")]
 
 
 def _positive(cfg: TrainConfig, *names: str) -> None:

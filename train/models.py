@@ -4,7 +4,8 @@ The frozen image tower and the trained depth tower are two copies of one CLIP vi
 the text tower is only used to build zero-shot prompts. Weights come from an open_clip tag
 (online) or a local file (offline); the package's own tiny configs make the same code path
 testable on CPU: ``c2p-tiny`` has ViT-B/32's input geometry (224², 32-px patches), ``c2p-tiny-64``
-takes 64² pictures in 16-px patches and learns in seconds.
+takes 64² pictures in 16-px patches and learns in seconds; ``c2p-standin-64`` is the architecture
+of the CPU stand-in for CLIP that ``train/standin.py`` fits (its weights are never CLIP's).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from clip2point.errors import CheckpointError, ConfigError
 log = logging.getLogger(__name__)
 
 MODEL_CONFIG_DIR = Path(__file__).resolve().parent / "model_configs"
+STANDIN_PREFIX = "c2p-standin"  # train/standin.py's models: never to be mistaken for CLIP
 _RANDOM_INIT_SEED = 0  # random-init towers are seeded so a run can rebuild the same base weights
 
 
@@ -183,27 +185,32 @@ def _size_mismatch(exc: BaseException) -> str:
 
 
 
-def _create_random(model_name: str) -> nn.Module:
+def _create_random(model_name: str, seed: int = _RANDOM_INIT_SEED) -> nn.Module:
     import open_clip
 
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(_RANDOM_INIT_SEED)
+        torch.manual_seed(seed)
         return open_clip.create_model(model_name)
 
 
-def create_clip(model_name: str, pretrained: str | Path | None = None, device: str | torch.device = "cpu") -> ClipBundle:
-    """Build a CLIP model from a tag, a local weights file, or a seeded random init (``None``)."""
+def create_clip(model_name: str, pretrained: str | Path | None = None, device: str | torch.device = "cpu", *,
+                init_seed: int = _RANDOM_INIT_SEED) -> ClipBundle:
+    """Build a CLIP model from a tag, a local weights file, or a random init seeded by
+    ``init_seed`` (``pretrained=None``)."""
     import open_clip
 
     _check_model_name(model_name)
     with _quiet_open_clip():
         if pretrained is None:
-            model = _create_random(model_name)
+            model = _create_random(model_name, init_seed)
         elif _is_pretrained_tag(model_name, str(pretrained)):
             model = _create_from_tag(model_name, str(pretrained))
         else:
             model = _create_from_file(model_name, Path(pretrained))
         tokenizer = open_clip.get_tokenizer(model_name)
+    if model_name.startswith(STANDIN_PREFIX):
+        log.info("%s is a STAND-IN for CLIP (a small model fitted to synthetic renders by `clip2point standin`), "
+                 "not CLIP", model_name)
     model = model.to(device).eval()
     embed_dim = int(open_clip.get_model_config(model_name)["embed_dim"])
     return ClipBundle(model, tokenizer, embed_dim, model_name, None if pretrained is None else str(pretrained))

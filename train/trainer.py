@@ -22,6 +22,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from clip2point.datasets.batch_loader import ShardBatchLoader, batch_loader
+from clip2point.datasets.shard_format import INTACT_TEXTURE_STATUSES
 from clip2point.datasets.torch_dataset import ShardDataset
 from clip2point.datasets.shards import write_json_atomic
 from clip2point.errors import ConfigError, ShardError
@@ -122,7 +123,8 @@ class Trainer:
         self.micro = cfg.micro_batch(env.world_size)
         check_inputs(cfg)
         self.dataset = ShardDataset(cfg.shards, split="train", view="random", seed=cfg.seed,
-                                    fields=("points",) if cfg.cache_image_features else ("rgb", "points"))
+                                    fields=("points",) if cfg.cache_image_features else ("rgb", "points"),
+                                    texture_status=INTACT_TEXTURE_STATUSES if cfg.require_textures else None)
         self.shards = feature_cache.shard_checksums(cfg.shards)
         self.sampler = ResumableSampler(len(self.dataset), env, seed=cfg.seed)
         self.steps_per_epoch = self.sampler.per_rank // (self.micro * cfg.accum_steps)

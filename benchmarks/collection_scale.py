@@ -1,0 +1,121 @@
+"""Planning, the resume check, indexing and merging for an Objaverse-sized manifest, without
+rendering (issue 14, item 5): does the job's bookkeeping stay in minutes and bounded memory at
+800,000 objects?
+
+A synthetic manifest of N rows (every row names the same small mesh, so the index's per-row
+``stat`` is warm: on a network file system budget more) is planned; then every shard is made
+"done" by writing its completion marker by hand, with a one-byte stand-in shard file and its
+sha256, so that ``run_render_job`` does exactly what a resume of a finished job does (check every
+done shard against its marker, reconcile retries, rebuild ``index.json``) and renders nothing;
+last, ``shards merge`` copies the folder into a new one. Timed phases are wall-clock seconds;
+memory is the process's peak RSS after each phase (it only grows). Checksumming real shard files
+is extra and bound by the disk (~0.7-1.4 ms per MB, see ``datasets.shards.shard_problem``) --
+use ``--quick-resume`` to skip it. Last line: one JSON object.
+
+    python benchmarks/collection_scale.py --objects 800000
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import resource
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from clip2point.datasets.shard_merge import merge_shard_folders
+from clip2point.datasets.shards import (
+    MARKER_FORMAT, SCHEMA_VERSION, ensure_job_config, marker_name, shard_file_name, write_json_atomic,
+)
+from clip2point.render.job import plan_job, run_render_job
+from clip2point.render.job_config import RenderJobConfig
+
+STAND_IN = b"x"  # the stand-in shard file: checked like a real one, one byte to read
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def write_manifest(folder: Path, objects: int, classes: int) -> Path:
+    (folder / "mesh.obj").write_text("v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n")
+    path = folder / "manifest.jsonl"
+    with path.open("w", encoding="utf-8") as f:
+        for i in range(objects):
+            f.write(json.dumps({"id": f"obj-{i:07d}", "path": "mesh.obj", "label": f"class-{i % classes:04d}",
+                                "source": "bench"}) + "\n")
+    return path
+
+
+def finish_shards(config: RenderJobConfig, plan: Any) -> None:
+    """A marker per planned shard, as the worker writes it, over a one-byte stand-in file."""
+    digest = hashlib.sha256(STAND_IN).hexdigest()
+    for task in plan.tasks:
+        (config.out / shard_file_name(task.shard_id)).write_bytes(STAND_IN)
+        objects = [{"object_id": e.object_id, "synset": e.synset, "label": e.label, "split": e.split,
+                    "hash": digest, "texture_status": "untextured_by_source", "texture_detail": ""}
+                   for e in task.entries]
+        write_json_atomic(config.out / marker_name(task.shard_id), {
+            "format": MARKER_FORMAT, "schema_version": SCHEMA_VERSION, "shard_id": task.shard_id,
+            "file": shard_file_name(task.shard_id), "sha256": digest, "bytes": len(STAND_IN), "objects": objects,
+            "failures": [f.to_json() for f in task.failures], "class_names": list(plan.class_names),
+            "shapes": {"rgb": [10, 224, 224, 3], "points": [8192, 3]}, "stats": {}})
+
+
+def run(objects: int, per_shard: int, classes: int, work: Path) -> dict[str, Any]:
+    result: dict[str, Any] = {"objects": objects, "objects_per_shard": per_shard}
+
+    def phase(name: str, start: float) -> None:
+        result[f"{name}_s"] = round(time.perf_counter() - start, 2)
+        result[f"{name}_peak_rss_mb"] = round(peak_rss_mb(), 1)
+        print(f"{name}: {result[f'{name}_s']} s, peak RSS {result[f'{name}_peak_rss_mb']} MB", flush=True)
+
+    start = time.perf_counter()
+    manifest = write_manifest(work, objects, classes)
+    phase("write_manifest", start)
+    config = RenderJobConfig(out=work / "out", manifest=manifest, objects_per_shard=per_shard)
+    start = time.perf_counter()
+    plan = plan_job(config)
+    phase("plan", start)
+    result["shards"] = len(plan.tasks)
+    config.out.mkdir()
+    ensure_job_config(config.out, config.identity())
+    start = time.perf_counter()
+    finish_shards(config, plan)
+    phase("write_markers", start)
+    del plan
+    start = time.perf_counter()
+    report = run_render_job(config, progress=False)  # plan again + resume check + index: renders nothing
+    phase("resume_and_index", start)
+    assert report.shards_run == 0 and report.index_counts["objects"] == objects, report.index_counts
+    start = time.perf_counter()
+    merged = merge_shard_folders(work / "merged", [config.out])
+    phase("merge", start)
+    assert merged["counts"]["objects"] == objects
+    result["index_json_mb"] = round((config.out / "index.json").stat().st_size / 2**20, 1)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--objects", type=int, default=800_000)
+    parser.add_argument("--objects-per-shard", type=int, default=64)
+    parser.add_argument("--classes", type=int, default=1156, help="labels in the manifest (LVIS has 1,156)")
+    parser.add_argument("--workdir", type=Path, help="default: a temporary folder, removed afterwards")
+    args = parser.parse_args()
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="c2p-scale-"))
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        result = run(args.objects, args.objects_per_shard, args.classes, work)
+    finally:
+        if args.workdir is None:
+            shutil.rmtree(work, ignore_errors=True)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
