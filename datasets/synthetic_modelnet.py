@@ -43,8 +43,8 @@ def export_modelnet_layout(synthetic_root: str | Path, out: str | Path, *, split
 
     Class folders use the taxonomy's names with spaces as underscores (ModelNet's
     ``night_stand`` style; prompts turn them back into spaces). Returns ``out``."""
-    from clip2point.render.cameras import MODELNET_TO_SHAPENET  # noqa: PLC0415
-    from clip2point.render.mesh_io import load_mesh  # noqa: PLC0415
+    from clip2point.datasets.frames import MODELNET_TO_SHAPENET  # noqa: PLC0415
+    from clip2point.datasets.mesh_io import load_mesh  # noqa: PLC0415
 
     root, out = Path(synthetic_root), Path(out)
     read_manifest(root)  # refuses a folder that is not a complete synthetic set

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from clip2point.errors import ConfigError
-from clip2point.render.asset_guard import DEFAULT_BUDGET, AssetBudget
+from clip2point.datasets.asset_guard import DEFAULT_BUDGET, AssetBudget
 from clip2point.render.cameras import view_counts
 from clip2point.render.rgb_light import DEFAULT_LIGHT, parse_light
 from clip2point.render.rgb_scene import SHADINGS

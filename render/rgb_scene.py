@@ -24,7 +24,7 @@ import numpy as np
 import trimesh
 from PIL import Image
 
-from clip2point.render.mesh_io import LoadedMesh
+from clip2point.datasets.mesh_io import LoadedMesh
 from clip2point.render.rgb_atlas import atlas_texture, face_atlas, merged_vertex_normals
 
 SHADINGS = ("faithful", "improved")

@@ -14,9 +14,10 @@ from PIL import Image
 
 from clip2point.errors import ConfigError
 from clip2point.extras import require
-from clip2point.render.cameras import MODELNET_TO_SHAPENET, check_raster_side, get_view_preset, view_counts
+from clip2point.render.cameras import check_raster_side, get_view_preset, view_counts
+from clip2point.datasets.frames import MODELNET_TO_SHAPENET
 from clip2point.render.depth import project_depth
-from clip2point.render.mesh_io import LoadedMesh, load_mesh
+from clip2point.datasets.mesh_io import LoadedMesh, load_mesh
 from clip2point.render.rgb import CAMERAS, RGBRenderer
 from clip2point.render.rgb_light import DEFAULT_LIGHT, LIGHT_TYPES, parse_light
 from clip2point.render.rgb_scene import SHADINGS

@@ -20,7 +20,7 @@ from clip2point.eval.encoders import Encoders, text_features
 from clip2point.eval.features import FeatureStore, prepare_points
 from clip2point.eval.fewshot import FewShotSettings, run_fewshot_on_features
 from clip2point.eval.settings import ViewSettings
-from clip2point.render.mesh_io import load_mesh
+from clip2point.datasets.mesh_io import load_mesh
 from clip2point.datasets.sampling import DEPTH_POINTS, sample_surface
 from fewshot_fixtures import one_thread, tiny  # noqa: F401  (shared fixtures: the tiny towers, one torch thread)
 

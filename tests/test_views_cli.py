@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from clip2point.cli import main
-from clip2point.render.mesh_io import load_mesh
+from clip2point.datasets.mesh_io import load_mesh
 from clip2point.datasets.sampling import DEPTH_POINTS, STORED_POINTS, sample_surface
 
 

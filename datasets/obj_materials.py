@@ -1,5 +1,5 @@
 """What an OBJ's ``mtllib`` records promise. Textures and libraries themselves are read (or
-refused, or found missing) by :class:`clip2point.render.asset_guard.ConfinedResolver`, which
+refused, or found missing) by :class:`clip2point.datasets.asset_guard.ConfinedResolver`, which
 records every loss; this module only answers whether a real material library was loaded."""
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ so the farthest vertex sits at distance 1. Every way a file can be unusable beco
 because ShapeNet ships materials that point at images it does not contain.
 
 Assets a file names (material libraries, textures, glTF buffers and images) are untrusted input:
-they are read only through :mod:`clip2point.render.asset_guard` (inside the object's folder,
+they are read only through :mod:`clip2point.datasets.asset_guard` (inside the object's folder,
 within a byte and pixel budget), and what happened to them is the object's ``texture_status``.
 """
 
@@ -28,11 +28,11 @@ from PIL import Image
 
 from clip2point.datasets.shapenet import MESH_RELPATH
 from clip2point.errors import ConfigError, MeshLoadError
-from clip2point.render.asset_guard import (
+from clip2point.datasets.asset_guard import (
     DEFAULT_BUDGET, AssetBudget, AssetLedger, AssetRefused, ConfinedResolver, check_texture, gltf_image_count,
     pil_limits_off,
 )
-from clip2point.render.obj_materials import has_material_library
+from clip2point.datasets.obj_materials import has_material_library
 
 log = logging.getLogger(__name__)
 
