@@ -18,7 +18,7 @@ import shutil
 from pathlib import Path
 from typing import Any, Sequence
 
-from clip2point.datasets.atomic_io import atomic_path, write_json_atomic
+from clip2point.atomic_io import atomic_path, write_json_atomic
 from clip2point.datasets.shard_format import ObjectFailure
 from clip2point.datasets.shards import (
     CONFIG_NAME,

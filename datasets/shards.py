@@ -26,7 +26,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import h5py
 
-from clip2point.datasets.atomic_io import (
+from clip2point.atomic_io import (
     atomic_path, require_free_space, set_aside, sha256_file, write_file, write_json_atomic,
 )
 from clip2point.datasets.shard_format import (

@@ -33,6 +33,7 @@ from clip2point.datasets.synthetic_obj import write_model
 from clip2point.datasets.synthetic_shapes import SYNTHETIC_SYNSETS, build_object, model_id
 from clip2point.datasets.taxonomy import SHAPENET_SYNSETS, synset_name
 from clip2point.errors import ConfigError, PathError
+from clip2point.validation import check_int
 
 log = logging.getLogger(__name__)
 
@@ -52,14 +53,8 @@ class SyntheticSettings:
     synsets: tuple[str, ...] = SYNTHETIC_SYNSETS
 
     def __post_init__(self) -> None:
-        if (
-            isinstance(self.per_class, bool)
-            or not isinstance(self.per_class, int)
-            or not 1 <= self.per_class <= MAX_PER_CLASS
-        ):
-            raise ConfigError(f"per_class must be an integer from 1 to {MAX_PER_CLASS}; got {self.per_class!r}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ConfigError(f"seed must be a non-negative integer; got {self.seed!r}")
+        check_int(self.per_class, "--per-class", low=1, high=MAX_PER_CLASS)
+        check_int(self.seed, "--seed", low=0)
         if not self.synsets:
             raise ConfigError("the synthetic set needs at least one class (leave classes unset for all of them)")
         unknown = [s for s in self.synsets if s not in SYNTHETIC_SYNSETS]

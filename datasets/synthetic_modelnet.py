@@ -17,7 +17,7 @@ from typing import Sequence
 
 import numpy as np
 
-from clip2point.datasets.atomic_io import write_json_atomic
+from clip2point.atomic_io import write_json_atomic
 from clip2point.datasets.synthetic import read_manifest
 from clip2point.datasets.taxonomy import synset_name
 from clip2point.errors import PathError

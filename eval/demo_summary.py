@@ -14,7 +14,7 @@ import statistics
 from pathlib import Path
 from typing import Any, Sequence
 
-from clip2point.datasets.atomic_io import write_json_atomic
+from clip2point.atomic_io import write_json_atomic
 
 KIND = "clip2point demo: the CLIP2Point claim in miniature with a STAND-IN for CLIP (not CLIP)"
 ZEROSHOT_LABELS = {"plain": "PointCLIP-style: plain stand-in visual tower",

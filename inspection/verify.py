@@ -18,7 +18,7 @@ from typing import Any, Iterator
 import numpy as np
 from tqdm import tqdm
 
-from clip2point.datasets.atomic_io import sha256_file
+from clip2point.atomic_io import sha256_file
 from clip2point.datasets.shard_format import content_hash, open_shard, read_object, read_strings
 from clip2point.inspection.view_consistency import view_scores
 from clip2point.errors import ConfigError, ShardError

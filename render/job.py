@@ -20,7 +20,7 @@ from typing import Any, Iterable
 
 from tqdm import tqdm
 
-from clip2point.datasets.atomic_io import NO_SPACE
+from clip2point.atomic_io import NO_SPACE
 from clip2point.datasets.mesh_collections import build_manifest_index, build_objaverse_index
 from clip2point.datasets.shard_folder import (check_job_source, record_job_source, refuse_foreign_files,
                                                source_record)

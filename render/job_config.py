@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from clip2point.errors import ConfigError
 from clip2point.datasets.asset_guard import DEFAULT_BUDGET, AssetBudget
+from clip2point.errors import ConfigError
 from clip2point.render.cameras import view_counts
 from clip2point.render.rgb_light import DEFAULT_LIGHT, parse_light
 from clip2point.render.rgb_scene import SHADINGS
+from clip2point.validation import check_int
 
 SUPPORTED_VIEWS = view_counts("clip2point")  # shards pair RGB and depth from CLIP2Point's cameras
 
@@ -72,23 +73,23 @@ class RenderJobConfig:
             raise ConfigError("--split-dir needs --shapenet ROOT (the synthetic set has its own split files)")
         if self.num_views not in SUPPORTED_VIEWS:
             allowed = " or ".join(map(str, SUPPORTED_VIEWS))
-            raise ConfigError(f"num_views must be {allowed} (the paper's presets); got {self.num_views}")
-        _check_int("size", self.size, low=16, high=2048, hint="use 224 for the paper's images")
-        _check_int("num_points", self.num_points, low=1, hint="use 8192 (stored cloud)")
-        _check_int("depth_points", self.depth_points, low=1, high=self.num_points,
-                   hint="depth uses a subset of the stored cloud; keep it <= num_points (paper: 1024)")
-        _check_int("objects_per_shard", self.objects_per_shard, low=1, hint="e.g. 64")
-        _check_int("synthetic_per_class", self.synthetic_per_class, low=1, hint="e.g. 20")
-        _check_int("seed", self.seed, low=0, hint="any non-negative integer")
+            raise ConfigError(f"--views must be {allowed} (the paper's presets); got {self.num_views}")
+        check_int(self.size, "--size", low=16, high=2048, hint="use 224 for the paper's images")
+        check_int(self.num_points, "--points", low=1, hint="use 8192 (stored cloud)")
+        check_int(self.depth_points, "--depth-points", low=1, high=self.num_points,
+                  hint="depth uses a subset of the stored cloud; keep it <= --points (paper: 1024)")
+        check_int(self.objects_per_shard, "--objects-per-shard", low=1, hint="e.g. 64")
+        check_int(self.synthetic_per_class, "--synthetic-per-class", low=1, hint="e.g. 20")
+        check_int(self.seed, "--seed", low=0, hint="any non-negative integer")
         if self.limit is not None:
-            _check_int("limit", self.limit, low=1, hint="or leave it out to render everything")
+            check_int(self.limit, "--limit", low=1, hint="or leave it out to render everything")
         if self.max_faces is not None:
-            _check_int("max_faces", self.max_faces, low=1, hint="or leave it out for no limit")
-        _check_int("max_texture_pixels", self.max_texture_pixels, low=1, hint="e.g. 67108864 (8192x8192)")
-        _check_int("max_file_bytes", self.max_file_bytes, low=1, hint="e.g. 536870912 (512 MiB)")
+            check_int(self.max_faces, "--max-faces", low=1, hint="or leave it out for no limit")
+        check_int(self.max_texture_pixels, "--max-texture-pixels", low=1, hint="e.g. 67108864 (8192x8192)")
+        check_int(self.max_file_bytes, "--max-file-bytes", low=1, hint="e.g. 536870912 (512 MiB)")
         if self.timeout_s is not None and not (isinstance(self.timeout_s, (int, float))
                                                and math.isfinite(self.timeout_s) and self.timeout_s > 0):
-            raise ConfigError(f"timeout_s must be a positive number of seconds or None; got {self.timeout_s!r}")
+            raise ConfigError(f"--timeout must be a positive number of seconds or left out; got {self.timeout_s!r}")
 
     @property
     def source(self) -> str:
@@ -130,13 +131,6 @@ class RenderJobConfig:
         """What one object may make the loader read; an object over it is recorded, not rendered
         with a texture (pixels) or at all (file bytes), whatever the folder's identity says."""
         return AssetBudget(self.max_texture_pixels, self.max_file_bytes)
-
-
-def _check_int(name: str, value: Any, *, low: int, high: int | None = None, hint: str) -> None:
-    ok = isinstance(value, int) and not isinstance(value, bool) and value >= low and (high is None or value <= high)
-    if not ok:
-        bound = f">= {low}" if high is None else f"in [{low}, {high}]"
-        raise ConfigError(f"{name} must be an integer {bound}; got {value!r} ({hint})")
 
 
 def default_cache_dir() -> Path:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from clip2point.datasets.atomic_io import atomic_path
+from clip2point.atomic_io import atomic_path
 from clip2point.errors import ConfigError, PathError
 from clip2point.render.cameras import default_view_count, get_view_preset, view_counts
 from clip2point.datasets.frames import align_modelnet

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from clip2point.datasets.atomic_io import tmp_path_for
+from clip2point.atomic_io import tmp_path_for
 from clip2point.render.sheets import depth_tile, to_uint8_tile
 
 ASSET_VERSION = "v1"  # bump when a picture's look changes, so older files are not reused
