@@ -21,6 +21,7 @@ import numpy as np
 
 from clip2point.datasets.pointsets import PointSet, PointSetOptions, check_finite_clouds
 from clip2point.errors import MeshLoadError, PathError
+from clip2point.parallel import map_in_processes
 from clip2point.seeds import POINTSET_SEEDS, derive_seed
 
 log = logging.getLogger(__name__)
@@ -172,12 +173,7 @@ def load_modelnet_off(root: Path, split: str, options: PointSetOptions, *, name:
     jobs = [(f, options.num_points, derive_seed(options.seed, oid, POINTSET_SEEDS), options.sampler)
             for (f, _), oid in zip(files, ids)]
     log.info("sampling %d points from each of %d %s %s meshes", options.num_points, len(files), name, split)
-    if options.workers > 1:
-        from joblib import Parallel, delayed  # noqa: PLC0415
-
-        clouds = Parallel(n_jobs=options.workers)(delayed(_sample_job)(*j) for j in jobs)
-    else:
-        clouds = [_sample_job(*j) for j in jobs]
+    clouds = map_in_processes(_sample_job, jobs, workers=options.workers)
     return PointSet(name, split, np.stack(clouds), np.array([lab for _, lab in files]), classes, tuple(ids),
                     frame="z-up", source=str(root), info={"format": "off", "sampler": options.sampler})
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from clip2point.datasets.pointsets import DATASETS, PointSetOptions
 from clip2point.datasets.prompts import PROMPT_SETS
 from clip2point.errors import ConfigError
-from clip2point.render.cameras import get_view_preset
+from clip2point.render.cameras import check_image_size, get_view_preset
 from clip2point.render.depth import get_depth_preset
 
 ALIGN_MODES = ("auto", "yes", "no")
@@ -112,9 +112,6 @@ class ViewSettings:
         if self.batch_size < 1:
             raise ConfigError(f"batch size must be at least 1; got {self.batch_size}")
         if self.image_size is not None:
-            # imported here: it pulls in trimesh, needed only when a size is given
-            from clip2point.render.views_cli import check_image_size  # noqa: PLC0415
-
             check_image_size(self.image_size, "--image-size")
 
 

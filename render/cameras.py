@@ -27,7 +27,19 @@ def check_raster_side(size: int, what: str = "image size") -> int:
         raise ConfigError(f"{what} must be between {MIN_RASTER_SIDE} and {MAX_RASTER_SIDE} pixels; got {size}")
     return size
 
+
+def check_image_size(size: int, flag: str = "--size") -> int:
+    """``size`` if it is a raster side the package accepts, else a ConfigError naming ``flag``,
+    checked before anything is read or allocated (views, project and evaluation agree)."""
+    try:
+        return check_raster_side(size)
+    except ConfigError as exc:
+        raise ConfigError(f"{flag} {size}: {exc}") from None
+
+
 __all__ = [
+    "check_raster_side",
+    "check_image_size",
     "ViewPreset",
     "VIEW_PRESETS",
     "CAMERA_SETS",

@@ -37,6 +37,16 @@ FORBIDDEN: dict[str, set[str]] = {
     "eval": {"inspection"},
 }
 ENTRY_POINTS = {"clip2point.cli", "clip2point.demo"}
+# execution frameworks -> the only modules that may import them (STYLE: only the job runner knows
+# joblib/Ray/Dask, only the trainer torch.distributed, only the GL modules pyrender/OpenGL)
+FRAMEWORK_OWNERS: dict[str, set[str]] = {
+    "joblib": {"clip2point.parallel", "clip2point.render.backends"},
+    "ray": {"clip2point.render.backends"},
+    "distributed": {"clip2point.render.backends"},
+    "torch.distributed": {"clip2point.train.distributed"},
+    "pyrender": {"clip2point.render.gl"},
+    "OpenGL": {"clip2point.render.rgb_gl", "clip2point.render.worker"},
+}
 WARN_LINES, MAX_LINES = 400, 500
 
 
@@ -154,6 +164,17 @@ def test_every_stage_folder_is_mapped_and_found(graph):
 
 def test_no_forbidden_import(graph):
     assert forbidden_imports(graph) == []
+
+
+def test_execution_frameworks_have_one_owner():
+    """joblib, Ray, Dask, torch.distributed and GL are each imported only by their owners."""
+    strays = []
+    for name, path in discover_modules().items():
+        for imported in imported_names(name, path.read_text(), path.name == "__init__.py"):
+            for framework, owners in FRAMEWORK_OWNERS.items():
+                if (imported == framework or imported.startswith(framework + ".")) and name not in owners:
+                    strays.append(f"{name} imports {imported}")
+    assert strays == []
 
 
 def test_no_import_cycle(graph):

@@ -18,8 +18,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Sequence
 
-from joblib import Parallel, delayed
-
 from clip2point.inspection.gallery.images import ASSET_VERSION, assets_of, missing, write_assets
 from clip2point.inspection.gallery.object_page import render_object_page, shard_infos
 from clip2point.inspection.gallery.pages import class_page, failures_page, index_page, objects_script
@@ -29,6 +27,7 @@ from clip2point.inspection.summary import Target, summarize
 from clip2point.inspection.verify import VerifySettings, verify_index
 from clip2point.datasets.shard_format import open_shard, read_object
 from clip2point.errors import ConfigError, ShardError
+from clip2point.parallel import map_in_processes
 
 MARKER = "gallery.json"
 STATIC = ("gallery.css", "gallery.js")
@@ -139,10 +138,7 @@ def make_pictures(target: Target, out: Path, objects: Sequence[GalleryObject], t
         else:
             reused += 1
     tasks = [(target.shard_file(shard_id), out, todo[shard_id], thumb_view) for shard_id in sorted(todo)]
-    if workers > 1 and len(tasks) > 1:
-        results = Parallel(n_jobs=min(workers, len(tasks)))(delayed(_shard_pictures)(*t) for t in tasks)
-    else:
-        results = [_shard_pictures(*t) for t in tasks]
+    results = map_in_processes(_shard_pictures, tasks, workers=workers)
     errors = {k: v for _, found in results for k, v in found.items()}
     return sum(made for made, _ in results), reused, errors
 
