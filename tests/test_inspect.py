@@ -421,7 +421,7 @@ def test_sheet_random_must_be_a_positive_count(tmp_path: Path, capsys: pytest.Ca
 
 @pytest.mark.parametrize("action", ["summary", "verify"])
 def test_a_folder_without_shards_is_an_error_not_ok(tmp_path: Path, capsys: pytest.CaptureFixture, action: str) -> None:
-    from clip2point.datasets.synthetic_shards import synthetic_object
+    from shard_fixtures import synthetic_object
 
     empty, meshes, loose = tmp_path / "empty", tmp_path / "meshes", tmp_path / "loose"
     empty.mkdir()

@@ -22,7 +22,7 @@ from clip2point.datasets.shards import (
     write_shard,
     write_skipped,
 )
-from clip2point.datasets.synthetic_shards import synthetic_object
+from shard_fixtures import synthetic_object
 from clip2point.errors import ConfigError, ShardError
 from clip2point.provenance import code_version
 

@@ -1,4 +1,5 @@
-"""Render-free ``RenderedObject``s for tests and benchmarks of the shard format and readers.
+"""Render-free ``RenderedObject``s for tests and benchmarks of the shard format and readers (a test
+fixture: it lives in tests/, and benchmarks put tests/ on their path to use it).
 
 Each view is a shaded, striped ellipsoid on white with the matching depth map (background 0), so the
 images compress like real renders (smooth shapes, flat background) and the RGB silhouette equals
