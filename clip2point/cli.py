@@ -30,7 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("clip2point.train.export", "write a checkpoint's depth tower as an open_clip model folder (hub layout)"),
     "fewshot": ("clip2point.eval.fewshot_cli", "few-shot classification with the Dual-Path Adapter"),
     "report": ("clip2point.eval.results_table", "gather result JSONs into one Markdown/CSV table beside the published numbers"),
-    "demo": ("clip2point.eval.demo_cli", "the paper's table in miniature on CPU: synth -> render -> stand-in -> pretrain -> zero/few-shot"),
+    "demo": ("clip2point.demo", "the paper's table in miniature on CPU: synth -> render -> stand-in -> pretrain -> zero/few-shot"),
 }
 
 

@@ -8,7 +8,7 @@ tower, initialised from the stand-in) → zeroshot with the plain stand-in tower
 PointCLIP-style row) and with the pre-trained depth tower (the CLIP2Point row), on the shards'
 test split and on the ModelNet-layout test meshes → fewshot with the Dual-Path Adapter and each
 single path. The closing table (mean ± std over seeds, with the chance level) is also written
-to ``OUT/summary.json`` (``eval/demo_summary.py``).
+to ``OUT/summary.json`` (``clip2point/demo_summary.py``).
 
 Each stage runs through the same CLI a user would type, in its own process (so a stage's GL
 context or thread pools never meet the next stage's libraries), and the command lines are
@@ -155,7 +155,7 @@ def check_arguments(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> int:
     require_all({"render": EXTRAS["render"], "train": EXTRAS["train"]}, "clip2point demo")
-    from clip2point.eval.demo_summary import summarise, summary_table, write_summary  # noqa: PLC0415
+    from clip2point.demo_summary import summarise, summary_table, write_summary  # noqa: PLC0415
 
     check_arguments(args)
     for name, argv, done in stage_commands(args):
