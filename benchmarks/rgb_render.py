@@ -113,7 +113,7 @@ def _render_baseline(paths: list[str], repeats: int) -> dict:
     from clip2point.render.gl import import_pyrender
     from clip2point.datasets.mesh_io import load_mesh
     from clip2point.render.rgb import camera_poses
-    from clip2point.render.rgb_light import light_directions, light_poses
+    from clip2point.render.rgb.light import light_directions, light_poses
 
     pyrender = import_pyrender()
     preset = get_view_preset(10)

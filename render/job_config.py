@@ -21,8 +21,8 @@ from typing import Any
 from clip2point.datasets.asset_guard import DEFAULT_BUDGET, AssetBudget
 from clip2point.errors import ConfigError
 from clip2point.render.cameras import view_counts
-from clip2point.render.rgb_light import DEFAULT_LIGHT, parse_light
-from clip2point.render.rgb_scene import SHADINGS
+from clip2point.render.rgb.light import DEFAULT_LIGHT, parse_light
+from clip2point.render.rgb.scene import SHADINGS
 from clip2point.validation import check_int
 
 SUPPORTED_VIEWS = view_counts("clip2point")  # shards pair RGB and depth from CLIP2Point's cameras
@@ -50,7 +50,7 @@ class RenderJobConfig:
     limit: int | None = None
     max_faces: int | None = None
     timeout_s: float | None = None
-    light: str = DEFAULT_LIGHT  # rgb_light: why 'random' is the reference's stored-view light
+    light: str = DEFAULT_LIGHT  # rgb.light: why 'random' is the reference's stored-view light
     shading: str = "faithful"
     max_texture_pixels: int = DEFAULT_BUDGET.max_texture_pixels
     max_file_bytes: int = DEFAULT_BUDGET.max_file_bytes

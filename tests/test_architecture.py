@@ -45,7 +45,7 @@ FRAMEWORK_OWNERS: dict[str, set[str]] = {
     "distributed": {"clip2point.render.backends"},
     "torch.distributed": {"clip2point.train.distributed"},
     "pyrender": {"clip2point.render.gl"},
-    "OpenGL": {"clip2point.render.rgb_gl", "clip2point.render.worker"},
+    "OpenGL": {"clip2point.render.rgb.gl", "clip2point.render.worker"},
 }
 WARN_LINES, MAX_LINES = 400, 500
 

@@ -4,7 +4,7 @@ primitive with per-vertex colours. ShapeNet objects often have dozens of untextu
 materials, and pyrender pays a Python-side cost per primitive per view.
 
 Two shadings (``SHADINGS``). ``faithful`` (SPEC §4, the reference's PyTorch3D look): parts
-without a material are white, normals are the reference's (``rgb_atlas.merged_vertex_normals``)
+without a material are white, normals are the reference's (``rgb.atlas.merged_vertex_normals``)
 and a textured part is drawn through its per-face 4×4 atlas with clamped UVs (one vertex per
 face corner: ``texcoord_0`` carries the barycentric coordinates, ``texcoord_1`` the face's tile
 origin; ``shaders/mesh.frag`` picks the cell). ``improved``: parts without a material are light
@@ -25,7 +25,7 @@ import trimesh
 from PIL import Image
 
 from clip2point.datasets.mesh_io import LoadedMesh
-from clip2point.render.rgb_atlas import atlas_texture, face_atlas, merged_vertex_normals
+from clip2point.render.rgb.atlas import atlas_texture, face_atlas, merged_vertex_normals
 
 SHADINGS = ("faithful", "improved")
 DEFAULT_COLOR = (0.7, 0.7, 0.7, 1.0)  # improved: parts with no material light grey, visible on white

@@ -2,7 +2,7 @@
 
 One ``RGBRenderer`` owns one GL context for its whole life (creating a context costs far more
 than rendering an object), builds the pyrender scene once per object and moves only the camera
-and the light between views. The light (``rgb_light``) is a type or a direction; a random light
+and the light between views. The light (``rgb.light``) is a type or a direction; a random light
 is seeded, so an object renders to the same pixels on every run. ``camera="orthographic"`` is
 the aligned mode: the camera of the faithful depth projector, so RGB and depth share pixels.
 
@@ -25,9 +25,9 @@ from clip2point.errors import ConfigError
 from clip2point.render.cameras import ViewPreset, check_raster_side, look_at_view_transform, opengl_camera_pose
 from clip2point.render.gl import import_pyrender
 from clip2point.datasets.mesh_io import LoadedMesh
-from clip2point.render.rgb_gl import close_offscreen, gl_strings, offscreen_renderer
-from clip2point.render.rgb_light import DEFAULT_LIGHT, light_directions, light_poses, parse_light
-from clip2point.render.rgb_scene import SHADINGS, build_pyrender_mesh
+from clip2point.render.rgb.gl import close_offscreen, gl_strings, offscreen_renderer
+from clip2point.render.rgb.light import DEFAULT_LIGHT, light_directions, light_poses, parse_light
+from clip2point.render.rgb.scene import SHADINGS, build_pyrender_mesh
 
 CAMERAS = ("perspective", "orthographic")
 ORTHO_ZNEAR = 0.01  # the orthographic camera keeps the whole unit sphere, as the projector does
@@ -45,7 +45,7 @@ class RGBViews(NamedTuple):
 class RGBSettings:
     """How views are rendered. Defaults are SPEC §4 (camera) and PyTorch3D's Phong defaults
     (ambient 0.5, diffuse 0.3), which the reference renderer used. ``light`` is a
-    ``rgb_light.parse_light`` form; ``shading`` one of ``SHADINGS``; ``max_texture_size`` bounds
+    ``rgb.light.parse_light`` form; ``shading`` one of ``SHADINGS``; ``max_texture_size`` bounds
     the textures the improved shading uploads (the faithful atlas samples the full image)."""
 
     size: int = 224
