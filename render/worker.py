@@ -34,7 +34,7 @@ from clip2point.errors import MeshLoadError
 from clip2point.render.cameras import ViewPreset, get_view_preset
 from clip2point.render.depth import project_depth
 from clip2point.render.gl import import_pyrender
-from clip2point.render.job_config import RenderJobConfig
+from clip2point.render.job.config import RenderJobConfig
 from clip2point.datasets.mesh_io import load_mesh
 from clip2point.render.rgb import RGBRenderer
 from clip2point.seeds import SHARD_SEEDS, derive_seed

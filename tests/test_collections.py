@@ -20,8 +20,8 @@ from clip2point.inspection.summary import open_target, summarize
 from clip2point.datasets.mesh_collections import build_manifest_index, build_objaverse_index
 from clip2point.datasets.torch_dataset import ShardDataset
 from clip2point.errors import ConfigError
-from clip2point.render.job import run_render_job
-from clip2point.render.job_config import RenderJobConfig
+from clip2point.render.job.run import run_render_job
+from clip2point.render.job.config import RenderJobConfig
 
 
 def _jsonl(path: Path, rows: list[dict]) -> Path:

@@ -19,8 +19,8 @@ from clip2point.datasets.shard_merge import merge_shard_folders
 from clip2point.datasets.shapenet import build_shapenet_index
 from clip2point.errors import ConfigError
 from clip2point.render import worker as worker_module
-from clip2point.render.job import plan_job, run_render_job, synthetic_source
-from clip2point.render.job_config import RenderJobConfig
+from clip2point.render.job.run import plan_job, run_render_job, synthetic_source
+from clip2point.render.job.config import RenderJobConfig
 from clip2point.datasets.mesh_io import load_mesh
 from clip2point.render.worker import depth_subset
 from clip2point.seeds import SHARD_SEEDS, derive_seed

@@ -52,7 +52,7 @@ def test_check_choice_lists_the_options_in_order():
 def test_settings_name_the_flag_not_the_field():
     """The three stages' settings use these checks with their own flags."""
     from clip2point.datasets.synthetic import SyntheticSettings
-    from clip2point.render.job_config import RenderJobConfig
+    from clip2point.render.job.config import RenderJobConfig
     from clip2point.train.config import TrainConfig
 
     with pytest.raises(ConfigError, match=r"^--points must be an integer >= 1; got 0 "):

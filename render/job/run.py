@@ -33,7 +33,7 @@ from clip2point.datasets.taxonomy import CLASS_NAMES
 from clip2point.errors import ConfigError
 from clip2point.provenance import to_jsonable
 from clip2point.render.backends import check_execution, run_shards, threads_per_worker
-from clip2point.render.job_config import RenderJobConfig, default_cache_dir
+from clip2point.render.job.config import RenderJobConfig, default_cache_dir
 from clip2point.render.retry import RetryLookup, read_markers, reconcile_retries, retry_shard_tasks
 from clip2point.render.worker import STAGES, RenderWorker, ShardOutcome, ShardTask
 
