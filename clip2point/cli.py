@@ -18,7 +18,7 @@ from clip2point.errors import Clip2PointError
 
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "synth": ("clip2point.datasets.synthetic_cli", "write the built-in synthetic ShapeNet-style mesh set"),
+    "synth": ("clip2point.datasets.synthetic.cli", "write the built-in synthetic ShapeNet-style mesh set"),
     "project": ("clip2point.render.project_cli", "project a point cloud to depth maps (clip2point / pointclip / pointclip-v2)"),
     "views": ("clip2point.render.views_cli", "render one mesh to RGB views + depth maps and a PNG sheet"),
     "render": ("clip2point.render.job.cli", "the generation job: meshes to HDF5 shards (resumable, parallel)"),

@@ -21,6 +21,7 @@ import tomllib
 import warnings
 from collections import defaultdict
 from pathlib import Path
+from typing import Collection
 
 import pytest
 
@@ -68,9 +69,10 @@ def discover_modules() -> dict[str, Path]:
     return modules
 
 
-def imported_names(name: str, source: str, is_package: bool) -> set[str]:
-    """Every dotted name ``source`` (module ``name``) imports, relative imports resolved; for
-    ``from A import b`` both ``A`` and ``A.b`` (b may be a submodule)."""
+def imported_names(name: str, source: str, is_package: bool, modules: Collection[str] = ()) -> set[str]:
+    """Every dotted name ``source`` (module ``name``) imports, relative imports resolved. For
+    ``from A import b``: ``A.b`` when that is one of ``modules`` (a submodule: the dependency is on
+    it, not on A's ``__init__``), else ``A``; both when ``modules`` is not given."""
     base = name.split(".") if is_package else name.split(".")[:-1]
     names: set[str] = set()
     for node in ast.walk(ast.parse(source)):
@@ -79,8 +81,12 @@ def imported_names(name: str, source: str, is_package: bool) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             parent = base[: len(base) - node.level + 1] if node.level else []
             module = ".".join(parent + ([node.module] if node.module else []))
-            names.add(module)
-            names.update(f"{module}.{alias.name}" for alias in node.names)
+            for alias in node.names:
+                child = f"{module}.{alias.name}"
+                if not modules:
+                    names.update((module, child))
+                else:
+                    names.add(child if child in modules else module)
     return names
 
 
@@ -88,7 +94,7 @@ def import_graph(modules: dict[str, Path]) -> dict[str, set[str]]:
     """Module -> the project modules it imports (names that are not modules are dropped)."""
     graph: dict[str, set[str]] = {}
     for name, path in modules.items():
-        found = imported_names(name, path.read_text(), path.name == "__init__.py")
+        found = imported_names(name, path.read_text(), path.name == "__init__.py", modules)
         graph[name] = {target for target in found if target in modules and target != name}
     return graph
 
@@ -191,7 +197,7 @@ def test_checker_catches_planted_violations():
         "clip2point.train.trainer": "",
         "clip2point.eval.zeroshot": "",
     }
-    graph = {name: {t for t in imported_names(name, src, False) if t in sources and t != name}
+    graph = {name: {t for t in imported_names(name, src, False, sources) if t in sources and t != name}
              for name, src in sources.items()}
     assert forbidden_imports(graph) == ["clip2point.datasets.a -> clip2point.train.trainer",
                                         "clip2point.render.b -> clip2point.eval.zeroshot"]

@@ -14,7 +14,7 @@ import pytest
 
 from clip2point.datasets.pointsets import PointSet
 from clip2point.datasets.synthetic import resolve_classes, write_synthetic_set
-from clip2point.datasets.synthetic_shapes import model_id
+from clip2point.datasets.synthetic.shapes import model_id
 from clip2point.datasets.taxonomy import synset_name
 from clip2point.eval.encoders import Encoders, text_features
 from clip2point.eval.features import FeatureStore, prepare_points

@@ -28,7 +28,7 @@ from clip2point.datasets.synthetic import (
     resolve_classes,
     write_synthetic_set,
 )
-from clip2point.datasets.synthetic_shapes import SYNTHETIC_SYNSETS, build_object, model_id
+from clip2point.datasets.synthetic.shapes import SYNTHETIC_SYNSETS, build_object, model_id
 from clip2point.datasets.taxonomy import SHAPENET_SYNSETS, synset_of
 from clip2point.errors import ConfigError, PathError
 from clip2point.provenance import library_versions

@@ -8,10 +8,10 @@ import math
 import numpy as np
 import trimesh
 
-from clip2point.datasets.synthetic_assembly import Assembly, choice
-from clip2point.datasets.synthetic_geometry import extrude, lathe, place, tube
-from clip2point.datasets.synthetic_materials import Texture, jitter, solid, texture_seed, textured
-from clip2point.datasets.synthetic_primitives import box, rod, translated
+from clip2point.datasets.synthetic.assembly import Assembly, choice
+from clip2point.datasets.synthetic.geometry import extrude, lathe, place, tube
+from clip2point.datasets.synthetic.materials import Texture, jitter, solid, texture_seed, textured
+from clip2point.datasets.synthetic.primitives import box, rod, translated
 
 PAINTS = (
     (0.75, 0.08, 0.08),

@@ -3,7 +3,7 @@ revolution, extruded outlines, swept tubes and planar UVs.
 
 Everything is plain numpy (no shapely / earcut), so the synthetic set builds on a bare install,
 and every function is a pure function of its arguments computed with the elementwise arithmetic of
-``synthetic_primitives`` (no BLAS, no library tessellation), so the same parameters give the same
+``synthetic.primitives`` (no BLAS, no library tessellation), so the same parameters give the same
 floats, and therefore the same OBJ bytes, on any machine and with any release of numpy or trimesh.
 """
 
@@ -14,7 +14,7 @@ from typing import Sequence
 import numpy as np
 import trimesh
 
-from clip2point.datasets.synthetic_primitives import (
+from clip2point.datasets.synthetic.primitives import (
     as_mesh,
     cross3,
     dot3,

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from clip2point.datasets.synthetic_assembly import Assembly, choice
-from clip2point.datasets.synthetic_furniture import wood
-from clip2point.datasets.synthetic_geometry import arc, extrude, lathe, place, tube
-from clip2point.datasets.synthetic_materials import Texture, jitter, solid, texture_seed, textured
-from clip2point.datasets.synthetic_primitives import ball, box, compose, rod, rotation, translated
+from clip2point.datasets.synthetic.assembly import Assembly, choice
+from clip2point.datasets.synthetic.furniture import wood
+from clip2point.datasets.synthetic.geometry import arc, extrude, lathe, place, tube
+from clip2point.datasets.synthetic.materials import Texture, jitter, solid, texture_seed, textured
+from clip2point.datasets.synthetic.primitives import ball, box, compose, rod, rotation, translated
 
 BLACK = (0.04, 0.04, 0.05)
 TIP_TO_MINUS_Z = rotation(np.pi / 2, (0.0, 1.0, 0.0))  # +x -> -z

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from clip2point.datasets.synthetic_assembly import Assembly, choice
-from clip2point.datasets.synthetic_geometry import arc, lathe, tube
-from clip2point.datasets.synthetic_materials import Material, Texture, jitter, solid, texture_seed, textured
-from clip2point.datasets.synthetic_primitives import ball, box, compose, rod, transformed, translated
+from clip2point.datasets.synthetic.assembly import Assembly, choice
+from clip2point.datasets.synthetic.geometry import arc, lathe, tube
+from clip2point.datasets.synthetic.materials import Material, Texture, jitter, solid, texture_seed, textured
+from clip2point.datasets.synthetic.primitives import ball, box, compose, rod, transformed, translated
 
 CERAMICS = (
     (0.95, 0.95, 0.93),

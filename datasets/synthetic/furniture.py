@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from clip2point.datasets.synthetic_assembly import Assembly, choice
-from clip2point.datasets.synthetic_geometry import lathe, tube
-from clip2point.datasets.synthetic_materials import Material, Texture, jitter, solid, texture_seed, textured
-from clip2point.datasets.synthetic_primitives import ball, box, rod
+from clip2point.datasets.synthetic.assembly import Assembly, choice
+from clip2point.datasets.synthetic.geometry import lathe, tube
+from clip2point.datasets.synthetic.materials import Material, Texture, jitter, solid, texture_seed, textured
+from clip2point.datasets.synthetic.primitives import ball, box, rod
 
 WOODS = ((0.55, 0.35, 0.18), (0.72, 0.52, 0.3), (0.36, 0.22, 0.12), (0.82, 0.68, 0.48))
 FABRICS = (

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from clip2point.datasets.synthetic_assembly import Assembly
-from clip2point.datasets.synthetic_materials import Material, Texture, save_texture
+from clip2point.datasets.synthetic.assembly import Assembly
+from clip2point.datasets.synthetic.materials import Material, Texture, save_texture
 
 OBJ_NAME = "model_normalized.obj"
 MTL_NAME = "model_normalized.mtl"

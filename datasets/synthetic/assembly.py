@@ -11,9 +11,9 @@ from typing import Iterable, Sequence, TypeVar
 import numpy as np
 import trimesh
 
-from clip2point.datasets.synthetic_geometry import lathe, planar_uv
-from clip2point.datasets.synthetic_materials import Material
-from clip2point.datasets.synthetic_primitives import as_mesh, transformed
+from clip2point.datasets.synthetic.geometry import lathe, planar_uv
+from clip2point.datasets.synthetic.materials import Material
+from clip2point.datasets.synthetic.primitives import as_mesh, transformed
 
 T = TypeVar("T")
 

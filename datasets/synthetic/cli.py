@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from clip2point.datasets.synthetic import ensure_synthetic_set, read_manifest
-from clip2point.datasets.synthetic_shapes import SYNTHETIC_SYNSETS
+from clip2point.datasets.synthetic.shapes import SYNTHETIC_SYNSETS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
         f"(train {train} / test {test}), seed {manifest['seed']} -> {out}"
     )
     if args.modelnet_out is not None:
-        from clip2point.datasets.synthetic_modelnet import export_modelnet_layout  # noqa: PLC0415  (loads trimesh)
+        from clip2point.datasets.synthetic.modelnet import export_modelnet_layout  # noqa: PLC0415  (loads trimesh)
 
         print(f"ModelNet layout: {export_modelnet_layout(out, args.modelnet_out)}")
     return 0

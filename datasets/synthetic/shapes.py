@@ -12,14 +12,14 @@ from typing import Callable
 
 import numpy as np
 
-from clip2point.datasets import synthetic_accessories as accessories
-from clip2point.datasets import synthetic_appliances as appliances
-from clip2point.datasets import synthetic_furniture as furniture
-from clip2point.datasets import synthetic_handheld as handheld
-from clip2point.datasets import synthetic_objects as objects
-from clip2point.datasets import synthetic_transport as transport
-from clip2point.datasets import synthetic_vehicles as vehicles
-from clip2point.datasets.synthetic_assembly import Assembly
+from clip2point.datasets.synthetic import accessories as accessories
+from clip2point.datasets.synthetic import appliances as appliances
+from clip2point.datasets.synthetic import furniture as furniture
+from clip2point.datasets.synthetic import handheld as handheld
+from clip2point.datasets.synthetic import objects as objects
+from clip2point.datasets.synthetic import transport as transport
+from clip2point.datasets.synthetic import vehicles as vehicles
+from clip2point.datasets.synthetic.assembly import Assembly
 from clip2point.datasets.taxonomy import synset_name
 from clip2point.errors import ConfigError
 

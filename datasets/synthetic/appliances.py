@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from clip2point.datasets.synthetic_assembly import Assembly, choice
-from clip2point.datasets.synthetic_furniture import wood
-from clip2point.datasets.synthetic_geometry import extrude, lathe, place
-from clip2point.datasets.synthetic_materials import Material, jitter, solid
-from clip2point.datasets.synthetic_primitives import box, rod, translated
+from clip2point.datasets.synthetic.assembly import Assembly, choice
+from clip2point.datasets.synthetic.furniture import wood
+from clip2point.datasets.synthetic.geometry import extrude, lathe, place
+from clip2point.datasets.synthetic.materials import Material, jitter, solid
+from clip2point.datasets.synthetic.primitives import box, rod, translated
 
 WHITE_GOODS = ((0.94, 0.94, 0.93), (0.75, 0.76, 0.78), (0.2, 0.2, 0.21))
 DARK = (0.05, 0.06, 0.08)

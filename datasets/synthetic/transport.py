@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from clip2point.datasets.synthetic_assembly import Assembly, choice
-from clip2point.datasets.synthetic_geometry import extrude, lathe, place
-from clip2point.datasets.synthetic_materials import jitter, solid
-from clip2point.datasets.synthetic_primitives import box, rod, transformed, translated
-from clip2point.datasets.synthetic_vehicles import GLASS, LIVERY
+from clip2point.datasets.synthetic.assembly import Assembly, choice
+from clip2point.datasets.synthetic.geometry import extrude, lathe, place
+from clip2point.datasets.synthetic.materials import jitter, solid
+from clip2point.datasets.synthetic.primitives import box, rod, transformed, translated
+from clip2point.datasets.synthetic.vehicles import GLASS, LIVERY
 
 
 def watercraft(rng: np.random.Generator) -> Assembly:

@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import trimesh
 
-from clip2point.datasets.synthetic_assembly import Assembly, choice
-from clip2point.datasets.synthetic_geometry import arc, extrude, lathe, tube
-from clip2point.datasets.synthetic_materials import Texture, jitter, solid, texture_seed, textured
-from clip2point.datasets.synthetic_primitives import as_mesh, ball, box, rod, scaled, subdivide, translated
+from clip2point.datasets.synthetic.assembly import Assembly, choice
+from clip2point.datasets.synthetic.geometry import arc, extrude, lathe, tube
+from clip2point.datasets.synthetic.materials import Texture, jitter, solid, texture_seed, textured
+from clip2point.datasets.synthetic.primitives import as_mesh, ball, box, rod, scaled, subdivide, translated
 
 FABRIC_COLORS = ((0.85, 0.82, 0.75), (0.3, 0.4, 0.6), (0.6, 0.2, 0.2), (0.35, 0.5, 0.35), (0.9, 0.75, 0.35))
 

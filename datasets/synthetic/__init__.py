@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from clip2point.datasets.synthetic_obj import write_model
-from clip2point.datasets.synthetic_shapes import SYNTHETIC_SYNSETS, build_object, model_id
+from clip2point.datasets.synthetic.obj import write_model
+from clip2point.datasets.synthetic.shapes import SYNTHETIC_SYNSETS, build_object, model_id
 from clip2point.datasets.taxonomy import SHAPENET_SYNSETS, synset_name
 from clip2point.errors import ConfigError, PathError
 from clip2point.validation import check_int
