@@ -26,9 +26,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "inspect": ("clip2point.inspection.cli", "summary / verify / sheet / export of a shard folder"),
     "standin": ("clip2point.train.standin", "fit a small STAND-IN for CLIP (not CLIP) on rendered shards, for CPU runs"),
     "pretrain": ("clip2point.train.cli", "image-depth contrastive pre-training of a CLIP visual tower"),
-    "zeroshot": ("clip2point.eval.zeroshot_cli", "zero-shot classification of point clouds"),
+    "zeroshot": ("clip2point.eval.zeroshot.cli", "zero-shot classification of point clouds"),
     "export": ("clip2point.train.export", "write a checkpoint's depth tower as an open_clip model folder (hub layout)"),
-    "fewshot": ("clip2point.eval.fewshot_cli", "few-shot classification with the Dual-Path Adapter"),
+    "fewshot": ("clip2point.eval.fewshot.cli", "few-shot classification with the Dual-Path Adapter"),
     "report": ("clip2point.eval.results_table", "gather result JSONs into one Markdown/CSV table beside the published numbers"),
     "demo": ("clip2point.demo", "the paper's table in miniature on CPU: synth -> render -> stand-in -> pretrain -> zero/few-shot"),
 }

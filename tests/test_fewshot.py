@@ -20,7 +20,7 @@ from clip2point.eval.adapter import AdapterConfig, DualPathAdapter, load_adapter
 from clip2point.eval.encoders import Encoders, text_features
 from clip2point.eval.features import FeatureStore, prepare_points
 from clip2point.eval.fewshot import FewShotSettings, run_fewshot_on_features
-from clip2point.eval.fewshot_run import FewShotConfig, run_fewshot
+from clip2point.eval.fewshot.run import FewShotConfig, run_fewshot
 from clip2point.eval.settings import DataSettings, EncoderSettings, ViewSettings
 from fewshot_fixtures import one_thread, perturbed, tiny  # noqa: F401  (fixtures shared with other few-shot tests)
 from pointset_fixtures import SHAPES, make_shape_h5_folder, shape_clouds
@@ -340,7 +340,7 @@ def test_outputs_are_checked_before_training(tmp_path: Path, capsys: pytest.Capt
     def never(*args: object, **kwargs: object) -> None:
         raise AssertionError("training ran before the outputs were checked")
 
-    monkeypatch.setattr("clip2point.eval.fewshot_cli.run_fewshot", never)
+    monkeypatch.setattr("clip2point.eval.fewshot.cli.run_fewshot", never)
     out = tmp_path / "fs.json"
     blocked = out if in_the_way == "out_is_a_folder" else tmp_path / "fs-adapters"
     blocked.mkdir() if in_the_way == "out_is_a_folder" else blocked.write_text("in the way")

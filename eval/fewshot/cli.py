@@ -14,7 +14,7 @@ from clip2point.eval.cli_common import (add_common_arguments, check_output_files
                                         removed_if_left_empty, require_evaluation_extras, settings_from_args)
 from clip2point.eval.evalsets import data_record
 from clip2point.eval.fewshot import FewShotResult, FewShotSettings
-from clip2point.eval.fewshot_run import (ADAPTER_FIXED_FLAGS, FewShotConfig, evaluate_saved_adapter, run_fewshot,
+from clip2point.eval.fewshot.run import (ADAPTER_FIXED_FLAGS, FewShotConfig, evaluate_saved_adapter, run_fewshot,
                                          save_adapters)
 from clip2point.eval.report import format_report, report_from_confusion, save_confusion_png, write_result_json
 
