@@ -168,6 +168,14 @@ def test_every_stage_folder_is_mapped_and_found(graph):
             "clip2point.train.trainer", "clip2point.eval.zeroshot"} <= set(graph)
 
 
+def test_every_package_is_listed_for_the_wheel():
+    """pyproject's ``packages`` names every folder with an ``__init__.py`` (a sub-package left out
+    would work in an editable install and be missing from the wheel)."""
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {name for name, path in discover_modules().items() if path.name == "__init__.py"}
+    assert found == listed
+
+
 def test_no_forbidden_import(graph):
     assert forbidden_imports(graph) == []
 
