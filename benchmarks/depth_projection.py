@@ -31,8 +31,8 @@ from typing import Callable
 
 import torch
 
-from clip2point.render.cameras import get_view_preset
 from clip2point.datasets.frames import align_modelnet
+from clip2point.render.cameras import get_view_preset
 from clip2point.render.depth import project_depth
 from clip2point.render.depth.discs import pixel_centres_ndc, stencil_width
 from clip2point.render.depth.faithful import POINT_RADIUS, to_view_space

@@ -26,13 +26,13 @@ import numpy as np
 import trimesh
 from PIL import Image
 
-from clip2point.datasets.shapenet import MESH_RELPATH
-from clip2point.errors import ConfigError, MeshLoadError
 from clip2point.datasets.asset_guard import (
     DEFAULT_BUDGET, AssetBudget, AssetLedger, AssetRefused, ConfinedResolver, check_texture, gltf_image_count,
     pil_limits_off,
 )
 from clip2point.datasets.obj_materials import has_material_library
+from clip2point.datasets.shapenet import MESH_RELPATH
+from clip2point.errors import ConfigError, MeshLoadError
 
 log = logging.getLogger(__name__)
 

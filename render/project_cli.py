@@ -13,9 +13,11 @@ import numpy as np
 import torch
 
 from clip2point.atomic_io import atomic_path
+from clip2point.datasets.frames import align_modelnet
+from clip2point.datasets.point_io import POINT_SUFFIXES, read_points
+from clip2point.datasets.sampling import normalize_unit_sphere
 from clip2point.errors import ConfigError, PathError
 from clip2point.render.cameras import check_image_size, default_view_count, get_view_preset, view_counts
-from clip2point.datasets.frames import align_modelnet
 from clip2point.render.depth import (
     DepthMaps,
     available_depth_presets,
@@ -24,8 +26,6 @@ from clip2point.render.depth import (
     project_depth,
 )
 from clip2point.render.depth.pointclip import POINTCLIP_V1_PRESETS
-from clip2point.datasets.point_io import POINT_SUFFIXES, read_points
-from clip2point.datasets.sampling import normalize_unit_sphere
 from clip2point.render.sheets import contact_sheet, depth_tile, save_sheet
 
 log = logging.getLogger(__name__)

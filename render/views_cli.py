@@ -12,16 +12,16 @@ import numpy as np
 import torch
 from PIL import Image
 
+from clip2point.datasets.frames import MODELNET_TO_SHAPENET
+from clip2point.datasets.mesh_io import LoadedMesh, load_mesh
+from clip2point.datasets.sampling import DEPTH_POINTS, STORED_POINTS, sample_surface
 from clip2point.errors import ConfigError
 from clip2point.extras import require
 from clip2point.render.cameras import check_image_size, get_view_preset, view_counts
-from clip2point.datasets.frames import MODELNET_TO_SHAPENET
 from clip2point.render.depth import project_depth
-from clip2point.datasets.mesh_io import LoadedMesh, load_mesh
 from clip2point.render.rgb import CAMERAS, RGBRenderer
 from clip2point.render.rgb.light import DEFAULT_LIGHT, LIGHT_TYPES, parse_light
 from clip2point.render.rgb.scene import SHADINGS
-from clip2point.datasets.sampling import DEPTH_POINTS, STORED_POINTS, sample_surface
 from clip2point.render.sheets import contact_sheet, depth_tile, save_sheet
 
 

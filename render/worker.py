@@ -27,6 +27,7 @@ from typing import Any, Iterator
 import numpy as np
 import torch
 
+from clip2point.datasets.mesh_io import load_mesh
 from clip2point.datasets.sampling import sample_surface
 from clip2point.datasets.shapenet import ShapeNetEntry
 from clip2point.datasets.shards import ObjectFailure, RenderedObject, write_shard
@@ -35,7 +36,6 @@ from clip2point.render.cameras import ViewPreset, get_view_preset
 from clip2point.render.depth import project_depth
 from clip2point.render.gl import import_pyrender
 from clip2point.render.job.config import RenderJobConfig
-from clip2point.datasets.mesh_io import load_mesh
 from clip2point.render.rgb import RGBRenderer
 from clip2point.seeds import SHARD_SEEDS, derive_seed
 

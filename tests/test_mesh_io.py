@@ -11,8 +11,8 @@ import pytest
 import trimesh
 from scipy.spatial import cKDTree
 
-from clip2point.errors import ConfigError, MeshLoadError
 from clip2point.datasets.mesh_io import load_mesh, obj_vertex_records
+from clip2point.errors import ConfigError, MeshLoadError
 
 REAL_OBJS = [
     "pytorch3d_cow/cow.obj",

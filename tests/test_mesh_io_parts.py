@@ -11,9 +11,9 @@ import pytest
 import trimesh
 from PIL import Image
 
-from clip2point.errors import MeshLoadError
 from clip2point.datasets import mesh_io
 from clip2point.datasets.mesh_io import load_mesh
+from clip2point.errors import MeshLoadError
 
 MESHES = ["pytorch3d_cow/cow.obj", "kaolin_armchair/armchair.obj", "classic/suzanne.obj", "classic/teapot_pytorch3d.obj"]
 

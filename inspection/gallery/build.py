@@ -18,6 +18,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Sequence
 
+from clip2point.datasets.shard_format import open_shard, read_object
+from clip2point.errors import ConfigError, ShardError
 from clip2point.inspection.gallery.images import ASSET_VERSION, assets_of, missing, write_assets
 from clip2point.inspection.gallery.object_page import render_object_page, shard_infos
 from clip2point.inspection.gallery.pages import class_page, failures_page, index_page, objects_script
@@ -25,8 +27,6 @@ from clip2point.inspection.gallery.records import (STATUSES, GalleryObject, clas
                                                  object_page, select)
 from clip2point.inspection.summary import Target, summarize
 from clip2point.inspection.verify import VerifySettings, verify_index
-from clip2point.datasets.shard_format import open_shard, read_object
-from clip2point.errors import ConfigError, ShardError
 from clip2point.parallel import map_in_processes
 
 MARKER = "gallery.json"

@@ -18,10 +18,10 @@ import re
 from collections import Counter, defaultdict
 from typing import Any, Iterable, Mapping, Sequence
 
-from clip2point.inspection.summary import class_name
 from clip2point.datasets.shards import SHAPENET_LABELS, class_names_of
 from clip2point.datasets.taxonomy import CLASS_NAMES
 from clip2point.errors import ConfigError
+from clip2point.inspection.summary import class_name
 
 STATUSES = ("rendered", "failed", "skipped")
 # Texture statuses that mean nothing was lost: anything else (missing, refused_outside,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from clip2point.render.depth.registry import DepthMaps, DepthPreset, ViewBatch, register_depth_preset
 from clip2point.render.depth.discs import rasterize_discs
+from clip2point.render.depth.registry import DepthMaps, DepthPreset, ViewBatch, register_depth_preset
 
 POINT_RADIUS = 0.02  # NDC units, ≈ 2.24 px at 224²
 FOREGROUND_SCALE = 200.0 / 255.0  # the reference keeps the farthest point visibly grey, not white

@@ -14,8 +14,8 @@ import os
 from clip2point.extras import require
 from clip2point.provenance import to_jsonable
 from clip2point.render.backends import BACKENDS
-from clip2point.render.job.run import run_render_job
 from clip2point.render.job.config import SUPPORTED_VIEWS, RenderJobConfig
+from clip2point.render.job.run import run_render_job
 from clip2point.render.views_cli import add_rgb_arguments
 
 log = logging.getLogger(__name__)

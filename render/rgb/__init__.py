@@ -21,10 +21,10 @@ from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
+from clip2point.datasets.mesh_io import LoadedMesh
 from clip2point.errors import ConfigError
 from clip2point.render.cameras import ViewPreset, check_raster_side, look_at_view_transform, opengl_camera_pose
 from clip2point.render.gl import import_pyrender
-from clip2point.datasets.mesh_io import LoadedMesh
 from clip2point.render.rgb.gl import close_offscreen, gl_strings, offscreen_renderer
 from clip2point.render.rgb.light import DEFAULT_LIGHT, light_directions, light_poses, parse_light
 from clip2point.render.rgb.scene import SHADINGS, build_pyrender_mesh
