@@ -61,3 +61,14 @@ def test_settings_name_the_flag_not_the_field():
         TrainConfig(shards="unused", out="unused", batch_size=0)
     with pytest.raises(ConfigError, match=r"^--per-class must be an integer in \[1, 10000\]; got 0$"):
         SyntheticSettings(per_class=0)
+
+
+def test_evaluation_settings_name_their_flags():
+    from clip2point.eval.settings import DataSettings, ViewSettings
+
+    with pytest.raises(ConfigError, match=r"^--batch-size must be an integer >= 1; got 0$"):
+        ViewSettings(batch_size=0)
+    with pytest.raises(ConfigError, match=r"^--align must be one of auto, "):
+        DataSettings(dataset="modelnet40", data="unused", align="sideways")
+    with pytest.raises(ConfigError, match=r"^--prompts must be one of "):
+        DataSettings(dataset="modelnet40", data="unused", prompts="none")
