@@ -14,7 +14,9 @@ from scipy import ndimage
 
 from clip2point.datasets.frames import align_modelnet
 from clip2point.errors import ConfigError
-from clip2point.render.cameras import (ViewPreset, camera_positions, get_view_preset, look_at_view_transform, opengl_camera_pose)
+from clip2point.render.cameras import (
+    ViewPreset, camera_positions, get_view_preset, look_at_view_transform, opengl_camera_pose,
+)
 
 
 def pytorch3d_look_at_rotation(camera_position: torch.Tensor) -> torch.Tensor:

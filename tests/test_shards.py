@@ -14,14 +14,9 @@ import pytest
 
 from clip2point.cli import os_error_message
 from clip2point.datasets import shard_format, shard_merge, shards
+from clip2point.datasets.shard_config import ensure_job_config
 from clip2point.datasets.shard_format import ObjectFailure, open_shard, read_object
-from clip2point.datasets.shards import (
-    build_index,
-    completed_shard_ids,
-    ensure_job_config,
-    write_shard,
-    write_skipped,
-)
+from clip2point.datasets.shards import build_index, completed_shard_ids, write_shard, write_skipped
 from shard_fixtures import synthetic_object
 from clip2point.errors import ConfigError, ShardError
 from clip2point.provenance import code_version

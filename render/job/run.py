@@ -23,11 +23,12 @@ from tqdm import tqdm
 from clip2point.atomic_io import NO_SPACE
 from clip2point.datasets.mesh_collections import build_manifest_index, build_objaverse_index
 from clip2point.datasets.shapenet import ExcludedEntry, ShapeNetIndex, build_shapenet_index
+from clip2point.datasets.shard_config import ensure_job_config
 from clip2point.datasets.shard_folder import (check_job_source, record_job_source, refuse_foreign_files,
                                                source_record)
 from clip2point.datasets.shards import (
-    ObjectFailure, build_index, completed_shard_ids, ensure_job_config, marker_name, read_marker, set_aside_shard,
-    shard_problem, write_json_atomic, write_skipped,
+    ObjectFailure, build_index, completed_shard_ids, marker_name, read_marker, set_aside_shard, shard_problem,
+    write_json_atomic, write_skipped,
 )
 from clip2point.datasets.taxonomy import CLASS_NAMES
 from clip2point.errors import ConfigError
