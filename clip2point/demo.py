@@ -26,6 +26,7 @@ from pathlib import Path
 
 from clip2point.errors import ConfigError
 from clip2point.extras import EXTRAS, require_all
+from clip2point.validation import check_int
 
 log = logging.getLogger(__name__)
 
@@ -138,16 +139,14 @@ def check_arguments(args: argparse.Namespace) -> None:
     """Refuse bad numbers before any stage runs: found by the stage that uses them, they would
     surface only after synth and render had spent their minutes."""
     train = train_per_class(args.per_class)
-    if args.shots < 1:
-        raise ConfigError(f"--shots must be at least 1; got {args.shots}")
+    check_int(args.shots, "--shots", low=1)
     if train < args.shots + 1 or args.per_class < 2:
         raise ConfigError(f"--per-class {args.per_class} leaves {train} training objects per class; "
                           f"--shots {args.shots} needs {args.shots + 1} (the shots + 1 validation object) "
                           "and one test object")
     for flag, value in (("--steps", args.steps), ("--standin-steps", args.standin_steps),
                         ("--workers", args.workers)):
-        if value < 1:
-            raise ConfigError(f"{flag} must be at least 1; got {value}")
+        check_int(value, flag, low=1)
     from clip2point.train.distributed import parse_device  # noqa: PLC0415  (torch: only once the flags parsed)
 
     parse_device(args.device)  # a missing GPU is said now, not by pretrain after three stages

@@ -33,18 +33,24 @@ def check_int(value: Any, flag: str, *, low: int, high: int | None = None, hint:
     return value
 
 
-def check_positive(value: Any, flag: str, *, hint: str | None = None) -> float:
-    """A number above 0 (NaN fails)."""
-    if not (isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0):
-        raise ConfigError(f"{flag} must be > 0; got {value!r}{_hint(hint)}")
+def _number(value: Any, finite: bool) -> bool:
+    number = isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isnan(value)
+    return number and (not finite or math.isfinite(value))
+
+
+def check_positive(value: Any, flag: str, *, finite: bool = False, hint: str | None = None) -> float:
+    """A number above 0 (NaN fails; infinity too when ``finite``)."""
+    if not (_number(value, finite) and value > 0):
+        what = "a finite number > 0" if finite else "> 0"
+        raise ConfigError(f"{flag} must be {what}; got {value!r}{_hint(hint)}")
     return value
 
 
-def check_non_negative(value: Any, flag: str, *, hint: str | None = None) -> float:
-    """A number >= 0 (NaN fails)."""
-    if not (isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isnan(value)
-            and value >= 0):
-        raise ConfigError(f"{flag} must be >= 0; got {value!r}{_hint(hint)}")
+def check_non_negative(value: Any, flag: str, *, finite: bool = False, hint: str | None = None) -> float:
+    """A number >= 0 (NaN fails; infinity too when ``finite``)."""
+    if not (_number(value, finite) and value >= 0):
+        what = "a finite number >= 0" if finite else ">= 0"
+        raise ConfigError(f"{flag} must be {what}; got {value!r}{_hint(hint)}")
     return value
 
 

@@ -72,3 +72,12 @@ def test_evaluation_settings_name_their_flags():
         DataSettings(dataset="modelnet40", data="unused", align="sideways")
     with pytest.raises(ConfigError, match=r"^--prompts must be one of "):
         DataSettings(dataset="modelnet40", data="unused", prompts="none")
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("nan"), 0.0])
+def test_finite_checks_refuse_infinity(value):
+    with pytest.raises(ConfigError, match=r"^--lr must be a finite number > 0; got "):
+        check_positive(value, "--lr", finite=True)
+    assert check_positive(float("inf"), "--lr") == float("inf")  # without finite=, infinity is a number > 0
+    with pytest.raises(ConfigError, match=r"^--weight-decay must be a finite number >= 0; got inf$"):
+        check_non_negative(float("inf"), "--weight-decay", finite=True)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import math
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -25,6 +24,7 @@ from clip2point.errors import ConfigError
 from clip2point.eval.adapter import PATHS, AdapterConfig, DualPathAdapter
 from clip2point.eval.kshot import sample_kshot
 from clip2point.eval.report import DEFAULT_TOPK, ClassificationReport, classification_report_from_logits, parse_topk
+from clip2point.validation import check_int, check_non_negative, check_positive
 
 log = logging.getLogger(__name__)
 
@@ -55,13 +55,9 @@ class FewShotSettings:
                               f"shots={self.shots}, epochs={self.epochs}, batch_size={self.batch_size}")
         if not self.seeds or len(set(self.seeds)) != len(self.seeds):
             raise ConfigError(f"seeds must be distinct and at least one; got {self.seeds}")
-        if self.val_per_class < 0:
-            raise ConfigError(f"--val-per-class must be 0 or more; got {self.val_per_class}")
-        # Written as "not (ok)" so NaN, which fails every comparison, is refused too.
-        if not (math.isfinite(self.lr) and self.lr > 0):
-            raise ConfigError(f"--lr must be a finite number above 0; got {self.lr}")
-        if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
-            raise ConfigError(f"--weight-decay must be a finite number, 0 or more; got {self.weight_decay}")
+        check_int(self.val_per_class, "--val-per-class", low=0)
+        check_positive(self.lr, "--lr", finite=True)
+        check_non_negative(self.weight_decay, "--weight-decay", finite=True)
         AdapterConfig(paths=self.paths)  # validates the path names
 
 
