@@ -20,8 +20,8 @@ from pathlib import Path
 CASE = r"""
 import json, os, sys, threading, time
 from pathlib import Path
-from clip2point.render.asset_guard import AssetBudget
-from clip2point.render.mesh_io import load_mesh
+from clip2point.datasets.asset_guard import AssetBudget
+from clip2point.datasets.mesh_io import load_mesh
 page = os.sysconf("SC_PAGE_SIZE")
 def rss():
     with open("/proc/self/statm") as f:

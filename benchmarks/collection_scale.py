@@ -27,12 +27,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from clip2point.datasets.shard_config import ensure_job_config
 from clip2point.datasets.shard_merge import merge_shard_folders
 from clip2point.datasets.shards import (
-    MARKER_FORMAT, SCHEMA_VERSION, ensure_job_config, marker_name, shard_file_name, write_json_atomic,
+    MARKER_FORMAT, SCHEMA_VERSION, marker_name, shard_file_name, write_json_atomic,
 )
-from clip2point.render.job import plan_job, run_render_job
-from clip2point.render.job_config import RenderJobConfig
+from clip2point.render.job.config import RenderJobConfig
+from clip2point.render.job.run import plan_job, run_render_job
 
 STAND_IN = b"x"  # the stand-in shard file: checked like a real one, one byte to read
 

@@ -31,10 +31,11 @@ from typing import Callable
 
 import torch
 
-from clip2point.render.cameras import align_modelnet, get_view_preset
+from clip2point.datasets.frames import align_modelnet
+from clip2point.render.cameras import get_view_preset
 from clip2point.render.depth import project_depth
-from clip2point.render.depth_discs import pixel_centres_ndc, stencil_width
-from clip2point.render.depth_faithful import POINT_RADIUS, to_view_space
+from clip2point.render.depth.discs import pixel_centres_ndc, stencil_width
+from clip2point.render.depth.faithful import POINT_RADIUS, to_view_space
 
 log = logging.getLogger("benchmarks.depth_projection")
 

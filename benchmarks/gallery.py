@@ -34,10 +34,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from clip2point.datasets.gallery import GallerySettings, build_gallery
-from clip2point.datasets.inspect import open_target
-from clip2point.render.job import run_render_job
-from clip2point.render.job_config import RenderJobConfig
+from clip2point.inspection.gallery import GallerySettings, build_gallery
+from clip2point.inspection.summary import open_target
+from clip2point.render.job.config import RenderJobConfig
+from clip2point.render.job.run import run_render_job
 
 PAPER_OBJECTS, NODE_CORES = 52_460, 16
 

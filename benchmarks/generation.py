@@ -45,8 +45,8 @@ import joblib
 
 from clip2point.datasets.shard_format import DEFAULT_LAYOUT
 from clip2point.render.backends import threads_per_worker
-from clip2point.render.job import plan_job, run_render_job
-from clip2point.render.job_config import RenderJobConfig
+from clip2point.render.job.config import RenderJobConfig
+from clip2point.render.job.run import plan_job, run_render_job
 
 log = logging.getLogger("benchmarks.generation")
 
@@ -86,7 +86,7 @@ def arrange_real_meshes(root: Path, copies: int, meshes: Path = SHARED_MESHES) -
 
 def mean_faces(root: Path) -> float:
     """Mean triangle count of the distinct real meshes (copy 0 of each)."""
-    from clip2point.render.mesh_io import load_mesh  # noqa: PLC0415
+    from clip2point.datasets.mesh_io import load_mesh  # noqa: PLC0415
 
     counts = [load_mesh(p).num_faces for p in sorted(root.glob("*/*0/models/model_normalized.obj"))]
     return sum(counts) / len(counts)
@@ -98,7 +98,7 @@ def _render_only(paths: list[str], size: int, num_views: int, threads: int) -> t
 
     os.environ.setdefault("LP_NUM_THREADS", str(threads))
     from clip2point.render.cameras import get_view_preset  # noqa: PLC0415
-    from clip2point.render.mesh_io import load_mesh  # noqa: PLC0415
+    from clip2point.datasets.mesh_io import load_mesh  # noqa: PLC0415
     from clip2point.render.rgb import RGBRenderer  # noqa: PLC0415
 
     meshes, views = [load_mesh(p) for p in paths], get_view_preset(num_views)

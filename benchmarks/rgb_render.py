@@ -65,7 +65,7 @@ def _gl_renderer() -> str | None:
 def _render_ours(paths: list[str], repeats: int, msaa_samples: int, barrier: object = None,
                  shading: str = "faithful") -> dict:
     from clip2point.render.cameras import get_view_preset
-    from clip2point.render.mesh_io import load_mesh
+    from clip2point.datasets.mesh_io import load_mesh
     from clip2point.render.rgb import RGBRenderer
 
     preset = get_view_preset(10)
@@ -111,9 +111,9 @@ def _render_baseline(paths: list[str], repeats: int) -> dict:
     """pyrender's default usage: a new scene per view, stock renderer (MSAA, PBR)."""
     from clip2point.render.cameras import get_view_preset
     from clip2point.render.gl import import_pyrender
-    from clip2point.render.mesh_io import load_mesh
+    from clip2point.datasets.mesh_io import load_mesh
     from clip2point.render.rgb import camera_poses
-    from clip2point.render.rgb_light import light_directions, light_poses
+    from clip2point.render.rgb.light import light_directions, light_poses
 
     pyrender = import_pyrender()
     preset = get_view_preset(10)

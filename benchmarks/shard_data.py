@@ -1,10 +1,11 @@
 """Benchmark data shared by ``reader.py`` and ``shard_layout.py``: rendered-looking objects
-(shaded, striped shapes on white, see ``clip2point.datasets.synthetic_shards``) written as
+(shaded, striped shapes on white, see ``tests/shard_fixtures.py``) written as
 shards, and the reference layout (one PNG per view + a .npy of points per object)."""
 
 from __future__ import annotations
 
 import dataclasses
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,9 @@ from PIL import Image
 
 from clip2point.datasets.shard_format import DEFAULT_LAYOUT, RenderedObject, ShardLayout
 from clip2point.datasets.shards import build_index, write_shard
-from clip2point.datasets.synthetic_shards import synthetic_object
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from shard_fixtures import synthetic_object  # noqa: E402  (a test fixture, kept out of the library)
 
 
 @dataclasses.dataclass(frozen=True)

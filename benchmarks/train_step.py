@@ -36,10 +36,11 @@ import torch
 from torch.utils.data import DataLoader
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from depth_projection import baseline_project  # noqa: E402  (the literal scatter-min projector)
+from shard_fixtures import synthetic_object  # noqa: E402  (a test fixture, kept out of the library)
 
 from clip2point.datasets.shards import build_index, write_shard  # noqa: E402
-from clip2point.datasets.synthetic_shards import synthetic_object  # noqa: E402
 from clip2point.datasets.batch_loader import batch_loader  # noqa: E402
 from clip2point.datasets.torch_dataset import ShardDataset  # noqa: E402
 from clip2point.render.depth import DepthMaps, depth_to_image, to_clip_input  # noqa: E402

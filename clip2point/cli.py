@@ -18,19 +18,19 @@ from clip2point.errors import Clip2PointError
 
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "synth": ("clip2point.datasets.synthetic_cli", "write the built-in synthetic ShapeNet-style mesh set"),
+    "synth": ("clip2point.datasets.synthetic.cli", "write the built-in synthetic ShapeNet-style mesh set"),
     "project": ("clip2point.render.project_cli", "project a point cloud to depth maps (clip2point / pointclip / pointclip-v2)"),
     "views": ("clip2point.render.views_cli", "render one mesh to RGB views + depth maps and a PNG sheet"),
-    "render": ("clip2point.render.job_cli", "the generation job: meshes to HDF5 shards (resumable, parallel)"),
+    "render": ("clip2point.render.job.cli", "the generation job: meshes to HDF5 shards (resumable, parallel)"),
     "shards": ("clip2point.datasets.shards_cli", "shard folder maintenance (merge node indexes)"),
-    "inspect": ("clip2point.datasets.inspect_cli", "summary / verify / sheet / export of a shard folder"),
+    "inspect": ("clip2point.inspection.cli", "summary / verify / sheet / export of a shard folder"),
     "standin": ("clip2point.train.standin", "fit a small STAND-IN for CLIP (not CLIP) on rendered shards, for CPU runs"),
     "pretrain": ("clip2point.train.cli", "image-depth contrastive pre-training of a CLIP visual tower"),
-    "zeroshot": ("clip2point.eval.zeroshot_cli", "zero-shot classification of point clouds"),
+    "zeroshot": ("clip2point.eval.zeroshot.cli", "zero-shot classification of point clouds"),
     "export": ("clip2point.train.export", "write a checkpoint's depth tower as an open_clip model folder (hub layout)"),
-    "fewshot": ("clip2point.eval.fewshot_cli", "few-shot classification with the Dual-Path Adapter"),
+    "fewshot": ("clip2point.eval.fewshot.cli", "few-shot classification with the Dual-Path Adapter"),
     "report": ("clip2point.eval.results_table", "gather result JSONs into one Markdown/CSV table beside the published numbers"),
-    "demo": ("clip2point.eval.demo_cli", "the paper's table in miniature on CPU: synth -> render -> stand-in -> pretrain -> zero/few-shot"),
+    "demo": ("clip2point.demo", "the paper's table in miniature on CPU: synth -> render -> stand-in -> pretrain -> zero/few-shot"),
 }
 
 

@@ -19,8 +19,10 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from clip2point.datasets.pointsets import PointSet, PointSetOptions, check_finite_clouds, derive_seed
+from clip2point.datasets.pointsets import PointSet, PointSetOptions, check_finite_clouds
 from clip2point.errors import MeshLoadError, PathError
+from clip2point.parallel import map_in_processes
+from clip2point.seeds import POINTSET_SEEDS, derive_seed
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +138,7 @@ def sample_off(path: Path, num_points: int, *, seed: int, sampler: str = "open3d
         return _sample_open3d(vertices, faces, num_points, seed)
     import trimesh  # noqa: PLC0415
 
-    from clip2point.render.sampling import sample_surface  # noqa: PLC0415
+    from clip2point.datasets.sampling import sample_surface  # noqa: PLC0415
 
     mesh = trimesh.Trimesh(vertices=vertices, faces=faces, process=False)
     return np.asarray(sample_surface(mesh, num_points, seed=seed), dtype=np.float32)
@@ -168,14 +170,10 @@ def load_modelnet_off(root: Path, split: str, options: PointSetOptions, *, name:
     """Sample every mesh of ``split``; ``options.workers`` > 1 spreads meshes over processes."""
     classes, files = modelnet_off_files(root, split)
     ids = [f.relative_to(root).as_posix() for f, _ in files]
-    jobs = [(f, options.num_points, derive_seed(options.seed, oid), options.sampler) for (f, _), oid in zip(files, ids)]
+    jobs = [(f, options.num_points, derive_seed(options.seed, oid, POINTSET_SEEDS), options.sampler)
+            for (f, _), oid in zip(files, ids)]
     log.info("sampling %d points from each of %d %s %s meshes", options.num_points, len(files), name, split)
-    if options.workers > 1:
-        from joblib import Parallel, delayed  # noqa: PLC0415
-
-        clouds = Parallel(n_jobs=options.workers)(delayed(_sample_job)(*j) for j in jobs)
-    else:
-        clouds = [_sample_job(*j) for j in jobs]
+    clouds = map_in_processes(_sample_job, jobs, workers=options.workers)
     return PointSet(name, split, np.stack(clouds), np.array([lab for _, lab in files]), classes, tuple(ids),
                     frame="z-up", source=str(root), info={"format": "off", "sampler": options.sampler})
 

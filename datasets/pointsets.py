@@ -8,19 +8,16 @@ meshes) into ShapeNet's y-up frame; the evaluation decides from the data, not fr
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import json
 import logging
-import os
-import tempfile
-import zipfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence, TypeVar
 
 import numpy as np
 
+from clip2point.disk_cache import cache_file, read_cache_entry, save_npz_atomic
 from clip2point.errors import ConfigError, PathError
 
 log = logging.getLogger(__name__)
@@ -190,41 +187,6 @@ def load_pointset(name: str, root: str | Path, split: str, options: PointSetOpti
 # ---------------------------------------------------------------------------- caching
 
 
-def cache_file(cache_dir: Path, prefix: str, key: dict[str, Any]) -> Path:
-    """Where an artefact identified by ``key`` lives: the key's hash names the file, so any
-    change of data, settings or weights makes a new entry instead of reusing a stale one."""
-    digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:16]
-    return Path(cache_dir) / f"{prefix}-{digest}.npz"
-
-
-def read_cache_entry(path: Path, reader: Callable[[Path], T]) -> T | None:
-    """``reader(path)``, or None after a warning naming the file when it cannot be read
-    (truncated by a full disk, overwritten, from another version): a cache must never stop a
-    run. The caller then rebuilds the entry, and ``save_npz_atomic`` replaces the bad file."""
-    try:
-        return reader(path)
-    except (zipfile.BadZipFile, OSError, EOFError, KeyError, ValueError) as exc:
-        log.warning("%s: unreadable cache entry (%s: %s); rebuilding it", path, type(exc).__name__, exc)
-        return None
-
-
-def save_npz_atomic(path: Path, **arrays: np.ndarray) -> Path:
-    """Write an .npz to a temporary name in the same folder and rename it into place, so a
-    killed run never leaves a truncated cache entry that a later run would trust."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
-
-
 def _source_stamp(root: Path) -> list[Any]:
     """Size and mtime of the source (the top folder entries) so an edited dataset invalidates."""
     entries = [root] if root.is_file() else sorted(root.iterdir())
@@ -244,9 +206,3 @@ def _read_pointset(path: Path) -> PointSet:
         return PointSet(meta["name"], meta["split"], data["points"], data["labels"], tuple(meta["class_names"]),
                         tuple(str(s) for s in data["object_ids"]), frame=meta["frame"], source=meta["source"],
                         info=meta["info"])
-
-
-def derive_seed(seed: int, object_id: str) -> int:
-    """Per-object seed from (base seed, stable id): an object's cloud does not depend on which
-    other objects were loaded, or in which order, or by which worker."""
-    return int.from_bytes(hashlib.sha256(f"{seed}:{object_id}".encode()).digest()[:4], "little") & 0x7FFFFFFF

@@ -108,10 +108,10 @@ def scanobjectnn_file(path: Path, split: str) -> Path:
 
 
 def fps_subsample(points: np.ndarray, n: int) -> np.ndarray:
-    """[N,P,3] -> [N,n,3] by farthest point sampling (helper of ``render.sampling``)."""
+    """[N,P,3] -> [N,n,3] by farthest point sampling (helper of ``datasets.sampling``)."""
     import torch  # noqa: PLC0415
 
-    from clip2point.render.sampling import farthest_point_sample  # noqa: PLC0415
+    from clip2point.datasets.sampling import farthest_point_sample  # noqa: PLC0415
 
     out = np.empty((len(points), n, 3), dtype=np.float32)
     for start in range(0, len(points), _FPS_CHUNK):

@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from clip2point.datasets.atomic_io import write_json_atomic
+from clip2point.atomic_io import write_json_atomic
 from clip2point.datasets.shards import CONFIG_NAME, INDEX_NAME, SKIPPED_NAME, completed_shard_ids, read_config
 from clip2point.errors import ConfigError
 

@@ -18,21 +18,12 @@ import shutil
 from pathlib import Path
 from typing import Any, Sequence
 
-from clip2point.datasets.atomic_io import atomic_path, write_json_atomic
+from clip2point.atomic_io import atomic_path, write_json_atomic
+from clip2point.datasets.shard_config import config_differences, ensure_job_config
 from clip2point.datasets.shard_format import ObjectFailure
 from clip2point.datasets.shards import (
-    CONFIG_NAME,
-    build_index,
-    completed_shard_ids,
-    config_differences,
-    ensure_job_config,
-    marker_name,
-    read_config,
-    read_marker,
-    read_skipped,
-    set_aside_shard,
-    shard_problem,
-    write_skipped,
+    CONFIG_NAME, build_index, completed_shard_ids, marker_name, read_config, read_marker, read_skipped,
+    set_aside_shard, shard_problem, write_skipped,
 )
 from clip2point.errors import ConfigError, ShardError
 

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from clip2point.datasets.pointsets import PointSet, PointSetOptions, check_finite_clouds, derive_seed
+from clip2point.datasets.pointsets import PointSet, PointSetOptions, check_finite_clouds
 from clip2point.errors import ShardError
+from clip2point.seeds import POINTSET_SEEDS, derive_seed
 
 
 def load_shard_points(root: Path, split: str, options: PointSetOptions) -> PointSet:
@@ -26,7 +27,7 @@ def load_shard_points(root: Path, split: str, options: PointSetOptions) -> Point
             check_finite_clouds(points[None], [oid], root)  # the whole stored cloud, not just the subset drawn
             if len(points) < options.num_points:
                 raise ShardError(root, f"{oid} stores {len(points)} points, fewer than num_points={options.num_points}")
-            rng = np.random.default_rng(derive_seed(options.seed, oid))
+            rng = np.random.default_rng(derive_seed(options.seed, oid, POINTSET_SEEDS))
             clouds.append(points[np.sort(rng.choice(len(points), options.num_points, replace=False))])
     finally:
         dataset.close()

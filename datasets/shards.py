@@ -8,6 +8,7 @@ marker written last, both atomically, so a crash never leaves a marker without i
 Later damage can (a truncated copy, a deleted file), so resume and merge also check the file
 against the size and sha256 its marker records (:func:`shard_problem`). Hidden
 ``.NAME.tmp-PID`` files are leftovers of a crash and are ignored (and overwritten) by design.
+The pinned ``config.json`` is compared and restored by :mod:`clip2point.datasets.shard_config`.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import h5py
 
-from clip2point.datasets.atomic_io import (
+from clip2point.atomic_io import (
     atomic_path, require_free_space, set_aside, sha256_file, write_file, write_json_atomic,
 )
 from clip2point.datasets.shard_format import (
@@ -37,17 +38,16 @@ from clip2point.datasets.shard_format import (
     UNRECORDED,
     ShardLayout,
     open_shard,
-    read_json_attr,
     write_shard_file,
 )
 from clip2point.datasets.taxonomy import CLASS_NAMES, SYNSET_IDS
-from clip2point.errors import ConfigError, ShardError
+from clip2point.errors import ShardError
 from clip2point.provenance import code_version, to_jsonable
 
 __all__ = [
     "SCHEMA_VERSION", "RenderedObject", "ObjectFailure", "ShardLayout", "ShardStats", "write_shard",
     "completed_shard_ids", "read_marker", "collect_index", "build_index", "load_index", "write_json_atomic",
-    "write_skipped", "ensure_job_config", "class_names_of", "shard_file_name", "marker_name",
+    "write_skipped", "class_names_of", "shard_file_name", "marker_name",
     "shard_problem", "set_aside_shard",
 ]
 
@@ -358,82 +358,3 @@ def class_names_of(index: Mapping[str, Any]) -> list[str]:
         return list(CLASS_NAMES)
     size = max(synset_by_label, default=-1) + 1
     return [synset_by_label.get(label, f"class {label}") for label in range(size)]
-
-
-def normalise_config(config: Any) -> Any:
-    """Plain JSON types (tuples become lists), so a config compares equal to its reloaded self."""
-    return json.loads(json.dumps(to_jsonable(config), sort_keys=True))
-
-
-def config_differences(stored: Any, given: Any, prefix: str = "") -> list[str]:
-    """Dotted keys whose values differ, with both values (for a message a person can act on)."""
-    if isinstance(stored, dict) and isinstance(given, dict):
-        out: list[str] = []
-        for key in sorted(set(stored) | set(given)):
-            out += config_differences(stored.get(key, "<absent>"), given.get(key, "<absent>"), f"{prefix}{key}.")
-        return out
-    return [] if stored == given else [f"{prefix.rstrip('.')}: folder has {stored!r}, given {given!r}"]
-
-
-def shard_configs(folder: Path) -> dict[str, tuple[Any, Any]]:
-    """The job configurations the folder's shard files record in their ``config`` attribute:
-    ``{canonical JSON: (config, code_version)}``; unreadable files are left out."""
-    found: dict[str, tuple[Any, Any]] = {}
-    for path in sorted(folder.glob("shard-*.h5")):
-        try:
-            with open_shard(path) as h5:
-                config, code = read_json_attr(h5, "config"), read_json_attr(h5, "code_version")
-        except (ShardError, OSError, ValueError):
-            continue
-        if config is not None:
-            found.setdefault(json.dumps(normalise_config(config), sort_keys=True), (normalise_config(config), code))
-    return found
-
-
-def _holds_shards(folder: Path) -> bool:
-    return folder.is_dir() and (bool(completed_shard_ids(folder)) or any(folder.glob("shard-*.h5")))
-
-
-def restore_job_config(folder: Path, given: Any) -> dict[str, Any] | None:
-    """``config.json`` rebuilt from the shards' own ``config`` attribute when it is missing but
-    shards exist (None for a folder without shards). Writing the given flags instead would label
-    existing shards with settings they were not made with, so anything but one recorded
-    configuration equal to ``given`` is a ``ConfigError`` saying how to proceed."""
-    if not _holds_shards(folder):
-        return None
-    configs = shard_configs(folder)
-    how = f"restore {folder / CONFIG_NAME} from a backup or render into a new folder"
-    if not configs:
-        raise ConfigError(f"{folder} holds shards but {CONFIG_NAME} is missing and no readable shard file records "
-                          f"its configuration; {how}")
-    if len(configs) > 1:
-        raise ConfigError(f"{folder} holds shards of {len(configs)} different configurations and no {CONFIG_NAME}; "
-                          f"{how}")
-    stored, code = next(iter(configs.values()))
-    diffs = config_differences(stored, given)
-    if diffs:
-        raise ConfigError(f"{folder / CONFIG_NAME} is missing and the shards in {folder} were made with another "
-                          f"configuration ({len(diffs)} keys differ: {'; '.join(diffs[:6])}); rerun with the "
-                          f"shards' settings to resume (config.json is then restored from them), or {how}")
-    data = {"config": stored, "code_version": code}
-    write_json_atomic(folder / CONFIG_NAME, data)
-    log.warning("%s was missing; restored it from the configuration its shard files record", folder / CONFIG_NAME)
-    return data
-
-
-def ensure_job_config(folder: str | Path, config: Mapping[str, Any]) -> Path:
-    """Write ``config.json`` on first use; refuse to mix configurations in one folder (a missing
-    ``config.json`` next to shards is restored from them, see :func:`restore_job_config`)."""
-    folder = Path(folder)
-    given = normalise_config(dict(config))
-    existing = read_config(folder) or restore_job_config(folder, given)
-    if existing is not None:
-        diffs = config_differences(existing["config"], given)
-        if diffs:
-            raise ConfigError(
-                f"{folder / CONFIG_NAME} holds shards made with another configuration "
-                f"({len(diffs)} keys differ: {'; '.join(diffs[:6])}); rerun with the same flags to resume, "
-                "or choose a new output folder"
-            )
-        return folder / CONFIG_NAME
-    return write_json_atomic(folder / CONFIG_NAME, {"config": given, "code_version": code_version()})

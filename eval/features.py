@@ -17,7 +17,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from clip2point.datasets.pointsets import PointSet, cache_file, read_cache_entry, save_npz_atomic
+from clip2point.datasets.pointsets import PointSet
+from clip2point.disk_cache import cache_file, read_cache_entry, save_npz_atomic
 from clip2point.eval.settings import ViewSettings
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from clip2point.datasets.atomic_io import atomic_path
+from clip2point.atomic_io import atomic_path
 from clip2point.errors import ConfigError
 from clip2point.provenance import code_version, to_jsonable
 

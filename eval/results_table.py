@@ -22,7 +22,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from clip2point.datasets.atomic_io import atomic_path
+from clip2point.atomic_io import atomic_path
 from clip2point.errors import PathError
 
 log = logging.getLogger(__name__)

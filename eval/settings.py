@@ -9,8 +9,9 @@ from pathlib import Path
 from clip2point.datasets.pointsets import DATASETS, PointSetOptions
 from clip2point.datasets.prompts import PROMPT_SETS
 from clip2point.errors import ConfigError
-from clip2point.render.cameras import get_view_preset
+from clip2point.render.cameras import check_image_size, get_view_preset
 from clip2point.render.depth import get_depth_preset
+from clip2point.validation import check_choice, check_int
 
 ALIGN_MODES = ("auto", "yes", "no")
 # The reference's evaluation (zeroshot.py / fewshot.py): its class lists, its template, fp32 CLIP.
@@ -36,13 +37,11 @@ class DataSettings:
     force_variant: bool = False  # use a file whose name says another variant
 
     def __post_init__(self) -> None:
-        if self.prompts not in PROMPT_SETS:
-            raise ConfigError(f"--prompts must be one of {', '.join(PROMPT_SETS)}; got {self.prompts!r}")
+        check_choice(self.prompts, "--prompts", PROMPT_SETS)
         self._check_variant()
         if self.dataset not in DATASETS:
             raise ConfigError(f"unknown dataset {self.dataset!r}; choose one of {', '.join(DATASETS)}")
-        if self.align not in ALIGN_MODES:
-            raise ConfigError(f"align must be one of {ALIGN_MODES}; got {self.align!r}")
+        check_choice(self.align, "--align", ALIGN_MODES)
         object.__setattr__(self, "data", Path(self.data))
         self.pointset_options()  # validates num_points, sampler, workers
 
@@ -51,8 +50,8 @@ class DataSettings:
 
         if self.variant is not None and self.dataset != "scanobjectnn":
             raise ConfigError(f"--variant {self.variant} applies to --dataset scanobjectnn only, not {self.dataset}")
-        if self.variant is not None and self.variant not in VARIANTS:
-            raise ConfigError(f"--variant must be one of {', '.join(VARIANTS)}; got {self.variant!r}")
+        if self.variant is not None:
+            check_choice(self.variant, "--variant", VARIANTS)
         if self.force_variant and self.variant is None:
             raise ConfigError("--force-variant needs --variant: it says which variant a differently named file is")
 
@@ -109,12 +108,8 @@ class ViewSettings:
             get_view_preset(self.num_views, self.preset)
         except ConfigError as exc:
             raise ConfigError(f"--views {self.num_views} with --preset {self.preset}: {exc}") from None
-        if self.batch_size < 1:
-            raise ConfigError(f"batch size must be at least 1; got {self.batch_size}")
+        check_int(self.batch_size, "--batch-size", low=1)
         if self.image_size is not None:
-            # imported here: it pulls in trimesh, needed only when a size is given
-            from clip2point.render.views_cli import check_image_size  # noqa: PLC0415
-
             check_image_size(self.image_size, "--image-size")
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence, TypeVar, Union
+from typing import Sequence, Union
 
 import numpy as np
 import torch
@@ -27,7 +27,19 @@ def check_raster_side(size: int, what: str = "image size") -> int:
         raise ConfigError(f"{what} must be between {MIN_RASTER_SIDE} and {MAX_RASTER_SIDE} pixels; got {size}")
     return size
 
+
+def check_image_size(size: int, flag: str = "--size") -> int:
+    """``size`` if it is a raster side the package accepts, else a ConfigError naming ``flag``,
+    checked before anything is read or allocated (views, project and evaluation agree)."""
+    try:
+        return check_raster_side(size)
+    except ConfigError as exc:
+        raise ConfigError(f"{flag} {size}: {exc}") from None
+
+
 __all__ = [
+    "check_raster_side",
+    "check_image_size",
     "ViewPreset",
     "VIEW_PRESETS",
     "CAMERA_SETS",
@@ -38,9 +50,6 @@ __all__ = [
     "look_at_rotation",
     "look_at_view_transform",
     "opengl_camera_pose",
-    "axis_angle_matrix",
-    "MODELNET_TO_SHAPENET",
-    "align_modelnet",
 ]
 
 Angles = Union[float, Sequence[float], np.ndarray, torch.Tensor]
@@ -305,35 +314,3 @@ def opengl_camera_pose(R: torch.Tensor, T: torch.Tensor) -> torch.Tensor:
     pose[..., :3, 3] = -(T[..., None, :] @ R.transpose(-1, -2))[..., 0, :]
     pose[..., 3, 3] = 1.0
     return pose
-
-
-def axis_angle_matrix(axis_angle: Sequence[float]) -> np.ndarray:
-    """Rotation matrix (float64, column-vector convention) of an axis-angle vector (Rodrigues)."""
-    v = np.asarray(axis_angle, dtype=np.float64)
-    angle = float(np.linalg.norm(v))
-    if angle == 0.0:
-        return np.eye(3)
-    k = v / angle
-    K = np.array([[0.0, -k[2], k[1]], [k[2], 0.0, -k[0]], [-k[1], k[0], 0.0]])
-    return np.eye(3) + math.sin(angle) * K + (1.0 - math.cos(angle)) * (K @ K)
-
-
-# Row-vector points p map to p @ MODELNET_TO_SHAPENET: ModelNet's z-up frame to ShapeNet's y-up.
-MODELNET_TO_SHAPENET: np.ndarray = axis_angle_matrix((math.pi / 2, 0.0, 0.0)) @ axis_angle_matrix(
-    (0.0, -math.pi / 2, 0.0)
-)
-
-ArrayT = TypeVar("ArrayT", np.ndarray, torch.Tensor)
-
-
-def align_modelnet(points: ArrayT) -> ArrayT:
-    """Rotate ModelNet points ``[..., 3]`` into ShapeNet's frame, ``p · R_x(π/2) · R_y(−π/2)``
-    (SPEC §6). Returns the same array type, and the same dtype for floating input."""
-    if points.shape[-1] != 3:
-        raise ValueError(f"points must have a last dimension of 3; got shape {tuple(points.shape)}")
-    if isinstance(points, torch.Tensor):
-        points = points if points.is_floating_point() else points.float()
-        return points @ torch.as_tensor(MODELNET_TO_SHAPENET, dtype=points.dtype, device=points.device)
-    points = np.asarray(points)
-    dtype = points.dtype if np.issubdtype(points.dtype, np.floating) else np.float32
-    return (points @ MODELNET_TO_SHAPENET).astype(dtype, copy=False)

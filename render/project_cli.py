@@ -12,9 +12,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from clip2point.datasets.atomic_io import atomic_path
+from clip2point.atomic_io import atomic_path
+from clip2point.datasets.frames import align_modelnet
+from clip2point.datasets.point_io import POINT_SUFFIXES, read_points
+from clip2point.datasets.sampling import normalize_unit_sphere
 from clip2point.errors import ConfigError, PathError
-from clip2point.render.cameras import align_modelnet, default_view_count, get_view_preset, view_counts
+from clip2point.render.cameras import check_image_size, default_view_count, get_view_preset, view_counts
 from clip2point.render.depth import (
     DepthMaps,
     available_depth_presets,
@@ -22,11 +25,8 @@ from clip2point.render.depth import (
     get_depth_preset,
     project_depth,
 )
-from clip2point.render.depth_pointclip import POINTCLIP_V1_PRESETS
-from clip2point.render.point_io import POINT_SUFFIXES, read_points
-from clip2point.render.sampling import normalize_unit_sphere
+from clip2point.render.depth.pointclip import POINTCLIP_V1_PRESETS
 from clip2point.render.sheets import contact_sheet, depth_tile, save_sheet
-from clip2point.render.views_cli import check_image_size
 
 log = logging.getLogger(__name__)
 

@@ -12,15 +12,16 @@ import numpy as np
 import torch
 from PIL import Image
 
+from clip2point.datasets.frames import MODELNET_TO_SHAPENET
+from clip2point.datasets.mesh_io import LoadedMesh, load_mesh
+from clip2point.datasets.sampling import DEPTH_POINTS, STORED_POINTS, sample_surface
 from clip2point.errors import ConfigError
 from clip2point.extras import require
-from clip2point.render.cameras import MODELNET_TO_SHAPENET, check_raster_side, get_view_preset, view_counts
+from clip2point.render.cameras import check_image_size, get_view_preset, view_counts
 from clip2point.render.depth import project_depth
-from clip2point.render.mesh_io import LoadedMesh, load_mesh
 from clip2point.render.rgb import CAMERAS, RGBRenderer
-from clip2point.render.rgb_light import DEFAULT_LIGHT, LIGHT_TYPES, parse_light
-from clip2point.render.rgb_scene import SHADINGS
-from clip2point.render.sampling import DEPTH_POINTS, STORED_POINTS, sample_surface
+from clip2point.render.rgb.light import DEFAULT_LIGHT, LIGHT_TYPES, parse_light
+from clip2point.render.rgb.scene import SHADINGS
 from clip2point.render.sheets import contact_sheet, depth_tile, save_sheet
 
 
@@ -55,15 +56,6 @@ def _light_flag(text: str) -> str:
         return parse_light(text)
     except ConfigError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def check_image_size(size: int, flag: str = "--size") -> int:
-    """``size`` if it is a raster side the package accepts, else a ConfigError naming ``flag``,
-    checked before anything is read or allocated (views, project and evaluation agree)."""
-    try:
-        return check_raster_side(size)
-    except ConfigError as exc:
-        raise ConfigError(f"{flag} {size}: {exc}") from None
 
 
 def align_mesh(loaded: LoadedMesh) -> LoadedMesh:

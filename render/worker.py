@@ -8,13 +8,12 @@ data, so one broken mesh never stops a job; anything else is a bug and propagate
 
 Determinism: an object's arrays depend only on its id, the configuration and the seed. The
 surface sample, the light directions and the 1,024-point depth subset all derive from
-``derive_seed(seed, object_id)``, and depth is projected from the stored points, so neither
-worker count, order, node split nor resumption can change a byte.
+``clip2point.seeds.derive_seed(seed, object_id, SHARD_SEEDS)``, and depth is projected from the
+stored points, so neither worker count, order, node split nor resumption can change a byte.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -28,16 +27,17 @@ from typing import Any, Iterator
 import numpy as np
 import torch
 
+from clip2point.datasets.mesh_io import load_mesh
+from clip2point.datasets.sampling import sample_surface
 from clip2point.datasets.shapenet import ShapeNetEntry
 from clip2point.datasets.shards import ObjectFailure, RenderedObject, write_shard
 from clip2point.errors import MeshLoadError
 from clip2point.render.cameras import ViewPreset, get_view_preset
 from clip2point.render.depth import project_depth
 from clip2point.render.gl import import_pyrender
-from clip2point.render.job_config import RenderJobConfig
-from clip2point.render.mesh_io import load_mesh
+from clip2point.render.job.config import RenderJobConfig
 from clip2point.render.rgb import RGBRenderer
-from clip2point.render.sampling import sample_surface
+from clip2point.seeds import SHARD_SEEDS, derive_seed
 
 log = logging.getLogger(__name__)
 
@@ -48,12 +48,6 @@ DEPTH_BATCH = 16  # objects per depth projection call: amortises torch overhead,
 class ObjectTimeout(BaseException):
     """Raised by SIGALRM inside a render. A BaseException so no library's ``except Exception``
     can swallow it and turn a timeout into a misleading parse error."""
-
-
-def derive_seed(seed: int, object_id: str) -> int:
-    """A stable 63-bit seed per (job seed, object); Python's ``hash`` is salted per process."""
-    digest = hashlib.sha256(f"clip2point/{seed}/{object_id}".encode()).digest()
-    return int.from_bytes(digest[:8], "little") >> 1
 
 
 def depth_subset(points: np.ndarray, n: int, seed: int) -> np.ndarray:
@@ -233,7 +227,7 @@ class RenderWorker:
 
     def _draw(self, entry: ShapeNetEntry, clock: _StageClock) -> _Drawn | ObjectFailure:
         """Load, sample and render RGB (the GL part); depth is batched per shard afterwards."""
-        seed = derive_seed(self.config.seed, entry.object_id)
+        seed = derive_seed(self.config.seed, entry.object_id, SHARD_SEEDS)
         with clock.stage("load"):
             mesh = load_mesh(entry.mesh_path, max_faces=self.config.max_faces, asset_root=entry.asset_root,
                              budget=self.config.budget())

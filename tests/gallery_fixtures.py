@@ -16,7 +16,7 @@ import pytest
 from job_helpers import BROKEN_MESHES, small_config, write_mesh, write_split
 
 from clip2point.datasets.shards import build_index
-from clip2point.render.job import run_render_job
+from clip2point.render.job.run import run_render_job
 
 GOOD = {"02958343-beetle": "classic/beetle.obj", "02958343-spot": "classic/spot.obj",
         "03001627-suzanne": "classic/suzanne.obj", "04379243-teapot": "classic/teapot_pytorch3d.obj",

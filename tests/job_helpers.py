@@ -11,7 +11,7 @@ import h5py
 import numpy as np
 import pytest
 
-from clip2point.render.job_config import RenderJobConfig
+from clip2point.render.job.config import RenderJobConfig
 
 # Small enough to render fast, big enough that shards, chunking and nodes matter.
 SMALL: dict[str, Any] = {"size": 64, "num_views": 6, "synthetic_per_class": 2, "objects_per_shard": 3,

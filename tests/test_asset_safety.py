@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from clip2point.datasets.asset_guard import AssetBudget, is_remote_or_absolute
+from clip2point.datasets.mesh_io import load_mesh
 from clip2point.errors import MeshLoadError
-from clip2point.render.asset_guard import AssetBudget, is_remote_or_absolute
-from clip2point.render.mesh_io import load_mesh
 from asset_fixtures import (
     png_declaring, textured_box, write_glb, write_glb_with_uri, write_png, write_textured_obj,
 )

@@ -12,14 +12,10 @@ import torch
 import torch.nn.functional as F
 from scipy import ndimage
 
+from clip2point.datasets.frames import align_modelnet
 from clip2point.errors import ConfigError
 from clip2point.render.cameras import (
-    ViewPreset,
-    align_modelnet,
-    camera_positions,
-    get_view_preset,
-    look_at_view_transform,
-    opengl_camera_pose,
+    ViewPreset, camera_positions, get_view_preset, look_at_view_transform, opengl_camera_pose,
 )
 
 

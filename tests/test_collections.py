@@ -16,12 +16,12 @@ from asset_fixtures import (
 from job_helpers import SMALL, index_of, synthetic_cache  # noqa: F401  (autouse fixture)
 
 from clip2point.cli import main
-from clip2point.datasets.inspect import open_target, summarize
 from clip2point.datasets.mesh_collections import build_manifest_index, build_objaverse_index
 from clip2point.datasets.torch_dataset import ShardDataset
 from clip2point.errors import ConfigError
-from clip2point.render.job import run_render_job
-from clip2point.render.job_config import RenderJobConfig
+from clip2point.inspection.summary import open_target, summarize
+from clip2point.render.job.config import RenderJobConfig
+from clip2point.render.job.run import run_render_job
 
 
 def _jsonl(path: Path, rows: list[dict]) -> Path:

@@ -114,7 +114,7 @@ def test_demo_checks_its_numbers_before_any_stage(tmp_path: Path, capsys: pytest
                                                   flag: str, value: str) -> None:
     out = tmp_path / "demo"
     assert main(["demo", "--out", str(out), flag, value]) == 2
-    assert f"{flag} must be at least 1; got {value}" in capsys.readouterr().err
+    assert f"{flag} must be an integer >= 1; got {value}" in capsys.readouterr().err
     assert not out.exists()  # synth and render never ran
 
 

@@ -21,7 +21,7 @@ from clip2point.render.depth import (
     project_depth,
     to_clip_input,
 )
-from clip2point.render.depth_discs import rasterize_discs
+from clip2point.render.depth.discs import rasterize_discs
 
 
 def slow_rasterize(view: torch.Tensor, size: int, radius: float) -> torch.Tensor:

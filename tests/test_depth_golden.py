@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from clip2point.render.cameras import align_modelnet, get_view_preset
+from clip2point.datasets.frames import align_modelnet
+from clip2point.render.cameras import get_view_preset
 from clip2point.render.depth import depth_to_image, project_depth
 
 VARIANTS = [

@@ -13,7 +13,7 @@ import torch
 
 from clip2point.render.cameras import get_view_preset
 from clip2point.render.depth import CLIP_MEAN, CLIP_STD, DepthMaps, depth_to_image, project_depth, to_clip_input
-from clip2point.render.depth_pointclip import pointclip_v2_grid, pointclip_v2_picture
+from clip2point.render.depth.pointclip import pointclip_v2_grid, pointclip_v2_picture
 
 # golden key prefix -> (depth preset, number of views)
 PRESETS = {"pointclip_zs": ("pointclip", 6), "pointclip_fs": ("pointclip-fewshot", 10),

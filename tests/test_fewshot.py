@@ -20,7 +20,7 @@ from clip2point.eval.adapter import AdapterConfig, DualPathAdapter, load_adapter
 from clip2point.eval.encoders import Encoders, text_features
 from clip2point.eval.features import FeatureStore, prepare_points
 from clip2point.eval.fewshot import FewShotSettings, run_fewshot_on_features
-from clip2point.eval.fewshot_run import FewShotConfig, run_fewshot
+from clip2point.eval.fewshot.run import FewShotConfig, run_fewshot
 from clip2point.eval.settings import DataSettings, EncoderSettings, ViewSettings
 from fewshot_fixtures import one_thread, perturbed, tiny  # noqa: F401  (fixtures shared with other few-shot tests)
 from pointset_fixtures import SHAPES, make_shape_h5_folder, shape_clouds
@@ -316,11 +316,11 @@ def test_eval_only_accepts_flags_equal_to_the_adapters(adapter_on_partial_classe
 
 
 @pytest.mark.parametrize(("field", "value", "message"), [
-    ("lr", float("nan"), "--lr must be a finite number above 0; got nan"),
-    ("lr", float("inf"), "--lr must be a finite number above 0; got inf"),
-    ("lr", 0.0, "--lr must be a finite number above 0; got 0.0"),
-    ("weight_decay", float("nan"), "--weight-decay must be a finite number, 0 or more; got nan"),
-    ("val_per_class", -1, "--val-per-class must be 0 or more; got -1"),
+    ("lr", float("nan"), "--lr must be a finite number > 0; got nan"),
+    ("lr", float("inf"), "--lr must be a finite number > 0; got inf"),
+    ("lr", 0.0, "--lr must be a finite number > 0; got 0.0"),
+    ("weight_decay", float("nan"), "--weight-decay must be a finite number >= 0; got nan"),
+    ("val_per_class", -1, "--val-per-class must be an integer >= 0; got -1"),
 ])
 def test_settings_refuse_non_finite_and_out_of_range_values(field: str, value: float, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
@@ -331,7 +331,7 @@ def test_cli_refuses_lr_nan_before_reading_data(tmp_path: Path, capsys: pytest.C
     rc = main(["fewshot", "--dataset", "modelnet40", "--data", str(tmp_path / "missing"), "--model", "c2p-tiny",
                "--paths", "clip", "--lr", "nan"])
     assert rc == 2
-    assert "--lr must be a finite number above 0; got nan" in capsys.readouterr().err
+    assert "--lr must be a finite number > 0; got nan" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("in_the_way", ["out_is_a_folder", "adapters_is_a_file"])
@@ -340,7 +340,7 @@ def test_outputs_are_checked_before_training(tmp_path: Path, capsys: pytest.Capt
     def never(*args: object, **kwargs: object) -> None:
         raise AssertionError("training ran before the outputs were checked")
 
-    monkeypatch.setattr("clip2point.eval.fewshot_cli.run_fewshot", never)
+    monkeypatch.setattr("clip2point.eval.fewshot.cli.run_fewshot", never)
     out = tmp_path / "fs.json"
     blocked = out if in_the_way == "out_is_a_folder" else tmp_path / "fs-adapters"
     blocked.mkdir() if in_the_way == "out_is_a_folder" else blocked.write_text("in the way")

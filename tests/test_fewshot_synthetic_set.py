@@ -12,16 +12,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from clip2point.datasets.mesh_io import load_mesh
 from clip2point.datasets.pointsets import PointSet
+from clip2point.datasets.sampling import DEPTH_POINTS, sample_surface
 from clip2point.datasets.synthetic import resolve_classes, write_synthetic_set
-from clip2point.datasets.synthetic_shapes import model_id
+from clip2point.datasets.synthetic.shapes import model_id
 from clip2point.datasets.taxonomy import synset_name
 from clip2point.eval.encoders import Encoders, text_features
 from clip2point.eval.features import FeatureStore, prepare_points
 from clip2point.eval.fewshot import FewShotSettings, run_fewshot_on_features
 from clip2point.eval.settings import ViewSettings
-from clip2point.render.mesh_io import load_mesh
-from clip2point.render.sampling import DEPTH_POINTS, sample_surface
 from fewshot_fixtures import one_thread, tiny  # noqa: F401  (shared fixtures: the tiny towers, one torch thread)
 
 CLASSES = ("airplane", "car", "chair", "lamp", "table")  # five clearly different shapes: chance is 20%

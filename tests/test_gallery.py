@@ -12,13 +12,13 @@ import pytest
 from gallery_fixtures import ABSENT, GOOD, SKIPPED, collection, split_into_nodes
 
 from clip2point.cli import main
-from clip2point.datasets.gallery import GallerySettings, build_gallery
-from clip2point.datasets.gallery.images import assets_of
-from clip2point.datasets.gallery.pages import card, failures_page
-from clip2point.datasets.gallery.records import GalleryObject, slug
-from clip2point.datasets.inspect import open_target
 from clip2point.datasets.shard_merge import merge_shard_folders
 from clip2point.errors import ConfigError
+from clip2point.inspection.gallery import GallerySettings, build_gallery
+from clip2point.inspection.gallery.images import assets_of
+from clip2point.inspection.gallery.pages import card, failures_page
+from clip2point.inspection.gallery.records import GalleryObject, slug
+from clip2point.inspection.summary import open_target
 
 __all__ = ["collection"]  # the session fixture, imported for pytest
 

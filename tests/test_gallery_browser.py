@@ -19,11 +19,11 @@ import pytest
 from gallery_fixtures import TEXTURES, collection
 
 from clip2point.cli import main
-from clip2point.datasets.gallery import GallerySettings, build_gallery
-from clip2point.datasets.gallery.object_page import flagged_views
-from clip2point.datasets.gallery.records import gallery_objects, slug
-from clip2point.datasets.inspect import open_target
-from clip2point.datasets.inspect_checks import VerifySettings, verify_index
+from clip2point.inspection.gallery import GallerySettings, build_gallery
+from clip2point.inspection.gallery.object_page import flagged_views
+from clip2point.inspection.gallery.records import gallery_objects, slug
+from clip2point.inspection.summary import open_target
+from clip2point.inspection.verify import VerifySettings, verify_index
 
 __all__ = ["collection"]  # the session fixture, imported for pytest
 

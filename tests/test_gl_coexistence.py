@@ -12,7 +12,7 @@ SCRIPT = textwrap.dedent(
     """
     import torch
     from clip2point.render.cameras import get_view_preset
-    from clip2point.render.mesh_io import load_mesh
+    from clip2point.datasets.mesh_io import load_mesh
     from clip2point.render.rgb import RGBRenderer
     mesh = load_mesh(sys.argv[1])
     with RGBRenderer(size=32) as renderer:

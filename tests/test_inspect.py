@@ -20,18 +20,20 @@ import torch
 from PIL import Image
 
 from clip2point.cli import main
-from clip2point.datasets.inspect_checks import VerifySettings, check_object
+from clip2point.datasets.frames import align_modelnet
+from clip2point.datasets.mesh_io import load_mesh, obj_vertex_records
+from clip2point.datasets.sampling import sample_surface
+from clip2point.datasets.shard_config import ensure_job_config
 from clip2point.datasets.shard_format import ObjectFailure, RenderedObject, content_hash
-from clip2point.datasets.shards import build_index, ensure_job_config, write_shard, write_skipped
-from clip2point.datasets.view_consistency import (coverage_radius, depth_inside, dilate, ndc_to_pixels, rgb_pixels,
-                                                  rgb_scores, splat)
+from clip2point.datasets.shards import build_index, write_shard, write_skipped
 from clip2point.errors import ConfigError
-from clip2point.render.cameras import ViewPreset, align_modelnet
+from clip2point.inspection.verify import VerifySettings, check_object
+from clip2point.inspection.view_consistency import (coverage_radius, depth_inside, dilate, ndc_to_pixels, rgb_pixels,
+                                                  rgb_scores, splat)
+from clip2point.render.cameras import ViewPreset
 from clip2point.render.depth import project_depth
-from clip2point.render.depth_discs import pixel_centres_ndc
-from clip2point.render.mesh_io import load_mesh, obj_vertex_records
+from clip2point.render.depth.discs import pixel_centres_ndc
 from clip2point.render.rgb import RGBRenderer
-from clip2point.render.sampling import sample_surface
 
 NAMES = ["airplane", "bag", "chair"]
 V, S, POINTS = 2, 48, 512
@@ -420,7 +422,7 @@ def test_sheet_random_must_be_a_positive_count(tmp_path: Path, capsys: pytest.Ca
 
 @pytest.mark.parametrize("action", ["summary", "verify"])
 def test_a_folder_without_shards_is_an_error_not_ok(tmp_path: Path, capsys: pytest.CaptureFixture, action: str) -> None:
-    from clip2point.datasets.synthetic_shards import synthetic_object
+    from shard_fixtures import synthetic_object
 
     empty, meshes, loose = tmp_path / "empty", tmp_path / "meshes", tmp_path / "loose"
     empty.mkdir()

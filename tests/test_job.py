@@ -20,18 +20,19 @@ from clip2point.datasets.shard_merge import merge_shard_folders
 from clip2point.datasets.shapenet import build_shapenet_index
 from clip2point.errors import ConfigError
 from clip2point.render import worker as worker_module
-from clip2point.render.job import plan_job, run_render_job, synthetic_source
-from clip2point.render.job_config import RenderJobConfig
-from clip2point.render.mesh_io import load_mesh
-from clip2point.render.worker import depth_subset, derive_seed
+from clip2point.render.job.run import plan_job, run_render_job, synthetic_source
+from clip2point.render.job.config import RenderJobConfig
+from clip2point.datasets.mesh_io import load_mesh
+from clip2point.render.worker import depth_subset
+from clip2point.seeds import SHARD_SEEDS, derive_seed
 
 __all__ = ["synthetic_cache"]  # autouse fixture: a private synthetic-set cache per test session
 
 
 def test_derived_seed_is_stable_and_distinct() -> None:
-    assert derive_seed(0, "02691156-aaa") == derive_seed(0, "02691156-aaa")
-    assert len({derive_seed(s, i) for s in (0, 1) for i in ("a", "b", "c")}) == 6
-    assert 0 <= derive_seed(7, "x") < 2 ** 63
+    assert derive_seed(0, "02691156-aaa", SHARD_SEEDS) == derive_seed(0, "02691156-aaa", SHARD_SEEDS)
+    assert len({derive_seed(s, i, SHARD_SEEDS) for s in (0, 1) for i in ("a", "b", "c")}) == 6
+    assert 0 <= derive_seed(7, "x", SHARD_SEEDS) < 2 ** 63
 
 
 def test_depth_subset_is_a_seeded_subset_of_distinct_stored_points() -> None:
@@ -44,13 +45,13 @@ def test_depth_subset_is_a_seeded_subset_of_distinct_stored_points() -> None:
 
 
 @pytest.mark.parametrize(("overrides", "message"), [
-    ({"num_views": 8}, "num_views must be 10 or 6"),
-    ({"size": 4}, r"size must be an integer in \[16, 2048\]"),
-    ({"depth_points": 9000}, r"depth_points must be an integer in \[1, 8192\]"),
-    ({"objects_per_shard": 0}, "objects_per_shard must be an integer >= 1"),
-    ({"seed": -1}, "seed must be an integer >= 0"),
-    ({"max_faces": 0}, "max_faces must be an integer >= 1"),
-    ({"timeout_s": 0.0}, "timeout_s must be a positive number"),
+    ({"num_views": 8}, "--views must be 10 or 6"),
+    ({"size": 4}, r"--size must be an integer in \[16, 2048\]"),
+    ({"depth_points": 9000}, r"--depth-points must be an integer in \[1, 8192\]"),
+    ({"objects_per_shard": 0}, "--objects-per-shard must be an integer >= 1"),
+    ({"seed": -1}, "--seed must be an integer >= 0"),
+    ({"max_faces": 0}, "--max-faces must be an integer >= 1"),
+    ({"timeout_s": 0.0}, "--timeout must be a positive number"),
     ({"split_dir": "splits"}, "--split-dir needs --shapenet ROOT"),
     ({"light": "sideways"}, r"--light 'sideways': use one of random, headlight, fixed or a non-zero direction X,Y,Z"),
     ({"shading": "pbr"}, r"--shading 'pbr': use one of faithful, improved"),

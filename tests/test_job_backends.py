@@ -10,7 +10,7 @@ from job_helpers import object_hashes, small_config, synthetic_cache
 
 from clip2point.errors import ConfigError
 from clip2point.render.backends import threads_per_worker
-from clip2point.render.job import run_render_job
+from clip2point.render.job.run import run_render_job
 
 __all__ = ["synthetic_cache"]
 

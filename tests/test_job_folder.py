@@ -13,7 +13,7 @@ from job_helpers import small_config, synthetic_cache, write_mesh, write_split
 
 from clip2point.cli import main
 from clip2point.errors import ConfigError
-from clip2point.render.job import run_render_job
+from clip2point.render.job.run import run_render_job
 
 __all__ = ["synthetic_cache"]  # autouse fixture: a private synthetic-set cache per test session
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from job_helpers import SMALL, assert_same_shards, object_hashes, small_config, synthetic_cache
 
-from clip2point.render.job import run_render_job, synthetic_source
+from clip2point.render.job.run import run_render_job, synthetic_source
 
 __all__ = ["synthetic_cache"]
 

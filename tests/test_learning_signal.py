@@ -63,8 +63,8 @@ CHANCE_TOP1, CHANCE_MEAN_RANK = 1 / HELD_OUT, (HELD_OUT - 1) / 2
 
 RENDER = """
 import sys
-from clip2point.render.job import run_render_job
-from clip2point.render.job_config import RenderJobConfig
+from clip2point.render.job.config import RenderJobConfig
+from clip2point.render.job.run import run_render_job
 config = RenderJobConfig(out=sys.argv[1], synthetic_per_class=4, num_views=6, size=64, num_points=2048,
                          depth_points=1024, objects_per_shard=64)
 report = run_render_job(config, workers=1, progress=False)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from clip2point.render.mesh_io import load_mesh
+from clip2point.datasets.mesh_io import load_mesh
 
 OBJ = "mtllib missing.mtl\nv 0 0 0\nv 1 0 0\nv 0 1 0\nv 0 0 1\nf 1 2 3\nf 1 3 4\nf 1 2 4\n"
 

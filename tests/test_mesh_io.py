@@ -11,8 +11,8 @@ import pytest
 import trimesh
 from scipy.spatial import cKDTree
 
+from clip2point.datasets.mesh_io import load_mesh, obj_vertex_records
 from clip2point.errors import ConfigError, MeshLoadError
-from clip2point.render.mesh_io import load_mesh, obj_vertex_records
 
 REAL_OBJS = [
     "pytorch3d_cow/cow.obj",
@@ -101,7 +101,7 @@ def _shapenet_layout(tmp_path: Path, shared_data: Path) -> Path:
 
 def test_shapenet_missing_texture_warns_and_loads(tmp_path: Path, shared_data: Path, caplog) -> None:
     path = _shapenet_layout(tmp_path, shared_data)
-    with caplog.at_level(logging.WARNING, logger="clip2point.render.mesh_io"):
+    with caplog.at_level(logging.WARNING, logger="clip2point.datasets.mesh_io"):
         loaded = load_mesh(path)  # SYNSET/MODEL_ID is the asset root: images/ sits beside models/
     assert loaded.warnings == ("missing: ../images/texture0.jpg not found; rendering untextured there",)
     assert (loaded.texture_status, loaded.texture_detail) == ("missing", "missing: ../images/texture0.jpg not found")

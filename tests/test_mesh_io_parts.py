@@ -11,10 +11,10 @@ import pytest
 import trimesh
 from PIL import Image
 
+from clip2point.datasets import mesh_io
+from clip2point.datasets.mesh_io import load_mesh
 from clip2point.errors import MeshLoadError
-from clip2point.render import mesh_io
-from clip2point.render.mesh_io import load_mesh
-from clip2point.render.obj_materials import material_libraries
+from clip2point.datasets.obj_materials import material_libraries
 
 MESHES = ["pytorch3d_cow/cow.obj", "kaolin_armchair/armchair.obj", "classic/suzanne.obj", "classic/teapot_pytorch3d.obj"]
 

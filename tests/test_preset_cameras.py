@@ -16,10 +16,11 @@ from torch import nn
 from clip2point.cli import main
 from clip2point.datasets.pointsets import PointSet
 from clip2point.errors import ConfigError
-from clip2point.eval import fewshot_cli, zeroshot_cli
 from clip2point.eval.cli_common import settings_from_args
-from clip2point.eval.fewshot_run import check_adapter_flags
+from clip2point.eval.fewshot import cli as fewshot_cli
+from clip2point.eval.fewshot.run import check_adapter_flags
 from clip2point.eval.settings import ViewSettings
+from clip2point.eval.zeroshot import cli as zeroshot_cli
 from clip2point.eval.zeroshot import classify
 from clip2point.render.cameras import (CAMERA_SETS, get_view_preset, look_at_view_transform, roll_matrix,
                                        view_counts)

@@ -12,9 +12,10 @@ import torch
 from PIL import Image
 
 from clip2point.cli import main
-from clip2point.render.cameras import align_modelnet, get_view_preset
+from clip2point.datasets.frames import align_modelnet
+from clip2point.datasets.point_io import read_points
+from clip2point.render.cameras import get_view_preset
 from clip2point.render.depth import depth_to_image, project_depth
-from clip2point.render.point_io import read_points
 
 
 def cloud(n: int = 300, seed: int = 0) -> np.ndarray:

@@ -11,9 +11,9 @@ from pathlib import Path
 import h5py
 
 from clip2point.datasets.shards import write_shard
-from clip2point.datasets.synthetic_shards import synthetic_object
+from shard_fixtures import synthetic_object
 from clip2point.provenance import code_version, library_versions
-from clip2point.render.job import run_render_job
+from clip2point.render.job.run import run_render_job
 from job_helpers import small_config, synthetic_cache  # noqa: F401  (an autouse fixture)
 
 BYTE_RELEVANT = ("numpy", "torch", "trimesh", "h5py", "pillow", "pyrender", "PyOpenGL", "open_clip_torch", "timm")

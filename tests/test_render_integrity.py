@@ -19,10 +19,10 @@ from clip2point.cli import main
 
 from clip2point.datasets.shard_format import ObjectFailure
 from clip2point.datasets.shards import build_index, read_marker, write_shard
-from clip2point.datasets.synthetic_shards import synthetic_object
+from shard_fixtures import synthetic_object
 from clip2point.errors import ConfigError
-from clip2point.render import job
-from clip2point.render.job import JobReport, run_render_job
+from clip2point.render.job import run as job
+from clip2point.render.job.run import JobReport, run_render_job
 from clip2point.render.retry import reconcile_retries
 
 __all__ = ["synthetic_cache"]

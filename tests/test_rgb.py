@@ -12,15 +12,15 @@ import pytest
 import torch
 from scipy import ndimage
 
+from clip2point.datasets.mesh_io import LoadedMesh, load_mesh
+from clip2point.datasets.sampling import sample_surface
 from clip2point.errors import ConfigError
 from clip2point.render.cameras import ViewPreset, get_view_preset
 from clip2point.render.depth import project_depth
 from clip2point.render.gl import import_pyrender
-from clip2point.render.mesh_io import LoadedMesh, load_mesh
 from clip2point.render.rgb import RGBRenderer, RGBSettings
-from clip2point.render.rgb_light import light_directions
-from clip2point.render.rgb_scene import build_pyrender_mesh
-from clip2point.render.sampling import sample_surface
+from clip2point.render.rgb.light import light_directions
+from clip2point.render.rgb.scene import build_pyrender_mesh
 
 SIZE = 96
 

@@ -10,10 +10,10 @@ import pytest
 import trimesh
 from PIL import Image
 
+from clip2point.datasets.mesh_io import load_mesh
 from clip2point.render.cameras import ViewPreset
-from clip2point.render.mesh_io import load_mesh
 from clip2point.render.rgb import RGBRenderer
-from clip2point.render.rgb_atlas import atlas_texture, face_atlas, merged_vertex_normals
+from clip2point.render.rgb.atlas import atlas_texture, face_atlas, merged_vertex_normals
 
 
 def _gradient() -> Image.Image:

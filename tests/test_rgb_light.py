@@ -9,7 +9,7 @@ import pytest
 from clip2point.errors import ConfigError
 from clip2point.render.cameras import get_view_preset
 from clip2point.render.rgb import camera_poses
-from clip2point.render.rgb_light import light_directions, light_poses, parse_light
+from clip2point.render.rgb.light import light_directions, light_poses, parse_light
 
 PRESET = get_view_preset(10)
 

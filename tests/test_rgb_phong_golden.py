@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from clip2point.datasets.mesh_io import load_mesh
 from clip2point.render.cameras import get_view_preset
-from clip2point.render.mesh_io import load_mesh
 from clip2point.render.rgb import RGBRenderer
 
 LIGHTS = ("fixed", "headlight")

@@ -7,7 +7,7 @@ import pytest
 import torch
 import trimesh
 
-from clip2point.render.sampling import farthest_point_sample, normalize_unit_sphere, sample_surface
+from clip2point.datasets.sampling import farthest_point_sample, normalize_unit_sphere, sample_surface
 
 
 def _two_triangles() -> trimesh.Trimesh:

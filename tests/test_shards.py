@@ -14,15 +14,10 @@ import pytest
 
 from clip2point.cli import os_error_message
 from clip2point.datasets import shard_format, shard_merge, shards
+from clip2point.datasets.shard_config import ensure_job_config
 from clip2point.datasets.shard_format import ObjectFailure, open_shard, read_object
-from clip2point.datasets.shards import (
-    build_index,
-    completed_shard_ids,
-    ensure_job_config,
-    write_shard,
-    write_skipped,
-)
-from clip2point.datasets.synthetic_shards import synthetic_object
+from clip2point.datasets.shards import build_index, completed_shard_ids, write_shard, write_skipped
+from shard_fixtures import synthetic_object
 from clip2point.errors import ConfigError, ShardError
 from clip2point.provenance import code_version
 
@@ -138,7 +133,7 @@ def test_disk_full_mid_write_removes_the_temporary_file(tmp_path: Path, monkeypa
                                                         failing: str) -> None:
     """Space taken after the check (another process): the write fails half-way, as one OSError
     naming the folder, and leaves no temporary file, shard or marker."""
-    from clip2point.datasets import atomic_io
+    from clip2point import atomic_io
 
     def half_then_full(path: Path, data: bytes) -> None:
         path.write_bytes(data[: len(data) // 2])
@@ -205,7 +200,7 @@ def test_index_aggregates_markers_failures_and_skipped(tmp_path: Path) -> None:
                                   "reason": "timeout", "shard_id": 0}]
     assert index["skipped"][0]["reason"] == "reference skip list"
     assert index["shards"][0]["stats"] == {"seconds": 1.5}
-    from clip2point.datasets.atomic_io import sha256_file
+    from clip2point.atomic_io import sha256_file
     assert index["shards"][1]["sha256"] == sha256_file(tmp_path / "shard-00001.h5")
 
 

@@ -65,9 +65,9 @@ def test_standin_command_names_itself(shards: Path, tmp_path: Path, capsys: pyte
 
 
 @pytest.mark.parametrize(("flag", "value", "message"), [
-    ("--steps", "0", "--steps must be at least 1; got 0"),
-    ("--batch-size", "0", "--batch-size must be at least 1; got 0"),
-    ("--lr", "0", "--lr must be positive; got 0.0"),
+    ("--steps", "0", "--steps must be an integer >= 1; got 0"),
+    ("--batch-size", "0", "--batch-size must be an integer >= 1; got 0"),
+    ("--lr", "0", "--lr must be > 0; got 0.0"),
 ])
 def test_standin_refuses_bad_numbers(shards: Path, tmp_path: Path, capsys: pytest.CaptureFixture,
                                      flag: str, value: str, message: str) -> None:

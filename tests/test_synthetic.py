@@ -28,7 +28,7 @@ from clip2point.datasets.synthetic import (
     resolve_classes,
     write_synthetic_set,
 )
-from clip2point.datasets.synthetic_shapes import SYNTHETIC_SYNSETS, build_object, model_id
+from clip2point.datasets.synthetic.shapes import SYNTHETIC_SYNSETS, build_object, model_id
 from clip2point.datasets.taxonomy import SHAPENET_SYNSETS, synset_of
 from clip2point.errors import ConfigError, PathError
 from clip2point.provenance import library_versions
@@ -377,10 +377,10 @@ def test_corrupt_or_foreign_manifest(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"per_class": 0}, r"per_class must be an integer from 1 to 10000; got 0"),
-        ({"per_class": 2.5}, r"per_class must be an integer .* got 2.5"),
-        ({"per_class": True}, r"per_class must be an integer .* got True"),
-        ({"seed": -1}, r"seed must be a non-negative integer; got -1"),
+        ({"per_class": 0}, r"--per-class must be an integer in \[1, 10000\]; got 0"),
+        ({"per_class": 2.5}, r"--per-class must be an integer .* got 2.5"),
+        ({"per_class": True}, r"--per-class must be an integer .* got True"),
+        ({"seed": -1}, r"--seed must be an integer >= 0; got -1"),
         ({"synsets": ()}, r"needs at least one class"),
         ({"synsets": ("03001627", "02691156")}, r"synsets must be sorted and unique"),
         (
@@ -415,7 +415,7 @@ def test_cli_writes_then_reuses(tmp_path: Path, capsys: pytest.CaptureFixture[st
 
 def test_cli_bad_arguments_exit_2_with_one_sentence(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["synth", str(tmp_path / "x"), "--per-class", "-3"]) == 2
-    assert "clip2point synth: error: per_class must be an integer from 1 to 10000; got -3" in capsys.readouterr().err
+    assert "clip2point synth: error: --per-class must be an integer in [1, 10000]; got -3" in capsys.readouterr().err
     assert main(["synth", str(tmp_path / "x"), "--classes", "ashtray"]) == 2
     assert "unknown synthetic class 'ashtray'" in capsys.readouterr().err
     with pytest.raises(SystemExit):

@@ -10,9 +10,9 @@ import pytest
 import trimesh
 from PIL import Image
 
-from clip2point.datasets.synthetic_geometry import _triangulate, arc, extrude, lathe, place, planar_uv, tube
-from clip2point.datasets.synthetic_materials import PATTERNS, Texture, png_bytes, save_texture, texture_image
-from clip2point.datasets.synthetic_primitives import (
+from clip2point.datasets.synthetic.geometry import _triangulate, arc, extrude, lathe, place, planar_uv, tube
+from clip2point.datasets.synthetic.materials import PATTERNS, Texture, png_bytes, save_texture, texture_image
+from clip2point.datasets.synthetic.primitives import (
     ball,
     box,
     compose,

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 
 from clip2point.cli import main
+from clip2point.datasets.frames import align_modelnet
+from clip2point.datasets.mesh_io import load_mesh
 from clip2point.datasets.modelnet import load_modelnet_off, read_off
 from clip2point.datasets.pointsets import PointSetOptions
-from clip2point.render.cameras import align_modelnet
-from clip2point.render.mesh_io import load_mesh
 
 
 def test_synth_writes_modelnet_layout_in_z_up(tmp_path: Path, capsys) -> None:

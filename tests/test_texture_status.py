@@ -10,10 +10,10 @@ from pathlib import Path
 import h5py
 import pytest
 
-from clip2point.datasets.inspect import format_summary, open_target, summarize
 from clip2point.datasets.shard_format import open_shard, read_object, read_strings
 from clip2point.datasets.shards import build_index, write_shard
-from clip2point.datasets.synthetic_shards import synthetic_object
+from clip2point.inspection.summary import format_summary, open_target, summarize
+from shard_fixtures import synthetic_object
 from clip2point.datasets.torch_dataset import ShardDataset
 from clip2point.errors import ConfigError
 from clip2point.train.cli import add_arguments, config_from_args

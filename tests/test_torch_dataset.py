@@ -12,7 +12,7 @@ import torch
 from torch.utils.data import DataLoader, DistributedSampler
 
 from clip2point.datasets.shards import build_index, write_shard
-from clip2point.datasets.synthetic_shards import synthetic_object
+from shard_fixtures import synthetic_object
 from clip2point.datasets.batch_loader import _SlotRing, batch_loader
 from clip2point.datasets.torch_dataset import ShardDataset, counter_hash
 from clip2point.errors import ConfigError, ShardError

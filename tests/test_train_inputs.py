@@ -124,7 +124,7 @@ def test_nan_points_in_the_shards_name_the_object(tmp_path: Path) -> None:
     import dataclasses
 
     from clip2point.datasets.shards import build_index, write_shard
-    from clip2point.datasets.synthetic_shards import synthetic_object
+    from shard_fixtures import synthetic_object
 
     objects = [synthetic_object(f"train-{i:03d}", synset="00000000", label=0, split="train", views=2, size=32,
                                 num_points=96, seed=i) for i in range(4)]

@@ -167,7 +167,7 @@ def test_depth_pair_is_the_same_view_at_two_jittered_distances() -> None:
     dists = step.jittered_distances(batch.dist, 0.1, replay)
     assert sub.shape == (3, 32, 3) and all(len({tuple(p.tolist()) for p in cloud}) == 32 for cloud in sub)
     assert bool(((dists >= 0.9) & (dists <= 1.1)).all()) and not torch.equal(dists[:, 0], dists[:, 1])
-    from clip2point.render.sampling import normalize_unit_sphere
+    from clip2point.datasets.sampling import normalize_unit_sphere
     from clip2point.train.encoding import depth_views_to_clip_input
 
     # the subset is centred on its mean with max norm 1 before it is projected (the reference's pc_norm)

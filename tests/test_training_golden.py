@@ -12,7 +12,7 @@ import pytest
 import torch
 from torch import nn
 
-from clip2point.render.sampling import normalize_unit_sphere
+from clip2point.datasets.sampling import normalize_unit_sphere
 from clip2point.train import step
 from clip2point.train.config import TrainConfig
 from clip2point.train.losses import nt_xent, pretrain_loss

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from clip2point.cli import main
-from clip2point.render.cameras import align_modelnet
+from clip2point.datasets.frames import align_modelnet
 
 
 def _tall_box_off(path: Path) -> Path:

@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 
 from clip2point.cli import main
-from clip2point.render.mesh_io import load_mesh
-from clip2point.render.sampling import DEPTH_POINTS, STORED_POINTS, sample_surface
+from clip2point.datasets.mesh_io import load_mesh
+from clip2point.datasets.sampling import DEPTH_POINTS, STORED_POINTS, sample_surface
 
 
 def test_views_writes_npz_and_sheet(tmp_path: Path, shared_data: Path, capsys: pytest.CaptureFixture) -> None:

@@ -224,7 +224,7 @@ def test_out_folder_fails_before_the_evaluation_and_leaves_nothing(tiny_modelnet
     def never(*args: object, **kwargs: object) -> None:
         raise AssertionError("the evaluation ran before --out was checked")
 
-    monkeypatch.setattr("clip2point.eval.zeroshot_cli.run_zeroshot", never)
+    monkeypatch.setattr("clip2point.eval.zeroshot.cli.run_zeroshot", never)
     (tmp_path / "zs").mkdir()
     rc = main(["zeroshot", "--dataset", "modelnet40", "--data", str(tiny_modelnet), "--model", "c2p-tiny",
                "--device", "cpu", "--out", str(tmp_path / "zs")])

@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 
 from clip2point.datasets.shards import build_index, write_shard
-from clip2point.datasets.synthetic_shards import synthetic_object
+from shard_fixtures import synthetic_object
 
 CLASS_NAMES = ["airplane", "chair", "night_stand"]
 

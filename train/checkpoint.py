@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from clip2point.datasets.atomic_io import atomic_path, free_bytes
+from clip2point.atomic_io import atomic_path, free_bytes
 from clip2point.errors import CheckpointError
 
 log = logging.getLogger(__name__)

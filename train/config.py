@@ -9,6 +9,7 @@ from typing import Any
 
 from clip2point.errors import ConfigError
 from clip2point.train.precision import PRECISIONS
+from clip2point.validation import check_choice, check_int, check_non_negative, check_positive, flag_of
 
 OPTIMIZERS = ("lamb", "lamb-timm", "adamw")
 NEGATIVES = ("per-device", "gathered")
@@ -90,7 +91,7 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.pretrained == "auto":  # resolved here so config.json records the weights actually used
             object.__setattr__(self, "pretrained", default_pretrained(self.model))
-        _choice(self, "recipe", tuple(RECIPES))
+        check_choice(self.recipe, "--recipe", tuple(RECIPES))
         for name, value in RECIPES[self.recipe].items():
             if getattr(self, name) is None:
                 object.__setattr__(self, name, value)
@@ -98,23 +99,25 @@ class TrainConfig:
             from clip2point.render.cameras import default_view_count  # noqa: PLC0415
 
             object.__setattr__(self, "val_views", default_view_count(self.depth_preset, 10))
-        _positive(self, "batch_size", "epochs", "accum_steps", "num_points", "checkpoint_every", "keep_last",
-                  "log_every", "val_views", "val_points")
-        _positive_float(self, "lr", "restart_epochs", "temperature")
-        _choice(self, "optimizer", OPTIMIZERS)
-        _choice(self, "precision", PRECISIONS)
-        _choice(self, "negatives", NEGATIVES)
+        for name in ("batch_size", "epochs", "accum_steps", "num_points", "checkpoint_every", "keep_last",
+                     "log_every", "val_views", "val_points"):
+            check_int(getattr(self, name), flag_of(name), low=1)
+        for name in ("lr", "restart_epochs", "temperature"):
+            check_positive(getattr(self, name), flag_of(name))
+        check_choice(self.optimizer, "--optimizer", OPTIMIZERS)
+        check_choice(self.precision, "--precision", PRECISIONS)
+        check_choice(self.negatives, "--negatives", NEGATIVES)
         from clip2point.render.cameras import view_counts  # noqa: PLC0415  (the registry of camera sets)
 
-        if self.val_views not in view_counts():
-            raise ConfigError(f"--val-views must be one of {', '.join(map(str, view_counts()))}; got {self.val_views}")
-        _choice(self, "val_prompts", PROMPT_SETS)
-        _choice(self, "select_metric", SELECT_METRICS)
+        check_choice(self.val_views, "--val-views", view_counts())
+        check_choice(self.val_prompts, "--val-prompts", PROMPT_SETS)
+        check_choice(self.select_metric, "--select-metric", SELECT_METRICS)
         if self.max_steps is not None and self.max_steps < 1:
             raise ConfigError(f"max_steps must be >= 1 or unset; got {self.max_steps}")
         if not 0 <= self.dist_jitter < 1:
             raise ConfigError(f"dist_jitter must be in [0, 1) (a fraction of the camera distance); got {self.dist_jitter}")
-        _non_negative(self, "weight_decay", "eta_min", "num_workers")
+        for name in ("weight_decay", "eta_min", "num_workers"):
+            check_non_negative(getattr(self, name), flag_of(name))
         if self.eta_min >= self.lr:
             raise ConfigError(f"--eta-min ({self.eta_min}) must be below --lr ({self.lr})")
         if self.batch_size % self.accum_steps:
@@ -202,21 +205,6 @@ def resume_differences(stored: dict[str, Any], current: TrainConfig) -> list[str
             for k in keys if stored.get(k, defaults.get(k, "<absent>")) != now.get(k, "<absent>")]
 
 
-def _positive(cfg: TrainConfig, *names: str) -> None:
-    for name in names:
-        value = getattr(cfg, name)
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ConfigError(f"{name} must be a positive integer; got {value!r}")
-
-
-def _non_negative(cfg: TrainConfig, *names: str) -> None:
-    """Each setting is a number >= 0 (NaN fails too); the message names the command-line flag."""
-    for name in names:
-        value = getattr(cfg, name)
-        if not value >= 0:
-            raise ConfigError(f"--{name.replace('_', '-')} must be >= 0; got {value!r}")
-
-
 def _check_contrastive_batch(batch_size: int, accum_steps: int) -> None:
     """Refuse a loss batch below 2 objects: NT-Xent's negatives are the other objects of the batch.
 
@@ -231,14 +219,3 @@ def _check_contrastive_batch(batch_size: int, accum_steps: int) -> None:
     given = f"--batch-size {batch_size}" + (f" with --accum-steps {accum_steps}" if accum_steps > 1 else "")
     raise ConfigError(f"{given} leaves {per_loss} object per loss batch; the contrastive loss needs at least 2 "
                       "(the other objects are its negatives), with 1 it is constant and nothing is learned")
-
-
-def _positive_float(cfg: TrainConfig, *names: str) -> None:
-    for name in names:
-        if not getattr(cfg, name) > 0:
-            raise ConfigError(f"{name} must be > 0; got {getattr(cfg, name)!r}")
-
-
-def _choice(cfg: TrainConfig, name: str, options: tuple[str, ...]) -> None:
-    if getattr(cfg, name) not in options:
-        raise ConfigError(f"{name} must be one of {', '.join(options)}; got {getattr(cfg, name)!r}")

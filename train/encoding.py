@@ -16,9 +16,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from clip2point.render.cameras import align_modelnet, get_view_preset
+from clip2point.datasets.frames import align_modelnet
+from clip2point.datasets.sampling import normalize_unit_sphere
+from clip2point.render.cameras import get_view_preset
 from clip2point.render.depth import depth_to_image, project_depth, to_clip_input
-from clip2point.render.sampling import normalize_unit_sphere
 from clip2point.train.precision import autocast
 
 log = logging.getLogger(__name__)

@@ -8,8 +8,6 @@ Anything else gives another key, so a stale cache is never read.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,9 +16,10 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from clip2point.datasets.shards import load_index
 from clip2point.datasets.batch_loader import batch_loader
+from clip2point.datasets.shards import load_index
 from clip2point.datasets.torch_dataset import ShardDataset
+from clip2point.disk_cache import entry_file, key_digest
 from clip2point.errors import CheckpointError
 from clip2point.train.checkpoint import load_torch_file, torch_save_atomic
 from clip2point.train.precision import autocast
@@ -37,9 +36,9 @@ def shard_checksums(root: str | Path) -> dict[str, str]:
 
 
 def cache_key(weights_hash: str, checksums: dict[str, str], split: str | None, image_size: int) -> str:
-    payload = {"format": FORMAT, "weights": weights_hash, "shards": dict(sorted(checksums.items())),
-               "split": split, "image_size": image_size}
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+    """The digest of everything the features depend on (names the file and is stored in it)."""
+    return key_digest({"format": FORMAT, "weights": weights_hash, "shards": dict(sorted(checksums.items())),
+                       "split": split, "image_size": image_size})
 
 
 @dataclass(frozen=True)
@@ -74,7 +73,7 @@ def compute_features(
 
 
 def cache_path(cache_dir: Path, key: str) -> Path:
-    return cache_dir / f"image-features-{key[:24]}.pt"
+    return entry_file(cache_dir, "image-features", key, digest_chars=24, suffix=".pt")
 
 
 def build_cache(

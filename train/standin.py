@@ -34,6 +34,7 @@ import torch
 import torch.nn.functional as F
 
 from clip2point.errors import ConfigError
+from clip2point.validation import check_int, check_positive, flag_of
 
 log = logging.getLogger(__name__)
 
@@ -65,10 +66,8 @@ class StandinSettings:
         object.__setattr__(self, "shards", Path(self.shards))
         object.__setattr__(self, "out", Path(self.out))
         for name in ("steps", "batch_size"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"--{name.replace('_', '-')} must be at least 1; got {getattr(self, name)}")
-        if not self.lr > 0:
-            raise ConfigError(f"--lr must be positive; got {self.lr}")
+            check_int(getattr(self, name), flag_of(name), low=1)
+        check_positive(self.lr, "--lr")
         if self.split not in ("train", "test"):
             raise ConfigError(f"--split must be train or test; got {self.split!r}")
         if not self.templates or any(t.count("{}") != 1 for t in self.templates):

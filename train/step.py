@@ -16,9 +16,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from clip2point.datasets.sampling import normalize_unit_sphere
 from clip2point.errors import Clip2PointError
 from clip2point.render.depth import CLIP_MEAN, CLIP_STD
-from clip2point.render.sampling import normalize_unit_sphere
 from clip2point.train.config import TrainConfig
 from clip2point.train.distributed import gather_with_grad
 from clip2point.train.encoding import depth_views_to_clip_input
