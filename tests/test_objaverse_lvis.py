@@ -59,3 +59,16 @@ def test_cli_scores_lvis_with_top_1_3_5(lvis_root: Path, tmp_path: Path) -> None
     assert {"top1", "top3", "top5"} <= set(result) and result["top5"] == 100.0  # 4 classes
     assert result["top1"] == pytest.approx(result["accuracy"])
     assert [row["id"] for row in result["not_scored"]] == ["3a" * 16]
+
+
+def test_shards_rendered_with_lvis_score_against_the_same_categories(lvis_root: Path, tmp_path: Path) -> None:
+    shards = tmp_path / "shards"
+    assert main(["render", "--objaverse", str(lvis_root), "--lvis", "--out", str(shards), "--size", "64",
+                 "--views", "6", "--points", "2048", "--depth-points", "512", "--workers", "1", "--no-progress",
+                 "--allow-failures"]) == 0
+    out = tmp_path / "shards.json"
+    assert main(["zeroshot", "--dataset", "shards", "--data", str(shards), "--model", "c2p-tiny", "--num-points",
+                 "256", "--device", "cpu", "--topk", "1,3,5", "--out", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["class_names"] == ["accordion", "chair", "mug", "zebra"] and result["count"] == 3
+    assert result["classes_without_objects"] == ["accordion", "zebra"] and "top3" in result
