@@ -120,8 +120,10 @@ def _read_json(path: Path, what: str) -> Any:
         raise ConfigError(f"{path}: unreadable {what} ({exc})") from exc
 
 
-def lvis_categories(root: Path) -> dict[str, str]:
-    """``uid -> LVIS category`` from ``lvis-annotations.json``; a uid in two categories is an error."""
+def lvis_categories(root: Path) -> tuple[dict[str, str], tuple[str, ...]]:
+    """``uid -> LVIS category`` from ``lvis-annotations.json`` (a uid in two categories is an
+    error) and the full category list: every key of the file, sorted (OpenShape's
+    ``extract_lvis_feat.py`` orders its text features so), a category without uids included."""
     path = root / "lvis-annotations.json"
     annotations = _read_json(path, "LVIS annotations")
     if not isinstance(annotations, dict) or not all(isinstance(v, list) for v in annotations.values()):
@@ -132,7 +134,7 @@ def lvis_categories(root: Path) -> dict[str, str]:
             if uid in category_of:
                 raise ConfigError(f"{path}: uid {uid} is in both {category_of[uid]!r} and {category!r}")
             category_of[uid] = category
-    return category_of
+    return category_of, tuple(sorted(annotations))
 
 
 def build_objaverse_index(root: str | Path, *, lvis: bool = False) -> tuple[ShapeNetIndex, tuple[str, ...]]:
@@ -142,8 +144,7 @@ def build_objaverse_index(root: str | Path, *, lvis: bool = False) -> tuple[Shap
     paths = _read_json(paths_file, "object-paths.json")
     if not isinstance(paths, dict):
         raise ConfigError(f"{paths_file}: expected {{uid: 'glbs/000-XXX/UID.glb'}}")
-    category_of = lvis_categories(root) if lvis else {}
-    class_names = tuple(sorted(set(category_of.values())))
+    category_of, class_names = lvis_categories(root) if lvis else ({}, ())
     labels = {name: number for number, name in enumerate(class_names)}
     wanted = sorted(category_of) if lvis else sorted(paths)
     split = "test" if lvis else "train"

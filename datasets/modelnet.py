@@ -130,6 +130,14 @@ def _parse_faces(path: Path, rows: list[str], num_vertices: int) -> np.ndarray:
 def sample_off(path: Path, num_points: int, *, seed: int, sampler: str = "open3d") -> np.ndarray:
     """``num_points`` float32 [n,3] points uniformly on the surface of one .off mesh."""
     vertices, faces = read_off(path)
+    return sample_triangles(path, vertices, faces, num_points, seed=seed, sampler=sampler)
+
+
+def sample_triangles(path: Path, vertices: np.ndarray, faces: np.ndarray, num_points: int, *, seed: int,
+                     sampler: str = "open3d") -> np.ndarray:
+    """``num_points`` float32 [n,3] points uniformly on a triangle mesh (``path`` names it in
+    errors): the one surface sampling of evaluation meshes, ModelNet's .off files and
+    Objaverse's GLBs alike, so both are sampled the same way."""
     area = np.linalg.norm(np.cross(vertices[faces[:, 1]] - vertices[faces[:, 0]],
                                    vertices[faces[:, 2]] - vertices[faces[:, 0]]), axis=1).sum()
     if not area > 0:

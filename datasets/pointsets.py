@@ -148,6 +148,8 @@ DATASETS: dict[str, DatasetSpec] = {
                     "ScanObjectNN: any variant's training_*/test_*.h5 (a folder or one file)"),
         DatasetSpec("shards", "clip2point.datasets.shard_points:load_shard_points",
                     "our shard folder (ShapeNet test split, 55 synsets)"),
+        DatasetSpec("objaverse-lvis", "clip2point.datasets.objaverse_lvis:load_objaverse_lvis",
+                    "Objaverse-LVIS: the objaverse download folder (lvis-annotations.json, object-paths.json, glbs/)"),
     )
 }
 

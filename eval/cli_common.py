@@ -97,7 +97,9 @@ def require_evaluation_extras(args: argparse.Namespace, command: str) -> None:
     """The 'eval' extra's modules this run will import (open3d only where it samples .off
     meshes), checked before any data is read or output written."""
     modules = ["open_clip", "timm", "matplotlib"]
-    if args.dataset.startswith("modelnet") and args.sampler == "open3d" and not any(Path(args.data).glob("*.h5")):
+    meshes = args.dataset == "objaverse-lvis" or (args.dataset.startswith("modelnet")
+                                                  and not any(Path(args.data).glob("*.h5")))
+    if meshes and args.sampler == "open3d":
         modules.append("open3d")
     require("eval", f"clip2point {command}", modules)
 

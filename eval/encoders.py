@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from clip2point.errors import ConfigError
+from clip2point.eval.features import FeatureStore
 from clip2point.eval.settings import EncoderSettings
 
 log = logging.getLogger(__name__)
@@ -29,6 +31,7 @@ class Encoders:
     visual: dict[str, nn.Module]
     ids: dict[str, str]
     model_name: str
+    text_id: str = ""  # the text tower's weights hash (keys cached text features); "" = do not cache
 
 
 def require_paths(settings: EncoderSettings, paths: Sequence[str]) -> None:
@@ -58,12 +61,26 @@ def load_encoders(settings: EncoderSettings, paths: Sequence[str] = ("clip",)) -
         visual["clip"] = frozen_copy(bundle.model.visual)
     ids = {p: weights_hash(m) for p, m in visual.items()}
     log.info("encoders: %s", ", ".join(f"{p}={ids[p][:12]}" for p in visual))
-    return Encoders(bundle, visual, ids, bundle.model_name)
+    return Encoders(bundle, visual, ids, bundle.model_name, weights_hash(bundle.model, exclude="visual."))
 
 
-def text_features(encoders: Encoders, prompt_names: Sequence[str], template: str) -> torch.Tensor:
-    """[C,D] L2-normalised prompt features on the CPU of ``template`` filled with each name as given
-    (``datasets.prompts.prompt_class_names`` makes the names from a dataset's labels)."""
+def text_features(encoders: Encoders, prompt_names: Sequence[str], templates: str | Sequence[str],
+                  store: FeatureStore | None = None) -> torch.Tensor:
+    """[C,D] L2-normalised prompt features on the CPU of each name as given
+    (``datasets.prompts.prompt_class_names`` makes the names from a dataset's labels) in
+    ``templates``: one template, or an ensemble whose per-template features are averaged and
+    renormalised. With a ``store`` they are computed once per (templates, names, text weights)
+    and reused, from memory or its cache folder (a 1,156-class bank × 64 templates is minutes)."""
     from clip2point.train.models import encode_prompts  # noqa: PLC0415
 
-    return encode_prompts(encoders.bundle, prompt_names, template).float().cpu()
+    templates = (templates,) if isinstance(templates, str) else tuple(templates)
+
+    def compute() -> torch.Tensor:
+        feats = torch.stack([encode_prompts(encoders.bundle, prompt_names, t).float().cpu() for t in templates])
+        return feats[0] if len(templates) == 1 else F.normalize(feats.mean(dim=0), dim=-1)
+
+    if store is None or not encoders.text_id:
+        return compute()
+    key = {"model": encoders.model_name, "text_weights": encoders.text_id, "templates": list(templates),
+           "names": list(prompt_names)}
+    return store.text_features(key, compute)

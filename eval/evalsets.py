@@ -60,5 +60,8 @@ def data_record(data: DataSettings, split: str, pointset: PointSet | None = None
 
         scored = Path(pointset.source.split(" + ")[0]) if pointset is not None else None  # "all": train + test
         variant = data.variant or ("/".join(declared_variants(scored)) if scored else "") or "unknown"
-    return {"dataset": data.dataset, "variant": variant, "split": split,
-            "source": pointset.source if pointset is not None else str(data.data), "forced_variant": data.force_variant}
+    record = {"dataset": data.dataset, "variant": variant, "split": split,
+              "source": pointset.source if pointset is not None else str(data.data), "forced_variant": data.force_variant}
+    if pointset is not None and "not_scored" in pointset.info:  # listed objects left out, each with its reason
+        record["not_scored"] = pointset.info["not_scored"]
+    return record

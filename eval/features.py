@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -72,7 +73,8 @@ class FeatureStore:
                 "precision": precision}
 
     def _path(self, key: dict[str, object]) -> Path | None:
-        return cache_file(self.cache_dir, "features", key) if self.cache_dir is not None else None
+        prefix = "text-features" if key.get("kind") == "text" else "features"
+        return cache_file(self.cache_dir, prefix, key) if self.cache_dir is not None else None
 
     def _lookup(self, key: dict[str, object]) -> torch.Tensor | None:
         name = json.dumps(key, sort_keys=True)
@@ -82,7 +84,7 @@ class FeatureStore:
         feats = read_cache_entry(path, _read_features) if path is not None and path.is_file() else None
         if feats is None:
             return None
-        log.info("read cached view features %s from %s", tuple(feats.shape), path)
+        log.info("read cached %s features %s from %s", key.get("kind", "view"), tuple(feats.shape), path)
         self._memory[name] = feats
         return feats
 
@@ -107,3 +109,17 @@ class FeatureStore:
                 self._store(keys[name], feats)
                 found[name] = feats
         return found  # type: ignore[return-value]
+
+    def text_features(self, key: dict[str, object], compute: Callable[[], torch.Tensor]) -> torch.Tensor:
+        """[C,D] class text features under ``key`` (model, text weights, templates, class names):
+        ``compute()`` runs only on the first call for that key; later calls (and, with a cache
+        folder, later runs) read the stored tensor."""
+        key = {"version": FEATURES_VERSION, "kind": "text", **key}
+        found = self._lookup(key)
+        if found is not None:
+            self.hits += 1
+            return found
+        self.misses += 1
+        feats = compute()
+        self._store(key, feats)
+        return feats

@@ -169,7 +169,9 @@ def write_result_json(path: str | Path, payload: dict[str, Any], *, config: Any 
         if all(hasattr(config, name) for name in ("data", "encoder", "prompt")):
             from clip2point.eval.settings import evaluation_fidelity  # noqa: PLC0415
 
-            document["fidelity"] = evaluation_fidelity(config.data, config.encoder, config.prompt)
+            templates = getattr(config, "templates", None)  # a prompt ensemble (zeroshot --templates)
+            document["fidelity"] = evaluation_fidelity(config.data, config.encoder,
+                                                       templates.templates if templates else config.prompt)
     document["code_version"] = code_version()
     with atomic_path(path) as tmp, open(tmp, "w") as fh:  # a failed write leaves no temporary file behind
         json.dump(document, fh, indent=2, sort_keys=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 from clip2point.datasets.pointsets import DATASETS, PointSetOptions
 from clip2point.datasets.prompts import PROMPT_SETS
@@ -113,9 +114,13 @@ class ViewSettings:
             check_image_size(self.image_size, "--image-size")
 
 
-def evaluation_fidelity(data: DataSettings, encoder: EncoderSettings, template: str) -> dict[str, object]:
+def evaluation_fidelity(data: DataSettings, encoder: EncoderSettings,
+                        template: str | Sequence[str]) -> dict[str, object]:
     """How an evaluation departs from the reference's (recorded in every result JSON): the choices
-    that matter for the score and the names of those that differ."""
+    that matter for the score and the names of those that differ. ``template``: one, or the
+    templates of an ensemble (a set other than the reference's single template is a departure)."""
+    if not isinstance(template, str):
+        template = template[0] if len(template) == 1 else list(template)
     choices = {"prompts": data.prompts, "template": template, "precision": encoder.precision}
     departures = sorted(k for k, v in choices.items() if v != REFERENCE_EVALUATION[k])
     return {"faithful": not departures, "departures": departures, "choices": choices}

@@ -216,13 +216,16 @@ def create_clip(model_name: str, pretrained: str | Path | None = None, device: s
     return ClipBundle(model, tokenizer, embed_dim, model_name, None if pretrained is None else str(pretrained))
 
 
-def weights_hash(module: nn.Module) -> str:
-    """sha256 over a module's tensors (names, dtypes, shapes, bytes): identifies base weights."""
+def weights_hash(module: nn.Module, *, exclude: str | None = None) -> str:
+    """sha256 over a module's tensors (names, dtypes, shapes, bytes): identifies base weights.
+    ``exclude``: leave out the tensors under this name prefix (``"visual."``: the text tower only)."""
     digest = hashlib.sha256()
     for name, tensor in sorted(module.state_dict().items()):
+        if exclude is not None and name.startswith(exclude):
+            continue
         t = tensor.detach().to("cpu").contiguous()
         digest.update(f"{name}:{t.dtype}:{tuple(t.shape)}".encode())
-        digest.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+        digest.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")  # 0-dim too
     return digest.hexdigest()
 
 

@@ -1,7 +1,8 @@
 """Zero-shot classification of point clouds (SPEC §6).
 
-Prompts "image of a {class}" with the reference's class names (``datasets.prompts``) give
-L2-normalised text features; each cloud goes through the package's one scoring path
+Prompts "image of a {class}" (or a template ensemble, ``datasets.prompt_templates``) with the
+reference's class names (``datasets.prompts``) give L2-normalised text features, computed once per
+(templates, names, text weights) by the ``FeatureStore``; each cloud goes through the package's one scoring path
 (``train.encoding.zero_shot_logits``, also pre-training's validation): normalised into the unit
 sphere, rotated into ShapeNet's frame when it comes from a z-up source, projected into V depth
 views, encoded, and scored by the sum over views of the cosine with each class:
@@ -20,6 +21,7 @@ import torch
 from torch import nn
 
 from clip2point.datasets.pointsets import PointSet
+from clip2point.datasets.prompt_templates import TemplateSet, single_template
 from clip2point.datasets.prompts import prompt_class_names
 from clip2point.eval.encoders import Encoders, load_encoders, text_features
 from clip2point.eval.evalsets import data_record, load_eval_split
@@ -40,6 +42,11 @@ class ZeroShotConfig:
     prompt: str = DEFAULT_PROMPT
     split: str = "test"  # train, test or all (train + test)
     topk: tuple[int, ...] = DEFAULT_TOPK  # top-k accuracies reported beside top-1
+    templates: TemplateSet | None = None  # a prompt ensemble (--templates); None: the one ``prompt``
+
+    def template_set(self) -> TemplateSet:
+        """The templates scored with: ``templates``, or ``prompt`` as a set of one."""
+        return self.templates or single_template(self.prompt)
 
 
 @dataclass(frozen=True)
@@ -77,18 +84,19 @@ def run_zeroshot(config: ZeroShotConfig, *, encoders: Encoders | None = None,
     """Load the split, the encoder and the prompts, and score every object."""
     path = scoring_path(config.encoder)
     encoders = encoders or load_encoders(config.encoder, (path,))
+    store = store or FeatureStore(config.data.cache_dir)
     pointset = load_eval_split(config.data, config.split)
     log.info("%s %s: %d objects, %d classes, frame %s", pointset.name, pointset.split, len(pointset),
              len(pointset.class_names), pointset.frame)
     names = prompt_class_names(config.data.dataset, pointset.class_names, config.data.prompts)
-    texts = text_features(encoders, names, config.prompt)
+    texts = text_features(encoders, names, config.template_set().templates, store)
     logits = classify(encoders.visual[path], encoders.ids[path], pointset, texts, config.views,
                       align=config.data.align, device=config.encoder.device,
-                      precision=config.encoder.resolved_precision, store=store or FeatureStore(config.data.cache_dir))
+                      precision=config.encoder.resolved_precision, store=store)
     report = classification_report_from_logits(logits.numpy(), pointset.labels, pointset.class_names, config.topk)
     if report.classes_without_objects:
         log.warning("%d of the %d classes have no %s objects (scored against all the same): %s",
                     len(report.classes_without_objects), len(report.class_names), config.split,
                     ", ".join(report.classes_without_objects))
-    return ZeroShotResult(report, logits.numpy(), pointset.object_ids, path, data_record(config.data, config.split,
-                                                                                         pointset))
+    data = {**data_record(config.data, config.split, pointset), "templates": config.template_set().record()}
+    return ZeroShotResult(report, logits.numpy(), pointset.object_ids, path, data)
