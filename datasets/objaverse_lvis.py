@@ -17,8 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from clip2point.datasets.pointsets import PointSet, PointSetOptions, derive_seed
+from clip2point.datasets.pointsets import PointSet, PointSetOptions
 from clip2point.errors import ConfigError, MeshLoadError, PathError
+from clip2point.parallel import map_in_processes
+from clip2point.seeds import POINTSET_SEEDS, derive_seed
 
 log = logging.getLogger(__name__)
 
@@ -33,15 +35,10 @@ def load_objaverse_lvis(root: Path, split: str, options: PointSetOptions) -> Poi
         raise ConfigError(f"--dataset {NAME} has only a test split (every LVIS-annotated object); got {split!r}")
     index, class_names = build_objaverse_index(root, lvis=True)
     not_scored = [{"id": f.object_id, "category": f.synset, "reason": f.reason} for f in index.failed]
-    jobs = [(e.mesh_path, e.asset_root, options.num_points, derive_seed(options.seed, e.object_id), options.sampler)
+    jobs = [(e.mesh_path, e.asset_root, options.num_points, derive_seed(options.seed, e.object_id, POINTSET_SEEDS), options.sampler)
             for e in index.entries]
     log.info("sampling %d points from each of %d Objaverse-LVIS meshes", options.num_points, len(jobs))
-    if options.workers > 1:
-        from joblib import Parallel, delayed  # noqa: PLC0415
-
-        clouds = Parallel(n_jobs=options.workers)(delayed(_sample_glb)(*job) for job in jobs)
-    else:
-        clouds = [_sample_glb(*job) for job in jobs]
+    clouds = map_in_processes(_sample_glb, jobs, workers=options.workers)
     kept = [(entry, cloud) for entry, cloud in zip(index.entries, clouds) if not isinstance(cloud, str)]
     not_scored += [{"id": e.object_id, "category": e.synset, "reason": cloud}
                    for e, cloud in zip(index.entries, clouds) if isinstance(cloud, str)]

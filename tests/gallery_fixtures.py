@@ -23,11 +23,11 @@ GOOD = {"02958343-beetle": "classic/beetle.obj", "02958343-spot": "classic/spot.
         "04379243-alligator": "classic/alligator.obj"}
 SKIPPED = "03001627-u45c7b89f-d996-4c29-aecf-4b760d1fb2b6"
 ABSENT = "02958343-absent"
-TEXTURES = {"02958343-beetle": {"status": "textured"},
-            "02958343-spot": {"status": "refused_outside", "file": "../../../../outside.png"},
-            "03001627-suzanne": {"status": "untextured_by_source"},
-            "04379243-teapot": {"status": "over_budget", "file": "big.png", "reason": "30000x30000 pixels"},
-            "04379243-alligator": {"status": "textured"}}
+TEXTURES = {"02958343-beetle": {"status": "textured", "detail": ""},
+            "02958343-spot": {"status": "refused_outside", "detail": "../../../../outside.png: outside the object's folder"},
+            "03001627-suzanne": {"status": "untextured_by_source", "detail": ""},
+            "04379243-teapot": {"status": "over_budget", "detail": "big.png: 30000x30000 pixels"},
+            "04379243-alligator": {"status": "textured", "detail": ""}}
 
 
 def write_collection(shared_data: Path, root: Path) -> Path:
@@ -51,12 +51,14 @@ def render_collection(shared_data: Path, folder: Path) -> Path:
 
 
 def add_texture_statuses(folder: Path, textures: Mapping[str, Mapping[str, Any]] = TEXTURES) -> None:
-    """Give the markers' object records a ``texture`` field and rebuild the index."""
+    """Set the markers' object records' ``texture_status``/``texture_detail`` (as the shard writer
+    records them) to ``textures`` — statuses the shared meshes cannot all produce — and rebuild the index."""
     for marker in sorted(folder.glob("shard-*.json")):
         data = json.loads(marker.read_text())
         for record in data["objects"]:
             if record["object_id"] in textures:
-                record["texture"] = dict(textures[record["object_id"]])
+                record["texture_status"] = textures[record["object_id"]]["status"]
+                record["texture_detail"] = textures[record["object_id"]]["detail"]
         marker.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
     build_index(folder)
 

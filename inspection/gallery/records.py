@@ -6,7 +6,7 @@ so the same records serve any source (ShapeNet, synthetic, manifests, Objaverse)
 merged from several nodes, all of which the index describes alike.
 
 Fields that only some producers write are shown when present and never required: a per-object
-texture status (``texture_status`` / ``texture``, see :func:`texture_of`), a source path
+texture status (``texture_status`` / ``texture_detail``, see :func:`texture_of`), a source path
 (:data:`SOURCE_KEYS`) and any other metadata a record carries.
 """
 
@@ -28,7 +28,7 @@ STATUSES = ("rendered", "failed", "skipped")
 # undecodable, over_budget, ...) is a lost texture and is listed on the failures page.
 TEXTURE_KEPT = ("textured", "untextured_by_source")
 SOURCE_KEYS = ("source_path", "source", "path", "mesh_path")
-TEXTURE_KEYS = ("texture_status", "texture", "texture_file", "texture_reason")
+TEXTURE_KEYS = ("texture_status", "texture_detail")
 _INDEX_KEYS = {"object_id", "synset", "label", "split", "hash", "shard_id", "row", "status", "reason"}
 
 
@@ -73,18 +73,14 @@ def slug(text: str) -> str:
 
 
 def texture_of(record: Mapping[str, Any]) -> tuple[str | None, str | None]:
-    """(texture status, detail) of a record, or (None, None) when the shards do not record it.
-    Accepts ``texture_status`` (+ ``texture_file``/``texture_reason``) or ``texture`` as a status
-    string or a dict with ``status`` and ``file``/``reason``/``detail``."""
-    value = record.get("texture_status", record.get("texture"))
-    details: list[Any] = [record.get("texture_file"), record.get("texture_reason")]
-    if isinstance(value, Mapping):
-        details = [value.get("file"), value.get("reason"), value.get("detail")]
-        value = value.get("status")
-    if value is None:
+    """(texture status, detail) of an index record as the shard writer records it
+    (``texture_status``, ``texture_detail``: ``datasets.shard_format``), or (None, None) for
+    records without one (failed and skipped objects). ``unrecorded`` (folders rendered before
+    texture status existed) is shown as such."""
+    value = record.get("texture_status")
+    if not value:
         return None, None
-    detail = "; ".join(str(d) for d in details if d)
-    return str(value), detail or None
+    return str(value), (str(record["texture_detail"]) if record.get("texture_detail") else None)
 
 
 def _source_of(record: Mapping[str, Any]) -> str | None:
