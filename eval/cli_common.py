@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Iterator
 
 from clip2point.datasets.pointsets import DATASETS, SAMPLERS
-from clip2point.datasets.prompts import PROMPT_SETS
+from clip2point.datasets.prompt_templates import TemplateSet, resolve_templates, shipped_set_names
+from clip2point.datasets.prompts import PROMPT_SETS, reference_template
 from clip2point.datasets.scanobjectnn import VARIANTS
 from clip2point.errors import ConfigError, PathError
 from clip2point.eval.report import DEFAULT_TOPK, parse_topk
@@ -82,7 +83,12 @@ def add_common_arguments(parser: argparse.ArgumentParser, *, default_views: int)
                             "and fewshot uses pointclip's few-shot setting (pointclip-fewshot)")
     views.add_argument("--image-size", type=int, default=None, help="depth raster size (default: the preset's)")
     views.add_argument("--batch-size", type=int, default=32, help="objects encoded per batch")
-    parser.add_argument("--prompt", default="image of a {}", help="prompt template; {} is the class name")
+    parser.add_argument("--prompt", default=reference_template(), help="prompt template; {} is the class name")
+    parser.add_argument("--templates", default=None, metavar="NAME|FILE|FILE.json:KEY",
+                        help=f"prompt ensemble replacing --prompt: a shipped set ({', '.join(shipped_set_names())}), "
+                             "a JSON list / text file of templates, each with one {}, or one named list of a JSON "
+                             "file of several (ULIP's data/templates.json:modelnet40_64); the class text features "
+                             "are the renormalised mean over the templates")
     parser.add_argument("--prompts", choices=PROMPT_SETS, default="reference",
                         help="class names in the prompts: the reference's lists (ShapeNet 'ashcan', ModelNet10 "
                              "'night_stand'...) or 'project': each label's own name, underscores as spaces")
@@ -91,6 +97,16 @@ def add_common_arguments(parser: argparse.ArgumentParser, *, default_views: int)
     parser.add_argument("--topk", type=_topk_flag, default=DEFAULT_TOPK, metavar="K[,K...]",
                         help="top-k accuracies to report beside top-1, e.g. 1,3,5 (default 1,5)")
     parser.set_defaults(default_views=default_views)  # settings_from_args resolves --views against --preset
+
+
+def templates_from_args(args: argparse.Namespace) -> TemplateSet | None:
+    """``--templates`` resolved, refused beside a ``--prompt`` of one's own (which would be ignored)."""
+    if args.templates is None:
+        return None
+    if args.prompt not in (None, reference_template()):
+        raise ConfigError(f"--prompt {args.prompt!r} and --templates {args.templates} both set the prompt "
+                          "text; give one (a set of one template is a --prompt)")
+    return resolve_templates(args.templates)
 
 
 def require_evaluation_extras(args: argparse.Namespace, command: str) -> None:

@@ -295,7 +295,7 @@ def test_eval_only_refuses_another_class_set(adapter_on_partial_classes: tuple[l
 
 @pytest.mark.parametrize(("flag", "value", "trained"), [
     ("--views", "10", "6"), ("--preset", "pointclip", "clip2point"), ("--prompt", "a {}", "image of a {}"),
-    ("--image-size", "64", "(the preset default)"),
+    ("--image-size", "64", "(the preset default)"), ("--templates", "clip-imagenet-7", "(none: its --prompt 'image of a {}')"),
 ])
 def test_eval_only_refuses_view_and_prompt_flags_other_than_the_adapters(
         adapter_on_partial_classes: tuple[list[str], Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture,
@@ -313,6 +313,35 @@ def test_eval_only_accepts_flags_equal_to_the_adapters(adapter_on_partial_classe
     common, adapter, _ = adapter_on_partial_classes
     assert main(["fewshot", *common, "--eval-only", str(adapter), "--views", "6", "--preset", "clip2point",
                  "--prompt", "image of a {}", "--out", str(tmp_path / "e.json")]) == 0
+    assert main(["fewshot", *common, "--eval-only", str(adapter), "--templates", "reference",
+                 "--out", str(tmp_path / "r.json")]) == 0  # the reference set is the adapter's one prompt
+
+
+def test_fewshot_trains_with_a_template_ensemble_and_eval_only_reuses_it(tmp_path: Path,
+                                                                         capsys: pytest.CaptureFixture) -> None:
+    """``--templates`` reaches the text path; the adapter records the templates, ``--eval-only``
+    scores with them (the same accuracy), and the result marks the ensemble a departure."""
+    root = make_shape_h5_folder(tmp_path / "h5", train_per_class=3, test_per_class=2, points=128)
+    (tmp_path / "mine.json").write_text(json.dumps(["a point cloud of a {}.", "a 3D model of {}."]))
+    common = ["--dataset", "modelnet40", "--data", str(root), "--model", "c2p-tiny", "--num-points", "128",
+              "--device", "cpu", "--views", "6"]
+    out = tmp_path / "fs.json"
+    assert main(["fewshot", *common, "--templates", str(tmp_path / "mine.json"), "--paths", "clip", "--shots", "2",
+                 "--seeds", "0", "--epochs", "2", "--val-per-class", "0", "--train-batch-size", "4",
+                 "--out", str(out)]) == 0
+    trained = json.loads(out.read_text())
+    assert trained["config"]["templates"]["templates"] == ["a point cloud of a {}.", "a 3D model of {}."]
+    assert trained["fidelity"]["departures"] == ["template"]
+    adapter = tmp_path / "fs-adapters" / "adapter-seed0.pt"
+    again = tmp_path / "eval.json"
+    assert main(["fewshot", *common, "--eval-only", str(adapter), "--out", str(again)]) == 0
+    evaluated = json.loads(again.read_text())
+    assert evaluated["accuracy"] == pytest.approx(trained["per_seed"]["0"])
+    assert evaluated["config"]["templates"]["templates"] == trained["config"]["templates"]["templates"]
+    assert evaluated["fidelity"]["departures"] == ["template"]
+    assert main(["fewshot", *common, "--eval-only", str(adapter), "--templates", "reference",
+                 "--out", str(tmp_path / "x.json")]) == 2
+    assert f"--templates reference differs from the adapter's --templates {tmp_path / 'mine.json'}" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(("field", "value", "message"), [

@@ -93,6 +93,39 @@ def test_shipped_sets_name_their_source_and_files_are_read(tmp_path: Path) -> No
         resolve_templates("ulip-modelnet40")
 
 
+def test_a_named_list_of_a_ulip_style_file_is_read_with_file_colon_key(tmp_path: Path) -> None:
+    """ULIP's data/templates.json holds several named lists; ``FILE:KEY`` picks one, the record
+    names the list, and a file of several lists without a key is refused naming them."""
+    ulip = tmp_path / "templates.json"
+    ulip.write_text(json.dumps({"modelnet40_64": ["a point cloud model of {}.", "There is a {} in the scene."],
+                                "shapenet_64": ["a 3D model of {}."]}))
+    picked = resolve_templates(f"{ulip}:modelnet40_64")
+    assert picked.templates == ("a point cloud model of {}.", "There is a {} in the scene.")
+    assert picked.name == f"{ulip}:modelnet40_64" and "'modelnet40_64'" in picked.source
+    assert picked.record()["templates"] == list(picked.templates)
+    with pytest.raises(ConfigError, match=r"several named lists \(modelnet40_64, shapenet_64\).*:NAME"):
+        resolve_templates(str(ulip))
+    with pytest.raises(ConfigError, match=r"no list named 'scanobjectnn_64' \(its names: modelnet40_64, shapenet_64\)"):
+        resolve_templates(f"{ulip}:scanobjectnn_64")
+    (tmp_path / "one.json").write_text(json.dumps(["a {}."]))
+    with pytest.raises(ConfigError, match="it holds one list"):
+        resolve_templates(f"{tmp_path / 'one.json'}:modelnet40_64")
+    with pytest.raises(ConfigError, match="neither a shipped set"):
+        resolve_templates(f"{tmp_path / 'absent.json'}:modelnet40_64")
+
+
+def test_clip_imagenet_ensembles_come_from_the_installed_open_clip() -> None:
+    """The 80- and 7-template sets are open_clip's own functions called with ``{}``, not a copy."""
+    from open_clip import zero_shot_metadata
+
+    eighty, seven = resolve_templates("clip-imagenet-80"), resolve_templates("clip-imagenet-7")
+    assert len(eighty.templates) == 80 and len(seven.templates) == 7
+    assert [t.format("dog") for t in eighty.templates] == [f("dog") for f in zero_shot_metadata.OPENAI_IMAGENET_TEMPLATES]
+    assert [t.format("dog") for t in seven.templates] == [f("dog") for f in zero_shot_metadata.SIMPLE_IMAGENET_TEMPLATES]
+    assert "open_clip" in eighty.source and "OPENAI_IMAGENET_TEMPLATES" in eighty.source
+    assert set(shipped_template_sets()) >= {"reference", "openshape-lvis", "clip-imagenet-80", "clip-imagenet-7"}
+
+
 @pytest.fixture(scope="module")
 def tiny_modelnet(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_off_folder(tmp_path_factory.mktemp("tpl") / "ModelNet40", ("bed", "sofa"), per_split=1)

@@ -11,7 +11,8 @@ import numpy as np
 
 from clip2point.errors import ConfigError
 from clip2point.eval.cli_common import (add_common_arguments, check_output_files, default_output,
-                                        removed_if_left_empty, require_evaluation_extras, settings_from_args)
+                                        removed_if_left_empty, require_evaluation_extras, settings_from_args,
+                                        templates_from_args)
 from clip2point.eval.evalsets import data_record
 from clip2point.eval.fewshot import FewShotResult, FewShotSettings
 from clip2point.eval.fewshot.run import (ADAPTER_FIXED_FLAGS, FewShotConfig, evaluate_saved_adapter, run_fewshot,
@@ -50,7 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "adapters go to a folder beside it")
     parser.add_argument("--eval-only", type=Path, default=None, metavar="ADAPTER",
                         help="score this saved adapter on the test split instead of training (with the adapter's "
-                             "views, preset and prompt; giving other values is an error)")
+                             "views, preset, prompt and templates; giving other values is an error)")
     # None marks a flag as not given, which --eval-only must tell from its default value.
     parser.set_defaults(fixed_defaults={d: parser.get_default(d) for d in ADAPTER_FIXED_DESTS},
                         **{d: None for d in ADAPTER_FIXED_DESTS})
@@ -69,7 +70,7 @@ def _config(args: argparse.Namespace) -> FewShotConfig:
     fewshot = FewShotSettings(shots=args.shots, seeds=args.seeds, paths=PATH_CHOICES[args.paths], epochs=args.epochs,
                               val_per_class=args.val_per_class, batch_size=args.train_batch_size, lr=args.lr,
                               weight_decay=args.weight_decay, topk=args.topk)
-    return FewShotConfig(data, encoder, views, args.prompt, fewshot)
+    return FewShotConfig(data, encoder, views, args.prompt, fewshot, templates_from_args(args))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -12,6 +12,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from clip2point.datasets.pointsets import PointSet
+from clip2point.datasets.prompt_templates import TemplateSet, resolve_templates, single_template
 from clip2point.datasets.prompts import prompt_class_names
 from clip2point.errors import CheckpointError, ConfigError
 from clip2point.eval.adapter import load_adapter, save_adapter
@@ -35,6 +36,11 @@ class FewShotConfig:
     views: ViewSettings = field(default_factory=lambda: ViewSettings(num_views=10))
     prompt: str = DEFAULT_PROMPT
     fewshot: FewShotSettings = FewShotSettings()
+    templates: TemplateSet | None = None  # a prompt ensemble (--templates); None: the one ``prompt``
+
+    def template_set(self) -> TemplateSet:
+        """The templates the text path scores with: ``templates``, or ``prompt`` as a set of one."""
+        return self.templates or single_template(self.prompt)
 
 
 def encode_pointset(encoders: Encoders, pointset: PointSet, paths: Sequence[str], config: FewShotConfig,
@@ -80,7 +86,7 @@ def run_fewshot(config: FewShotConfig, *, encoders: Encoders | None = None,
     log.info("encoding %d of %d training objects (%d seeds x %d shots + validation) and %d test objects",
              len(needed), len(train), len(config.fewshot.seeds), config.fewshot.shots, len(test))
     texts = text_features(encoders, prompt_class_names(config.data.dataset, test.class_names, config.data.prompts),
-                          config.prompt)  # first: a bad --prompt fails in seconds
+                          config.template_set().templates)  # first: a bad --prompt fails in seconds
     train_feats = encode_pointset(encoders, train.subset(needed), paths, config, store)
     test_feats = encode_pointset(encoders, test, paths, config, store)
     result = run_fewshot_on_features(train_feats, train.labels, test_feats, test.labels, texts, test.class_names,
@@ -91,7 +97,8 @@ def run_fewshot(config: FewShotConfig, *, encoders: Encoders | None = None,
 def adapter_meta(config: FewShotConfig, encoders: Encoders, class_names: Sequence[str],
                  seed: SeedResult) -> dict[str, Any]:
     """What ``--eval-only`` needs to rebuild the exact features the adapter was trained on."""
-    return {"class_names": list(class_names), "prompt": config.prompt, "model": encoders.model_name,
+    return {"class_names": list(class_names), "prompt": config.prompt,
+            "templates": None if config.templates is None else config.templates.record(), "model": encoders.model_name,
             "encoders": {p: encoders.ids[p] for p in config.fewshot.paths}, "num_views": config.views.num_views,
             "preset": config.views.preset, "image_size": config.views.image_size, "dataset": config.data.dataset,
             "shots": config.fewshot.shots, "seed": seed.seed, "selected_epoch": seed.selected_epoch,
@@ -114,21 +121,45 @@ class EvalOnlyConfig:
     views: ViewSettings
     prompt: str
     paths: tuple[str, ...]
+    templates: TemplateSet | None = None
 
 
 # Settings a saved adapter fixes, because its weights only fit features made with them:
 # adapter meta key -> command-line flag.
-ADAPTER_FIXED_FLAGS = {"num_views": "--views", "preset": "--preset", "image_size": "--image-size", "prompt": "--prompt"}
+ADAPTER_FIXED_FLAGS = {"num_views": "--views", "preset": "--preset", "image_size": "--image-size", "prompt": "--prompt",
+                       "templates": "--templates"}
+
+
+def adapter_templates(meta: dict[str, Any]) -> TemplateSet | None:
+    """The prompt ensemble a saved adapter's text path was trained with (None: its one ``prompt``;
+    adapters from before ensembles record no ``templates``)."""
+    record = meta.get("templates")
+    return None if record is None else TemplateSet(record["name"], tuple(record["templates"]), record["source"])
+
+
+def _fixed_value(key: str, value: Any, meta: dict[str, Any]) -> tuple[Any, Any]:
+    """(typed, trained) values of one adapter-fixed flag, comparable: a preset as training resolved
+    it (``pointclip`` trains as ``pointclip-fewshot``), an ensemble by its templates' text."""
+    if key == "preset":
+        return fewshot_preset(value), meta.get(key)
+    if key == "templates":
+        trained = adapter_templates(meta)
+        return resolve_templates(value).templates, (meta["prompt"],) if trained is None else trained.templates
+    return value, meta.get(key)
 
 
 def check_adapter_flags(path: Path, meta: dict[str, Any], given: dict[str, Any]) -> None:
     """Refuse a flag of ``ADAPTER_FIXED_FLAGS`` (``given``: meta key -> value the user typed)
     that differs from the adapter's: the adapter's value must be used, and quietly doing so
     would leave the user believing the result was made with theirs. A typed ``--preset`` is
-    compared as training resolved it (``pointclip`` trains as ``pointclip-fewshot``)."""
+    compared as training resolved it (``pointclip`` trains as ``pointclip-fewshot``), ``--templates``
+    by the text of its templates."""
     for key, value in given.items():
-        if (fewshot_preset(value) if key == "preset" else value) != meta.get(key):
+        typed, resolved = _fixed_value(key, value, meta)
+        if typed != resolved:
             flag, trained = ADAPTER_FIXED_FLAGS[key], meta.get(key)
+            if key == "templates":
+                trained = f"(none: its --prompt {meta['prompt']!r})" if trained is None else trained["name"]
             raise ConfigError(f"--eval-only {path}: {flag} {value} differs from the adapter's {flag} "
                               f"{'(the preset default)' if trained is None else trained}, which its weights "
                               f"need; leave {flag} out to use the adapter's value")
@@ -166,10 +197,11 @@ def evaluate_saved_adapter(path: Path, config: FewShotConfig, *, store: FeatureS
     views = ViewSettings(num_views=meta["num_views"], preset=meta["preset"], image_size=meta["image_size"],
                          batch_size=config.views.batch_size)
     test = _adapter_test_set(path, meta, config)
-    used = EvalOnlyConfig(config.data, config.encoder, views, meta["prompt"], paths)
-    run_config = FewShotConfig(config.data, config.encoder, views, meta["prompt"], config.fewshot)
+    templates = adapter_templates(meta)
+    used = EvalOnlyConfig(config.data, config.encoder, views, meta["prompt"], paths, templates)
+    run_config = FewShotConfig(config.data, config.encoder, views, meta["prompt"], config.fewshot, templates)
     texts = text_features(encoders, prompt_class_names(config.data.dataset, test.class_names, config.data.prompts),
-                          meta["prompt"])
+                          run_config.template_set().templates)
     feats = encode_pointset(encoders, test, paths, run_config, store or FeatureStore(config.data.cache_dir))
     device = config.encoder.device
     logits = predict_logits(adapter.to(device), {p: f.to(device) for p, f in feats.items()}, texts.to(device))

@@ -7,13 +7,11 @@ import argparse
 import logging
 from pathlib import Path
 
-from clip2point.datasets.prompt_templates import TemplateSet, resolve_templates, shipped_template_sets
-from clip2point.errors import ConfigError
 from clip2point.eval.cli_common import (add_common_arguments, check_output_files, default_output,
-                                        require_evaluation_extras, settings_from_args)
+                                        require_evaluation_extras, settings_from_args, templates_from_args)
 from clip2point.eval.evalsets import EVAL_SPLITS
 from clip2point.eval.report import format_report, save_confusion_png, write_result_json
-from clip2point.eval.zeroshot import DEFAULT_PROMPT, ZeroShotConfig, run_zeroshot
+from clip2point.eval.zeroshot import ZeroShotConfig, run_zeroshot
 
 log = logging.getLogger(__name__)
 
@@ -22,23 +20,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_common_arguments(parser, default_views=6)
     parser.add_argument("--split", choices=EVAL_SPLITS, default="test",
                         help="which split to score; all = train + test (as some ScanObjectNN papers report)")
-    parser.add_argument("--templates", default=None, metavar="NAME|FILE",
-                        help=f"prompt ensemble replacing --prompt: a shipped set ({', '.join(shipped_template_sets())}) "
-                             "or a JSON list / text file of templates, each with one {}; the class text features are "
-                             "the renormalised mean over the templates")
     parser.add_argument("--out", type=Path, default=None,
                         help="result JSON (default results/zeroshot-DATASET-MODEL-{clip|ckpt}.json); "
                              "the confusion matrix goes beside it as .png")
-
-
-def templates_from_args(args: argparse.Namespace) -> TemplateSet | None:
-    """``--templates`` resolved, refused beside a ``--prompt`` of one's own (which would be ignored)."""
-    if args.templates is None:
-        return None
-    if args.prompt != DEFAULT_PROMPT:
-        raise ConfigError(f"--prompt {args.prompt!r} and --templates {args.templates} both set the prompt "
-                          "text; give one (a set of one template is a --prompt)")
-    return resolve_templates(args.templates)
 
 
 def run(args: argparse.Namespace) -> int:
