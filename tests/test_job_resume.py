@@ -19,7 +19,9 @@ __all__ = ["synthetic_cache"]
 
 # Runs the real CLI, but the second shard stalls after its HDF5 temporary file is complete and
 # before it is renamed into place: the moment a crash can do the most damage. The stall
-# announces itself through a file, so the test acts on an event, not on a timer.
+# announces itself through a file, so the test acts on an event, not on a timer; the file appears
+# whole (renamed into place), since a test that saw it created but not yet written read an empty
+# path, and ``Path("").exists()`` (the working folder) failed the "partial file removed" check.
 STALLING_CLI = """
 import os, sys, time
 from pathlib import Path
@@ -29,7 +31,9 @@ def stalling(path, data):
     real(path, data)
     calls.append(path)
     if len(calls) == 2:
-        Path(os.environ["STALL_READY"]).write_text(str(path))
+        ready = Path(os.environ["STALL_READY"])
+        ready.with_suffix(".tmp").write_text(str(path))
+        os.replace(ready.with_suffix(".tmp"), ready)  # whole, or the test could read an empty name
         time.sleep(300)
 shards.write_file = stalling
 from clip2point.cli import main
