@@ -117,9 +117,9 @@ def short_run(shards: Path, out: Path, *, fit_seed: int = 7, seed: int = 0, mode
     image_tower = create_clip(model, weights).model.visual
     before = all_view_ranks(image_tower, image_tower, shards)  # step 0: the depth tower is a copy
     cfg = TrainConfig.from_flat(shards=str(shards), out=str(out / "run"), model=model, pretrained=str(weights),
-                      batch_size=BATCH, epochs=EPOCHS, lr=LR, num_workers=0, cache_image_features=True,
-                      val_shards=str(shards), select_metric="val_retrieval_top1", checkpoint_every=10_000,
-                      progress=False, seed=seed)
+                                batch_size=BATCH, epochs=EPOCHS, lr=LR, num_workers=0, cache_image_features=True,
+                                val_shards=str(shards), select_metric="val_retrieval_top1", checkpoint_every=10_000,
+                                progress=False, seed=seed)
     result = train(cfg)
     records = [json.loads(line) for line in (out / "run" / "metrics.jsonl").read_text().splitlines()]
     encoder, _ = load_depth_encoder(out / "run" / "checkpoints" / "last.pt")

@@ -101,7 +101,7 @@ def test_pretrain_require_textures_reaches_the_training_set(tmp_path: Path) -> N
 
     shards = write_random_shards(tmp_path / "shards")
     cfg = TrainConfig.from_flat(shards=str(shards), out=str(tmp_path / "run"), model="c2p-tiny", batch_size=8, epochs=1,
-                      pretrained=str(tiny_weights_file(tmp_path / "tiny.pt")), num_workers=0, progress=False,
-                      num_points=64, require_textures=True)
+                                pretrained=str(tiny_weights_file(tmp_path / "tiny.pt")), num_workers=0, progress=False,
+                                num_points=64, require_textures=True)
     with pytest.raises(ConfigError, match="no object has texture status textured, untextured_by_source"):
         train(cfg)

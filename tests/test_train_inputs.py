@@ -135,6 +135,6 @@ def test_nan_points_in_the_shards_name_the_object(tmp_path: Path) -> None:
     write_shard(tmp_path / "shards", 0, objects, [], attrs={"config": {"kind": "nan"}, "class_names": ["thing"]})
     build_index(tmp_path / "shards")
     cfg = TrainConfig.from_flat(shards=str(tmp_path / "shards"), out=str(tmp_path / "run"), model="c2p-tiny", pretrained=None,
-                      batch_size=4, epochs=1, num_workers=0, num_points=64, progress=False)
+                                batch_size=4, epochs=1, num_workers=0, num_points=64, progress=False)
     with pytest.raises(ShardError, match=r"shards: object\(s\) train-002: points contain NaN"):
         train(cfg)
