@@ -48,7 +48,7 @@ from clip2point.train import feature_cache  # noqa: E402
 from clip2point.train.config import TrainConfig  # noqa: E402
 from clip2point.train.losses import pretrain_loss  # noqa: E402
 from clip2point.train.models import build_pretrain_model, create_clip  # noqa: E402
-from clip2point.train.precision import autocast, resolve_precision  # noqa: E402
+from clip2point.train.precision import Compute, autocast, resolve_precision  # noqa: E402
 from clip2point.train.schedule import build_optimizer  # noqa: E402
 from clip2point.train.step import (  # noqa: E402
     Batch, channels_last, depth_pair_input, image_features, jittered_distances,
@@ -102,8 +102,8 @@ class Timer:
 
 
 def baseline_depth(batch: Batch, cfg: TrainConfig, gen: torch.Generator) -> torch.Tensor:
-    points = subsample_points(batch.points, cfg.num_points, gen)
-    dists = jittered_distances(batch.dist, cfg.dist_jitter, gen)
+    points = subsample_points(batch.points, cfg.data.num_points, gen)
+    dists = jittered_distances(batch.dist, cfg.data.dist_jitter, gen)
     two = (-1, 2)
     raw = baseline_project(points, batch.elev[:, None].expand(*two), batch.azim[:, None].expand(*two), dists)
     raw = raw.view(batch.size, 2, *raw.shape[-2:])
@@ -111,21 +111,21 @@ def baseline_depth(batch: Batch, cfg: TrainConfig, gen: torch.Generator) -> torc
 
 
 def run_steps(mode: str, args: argparse.Namespace, shards: Path, device: torch.device) -> dict[str, float]:
-    cfg = TrainConfig(shards=str(shards), out="unused", model=args.model, pretrained=None, batch_size=args.batch_size,
-                      recipe="improved" if mode == "project" else "faithful")
+    cfg = TrainConfig.from_flat(shards=str(shards), out="unused", model=args.model, pretrained=None,
+                                batch_size=args.batch_size, recipe="improved" if mode == "project" else "faithful")
     precision = resolve_precision("auto" if mode == "project" else "fp32", device)
     bundle = create_clip(args.model, None, device=device)
     model = build_pretrain_model(bundle).to(device)
     if mode == "project" and device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
-    optimizer = build_optimizer(model, cfg)
+    optimizer = build_optimizer(model, cfg.optim)
     cache = None
     cache_s = 0.0
     if mode == "project":
         start = time.perf_counter()
         data = ShardDataset(shards, view="all", fields=("rgb",))
-        feats = feature_cache.compute_features(data, model.image_encoder, device=device, precision=precision,
-                                               image_size=224, batch_size=max(1, args.batch_size // 4),
+        compute = Compute(device, precision, max(1, args.batch_size // 4))
+        feats = feature_cache.compute_features(data, model.image_encoder, compute, image_size=224,
                                                num_workers=args.workers)
         cache = feature_cache.ImageFeatureCache("bench", {str(o): i for i, o in enumerate(data.object_ids)}, feats)
         cache_s = time.perf_counter() - start
@@ -139,7 +139,7 @@ def run_steps(mode: str, args: argparse.Namespace, shards: Path, device: torch.d
         feats = cache.lookup(item["object_id"], item["view"]) if cache else None
         batch = to_device_batch(item, device, feats)
         gen = step_generator(0, step, 0, 0, device)
-        depth = timer.stage("depth_render", lambda: depth_pair_input(batch, cfg, gen, 224) if mode == "project"
+        depth = timer.stage("depth_render", lambda: depth_pair_input(batch, cfg.data, gen, 224) if mode == "project"
                             else baseline_depth(batch, cfg, gen))
         with autocast(device, precision):
             f_img = timer.stage("image_tower", lambda: image_features(model.image_encoder, batch, 224))

@@ -16,7 +16,7 @@ from clip2point.train.config import TrainConfig
 
 @pytest.mark.parametrize("model", ["ViT-B-32", "ViT-B-16", "c2p-tiny", "c2p-tiny-64"])
 def test_the_default_is_pretrains_default(model: str) -> None:
-    assert resolve_pretrained("auto", model, None) == TrainConfig(shards="s", out="o", model=model).pretrained
+    assert resolve_pretrained("auto", model, None) == TrainConfig.from_flat(shards="s", out="o", model=model).model.pretrained
 
 
 def test_a_checkpoint_or_an_explicit_value_wins(tmp_path: Path) -> None:

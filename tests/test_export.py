@@ -78,9 +78,9 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]
     """Shards, base weights and a checkpoint after two real pre-training steps of c2p-tiny."""
     root = tmp_path_factory.mktemp("export")
     shards, weights = write_random_shards(root / "shards"), tiny_weights_file(root / "tiny.pt")
-    config = TrainConfig(shards=str(shards), out=str(root / "run"), model="c2p-tiny", pretrained=str(weights),
-                         batch_size=8, epochs=1, num_workers=0, checkpoint_every=1, log_every=1, progress=False,
-                         num_points=64)
+    config = TrainConfig.from_flat(shards=str(shards), out=str(root / "run"), model="c2p-tiny", pretrained=str(weights),
+                                   batch_size=8, epochs=1, num_workers=0, checkpoint_every=1, log_every=1, progress=False,
+                                   num_points=64)
     assert train(config).step == 2
     return shards, weights, root / "run" / "checkpoints" / "last.pt"
 

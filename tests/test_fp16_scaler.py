@@ -42,7 +42,7 @@ def fp16_config(data: tuple[Path, Path], out: Path, **overrides: object) -> Trai
     base = dict(shards=str(shards), out=str(out), model="c2p-tiny", pretrained=str(weights), batch_size=8,
                 epochs=1, num_workers=0, checkpoint_every=1, log_every=1, progress=False, num_points=64,
                 precision="fp16", deterministic=True)
-    return TrainConfig(**{**base, **overrides})
+    return TrainConfig.from_flat(**{**base, **overrides})
 
 
 def initial_depth_weights(weights: Path) -> dict[str, torch.Tensor]:

@@ -50,6 +50,7 @@ from clip2point.datasets.torch_dataset import ShardDataset
 from clip2point.train.config import TrainConfig
 from clip2point.train.encoding import encode_depth_views, encode_images, prepare_points, tower_input_size
 from clip2point.train.models import create_clip, load_depth_encoder
+from clip2point.train.precision import Compute
 from clip2point.train.step import rgb_to_clip_input
 from clip2point.train.trainer import train
 from clip2point.train.validation import VAL_BATCH, fixed_subset, retrieval_top1
@@ -115,10 +116,10 @@ def short_run(shards: Path, out: Path, *, fit_seed: int = 7, seed: int = 0, mode
                                    model_name=model)
     image_tower = create_clip(model, weights).model.visual
     before = all_view_ranks(image_tower, image_tower, shards)  # step 0: the depth tower is a copy
-    cfg = TrainConfig(shards=str(shards), out=str(out / "run"), model=model, pretrained=str(weights),
-                      batch_size=BATCH, epochs=EPOCHS, lr=LR, num_workers=0, cache_image_features=True,
-                      val_shards=str(shards), select_metric="val_retrieval_top1", checkpoint_every=10_000,
-                      progress=False, seed=seed)
+    cfg = TrainConfig.from_flat(shards=str(shards), out=str(out / "run"), model=model, pretrained=str(weights),
+                                batch_size=BATCH, epochs=EPOCHS, lr=LR, num_workers=0, cache_image_features=True,
+                                val_shards=str(shards), select_metric="val_retrieval_top1", checkpoint_every=10_000,
+                                progress=False, seed=seed)
     result = train(cfg)
     records = [json.loads(line) for line in (out / "run" / "metrics.jsonl").read_text().splitlines()]
     encoder, _ = load_depth_encoder(out / "run" / "checkpoints" / "last.pt")
@@ -140,6 +141,6 @@ def test_short_run_learns_on_rendered_objects(rendered_shards: Path, tmp_path: P
     assert sum(last_cross) / len(last_cross) < first_cross, f"cross loss {first_cross:.2f} -> {last_cross}"
     assert train_records[-1]["w"] > 1.1
     # the trainer's validation metric is the evaluation path's (checkpoint -> load_depth_encoder)
-    val_top1, _ = retrieval_top1(run["encoder"], run["image_tower"], rendered_shards, "test", num_points=1024,
-                                 device=torch.device("cpu"), precision="fp32", batch_size=VAL_BATCH)
+    val_top1, _ = retrieval_top1(run["encoder"], run["image_tower"], rendered_shards, "test",
+                                 Compute(torch.device("cpu"), "fp32", VAL_BATCH), num_points=1024)
     assert val_top1 == pytest.approx(run["result"].metrics["val_retrieval_top1"])

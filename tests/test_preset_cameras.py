@@ -147,5 +147,5 @@ def test_zero_shot_features_come_from_the_presets_own_cameras() -> None:
 
 def test_pretraining_validation_checks_the_presets_view_count(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="--val-views 6 with depth preset pointclip-v2"):
-        TrainConfig(shards="s", out="o", depth_preset="pointclip-v2", val_views=6, modelnet40=str(tmp_path))
-    TrainConfig(shards="s", out="o", depth_preset="pointclip-v2", val_views=10, modelnet40=str(tmp_path))
+        TrainConfig.from_flat(shards="s", out="o", depth_preset="pointclip-v2", val_views=6, modelnet40=str(tmp_path))
+    TrainConfig.from_flat(shards="s", out="o", depth_preset="pointclip-v2", val_views=10, modelnet40=str(tmp_path))

@@ -37,7 +37,7 @@ def test_another_jobs_config_json_is_not_overwritten(tmp_path: Path) -> None:
 
 
 def test_a_run_folder_of_pretrain_is_accepted_for_resuming(tmp_path: Path) -> None:
-    cfg = TrainConfig(shards="s", out=str(tmp_path), model="c2p-tiny")
+    cfg = TrainConfig.from_flat(shards="s", out=str(tmp_path), model="c2p-tiny")
     (tmp_path / "config.json").write_text(json.dumps({"config": cfg.to_dict()}))
     check_run_folder(tmp_path)
     check_run_folder(tmp_path / "new")

@@ -85,10 +85,10 @@ def test_pretrain_require_textures_flag_and_old_checkpoints(tmp_path: Path) -> N
     parser = argparse.ArgumentParser()
     add_arguments(parser)
     cfg = config_from_args(parser.parse_args(["--shards", "s", "--out", "o", "--require-textures"]))
-    assert cfg.require_textures
-    stored = TrainConfig(shards="s", out="o").to_dict()
+    assert cfg.data.require_textures
+    stored = TrainConfig.from_flat(shards="s", out="o").to_dict()
     del stored["require_textures"]  # a checkpoint written before the setting existed trained without it
-    assert resume_differences(stored, TrainConfig(shards="s", out="o")) == []
+    assert resume_differences(stored, TrainConfig.from_flat(shards="s", out="o")) == []
     assert resume_differences(stored, cfg) == ["require_textures: checkpoint False, now True"]
 
 
@@ -100,8 +100,8 @@ def test_pretrain_require_textures_reaches_the_training_set(tmp_path: Path) -> N
     from clip2point.train.trainer import train
 
     shards = write_random_shards(tmp_path / "shards")
-    cfg = TrainConfig(shards=str(shards), out=str(tmp_path / "run"), model="c2p-tiny", batch_size=8, epochs=1,
-                      pretrained=str(tiny_weights_file(tmp_path / "tiny.pt")), num_workers=0, progress=False,
-                      num_points=64, require_textures=True)
+    cfg = TrainConfig.from_flat(shards=str(shards), out=str(tmp_path / "run"), model="c2p-tiny", batch_size=8, epochs=1,
+                                pretrained=str(tiny_weights_file(tmp_path / "tiny.pt")), num_workers=0, progress=False,
+                                num_points=64, require_textures=True)
     with pytest.raises(ConfigError, match="no object has texture status textured, untextured_by_source"):
         train(cfg)

@@ -14,6 +14,7 @@ from clip2point.errors import ConfigError, PathError, ShardError
 from clip2point.train import distributed, feature_cache
 from clip2point.train.config import TrainConfig
 from clip2point.train.distributed import DistEnv, parse_device, pick_device
+from clip2point.train.precision import Compute
 from clip2point.train.trainer import train
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -72,14 +73,14 @@ def test_cli_device_error_is_one_sentence(monkeypatch: pytest.MonkeyPatch, shard
 ])
 def test_config_refusals_name_the_flag_and_value(overrides: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
-        TrainConfig(shards="s", out="o", **overrides)
-    TrainConfig(shards="s", out="o", batch_size=4, accum_steps=2)  # 2 per micro-batch: enough negatives
+        TrainConfig.from_flat(shards="s", out="o", **overrides)
+    TrainConfig.from_flat(shards="s", out="o", batch_size=4, accum_steps=2)  # 2 per micro-batch: enough negatives
 
 
 def tiny(shards: Path, out: Path, **overrides: object) -> TrainConfig:
     base = dict(shards=str(shards), out=str(out), model="c2p-tiny", pretrained=None, batch_size=8, epochs=1,
                 num_workers=0, progress=False, num_points=64)
-    return TrainConfig(**{**base, **overrides})
+    return TrainConfig.from_flat(**{**base, **overrides})
 
 
 def test_more_points_than_the_shards_store_is_refused_before_training(shards: Path, tmp_path: Path) -> None:
@@ -107,16 +108,16 @@ def test_a_corrupt_feature_cache_is_named_and_rebuilt(shards: Path, tmp_path: Pa
     from clip2point.train.models import create_clip, weights_hash
 
     encoder = create_clip("c2p-tiny", None).model.visual
-    common = dict(weights_hash=weights_hash(encoder), cache_dir=tmp_path, image_size=224)
-    options = dict(device=torch.device("cpu"), precision="fp32", batch_size=8, num_workers=0)
-    good = feature_cache.ensure_cache(shards, "train", encoder, **options, **common)
+    spec = feature_cache.CacheSpec(tmp_path, weights_hash(encoder), 224)
+    compute = Compute(torch.device("cpu"), "fp32", 8)
+    good = feature_cache.ensure_cache(shards, "train", encoder, spec, compute, num_workers=0)
     (path,) = tmp_path.glob("image-features-*.pt")
     path.write_bytes(b"\x00" * 1000)  # the keyed name stays, the content is gone
     with caplog.at_level(logging.WARNING, logger="clip2point.train.feature_cache"):
-        rebuilt = feature_cache.ensure_cache(shards, "train", encoder, **options, **common)
+        rebuilt = feature_cache.ensure_cache(shards, "train", encoder, spec, compute, num_workers=0)
     assert f"{path}: unreadable image-feature cache: not a torch file; rebuilding it" in caplog.text
     torch.testing.assert_close(rebuilt.features, good.features)
-    assert feature_cache.load_cache(shards, "train", **common).rows == good.rows  # the file on disk is whole again
+    assert feature_cache.load_cache(shards, "train", spec).rows == good.rows  # the file on disk is whole again
 
 
 def test_nan_points_in_the_shards_name_the_object(tmp_path: Path) -> None:
@@ -133,7 +134,7 @@ def test_nan_points_in_the_shards_name_the_object(tmp_path: Path) -> None:
     objects[2] = dataclasses.replace(objects[2], points=broken)
     write_shard(tmp_path / "shards", 0, objects, [], attrs={"config": {"kind": "nan"}, "class_names": ["thing"]})
     build_index(tmp_path / "shards")
-    cfg = TrainConfig(shards=str(tmp_path / "shards"), out=str(tmp_path / "run"), model="c2p-tiny", pretrained=None,
-                      batch_size=4, epochs=1, num_workers=0, num_points=64, progress=False)
+    cfg = TrainConfig.from_flat(shards=str(tmp_path / "shards"), out=str(tmp_path / "run"), model="c2p-tiny", pretrained=None,
+                                batch_size=4, epochs=1, num_workers=0, num_points=64, progress=False)
     with pytest.raises(ShardError, match=r"shards: object\(s\) train-002: points contain NaN"):
         train(cfg)

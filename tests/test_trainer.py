@@ -19,7 +19,7 @@ from clip2point.train import feature_cache, step, trainer
 from clip2point.train.checkpoint import read_checkpoint
 from clip2point.train.config import TrainConfig
 from clip2point.train.models import create_clip, load_depth_encoder, weights_hash
-from clip2point.train.precision import resolve_precision
+from clip2point.train.precision import Compute, resolve_precision
 from clip2point.train.trainer import train
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -38,7 +38,7 @@ def tiny_config(data: tuple[Path, Path], out: Path, **overrides: object) -> Trai
     shards, weights = data
     base = dict(shards=str(shards), out=str(out), model="c2p-tiny", pretrained=str(weights), batch_size=8,
                 epochs=2, num_workers=0, checkpoint_every=1, log_every=1, progress=False, num_points=64)
-    return TrainConfig(**{**base, **overrides})
+    return TrainConfig.from_flat(**{**base, **overrides})
 
 
 def test_run_writes_its_outputs_and_trains_only_the_depth_tower(
@@ -82,8 +82,8 @@ def test_resume_rules(data: tuple[Path, Path], tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"already holds checkpoints; pass --resume auto"):
         train(cfg)
     with pytest.raises(CheckpointError, match=r"last\.pt: comes from another configuration \(lr: checkpoint 0\.006, now 0\.001\)"):
-        train(replace(cfg, lr=1e-3, resume=str(tmp_path / "run" / "checkpoints" / "last.pt")))
-    extended = train(replace(cfg, epochs=2, resume="auto"))  # more epochs: same trajectory, continued
+        train(cfg.override(lr=1e-3, resume=str(tmp_path / "run" / "checkpoints" / "last.pt")))
+    extended = train(cfg.override(epochs=2, resume="auto"))  # more epochs: same trajectory, continued
     assert (extended.step, extended.epoch) == (4, 2)
 
 
@@ -136,10 +136,9 @@ def test_cached_image_features_equal_the_frozen_tower(data: tuple[Path, Path], t
     shards, weights = data
     bundle = create_clip("c2p-tiny", weights)
     encoder, key = bundle.model.visual, weights_hash(bundle.model.visual)
-    common = dict(weights_hash=key, cache_dir=tmp_path, image_size=224)
-    feature_cache.build_cache(shards, "train", encoder, device=torch.device("cpu"), precision="fp32",
-                              batch_size=4, num_workers=0, **common)
-    cache = feature_cache.load_cache(shards, "train", **common)
+    spec = feature_cache.CacheSpec(tmp_path, key, 224)
+    feature_cache.build_cache(shards, "train", encoder, spec, Compute(torch.device("cpu"), "fp32", 4), num_workers=0)
+    cache = feature_cache.load_cache(shards, "train", spec)
     from clip2point.datasets.torch_dataset import ShardDataset
 
     item = ShardDataset(shards, split="train", view=2)[5]
@@ -152,15 +151,15 @@ def test_cached_image_features_equal_the_frozen_tower(data: tuple[Path, Path], t
     changed = dict(feature_cache.shard_checksums(shards), **{"shard-00000.h5": "e" * 64})
     assert feature_cache.cache_key(key, changed, "train", 224) != cache.key
     with pytest.raises(CheckpointError, match="no image-feature cache for these weights and shards"):
-        feature_cache.load_cache(shards, "train", **{**common, "weights_hash": "0" * 64})
+        feature_cache.load_cache(shards, "train", replace(spec, weights_hash="0" * 64))
 
 
 def test_depth_pair_is_the_same_view_at_two_jittered_distances() -> None:
-    cfg = TrainConfig(shards="s", out="o", num_points=32, dist_jitter=0.1)
+    cfg = TrainConfig.from_flat(shards="s", out="o", num_points=32, dist_jitter=0.1)
     points = torch.rand(3, 50, 3) - 0.5
     batch = step.Batch(points=points, elev=torch.tensor([0.0, 90.0, 225.0]), azim=torch.tensor([0.0, 0.0, 45.0]),
                        dist=torch.ones(3), rgb=torch.zeros(3, 8, 8, 3, dtype=torch.uint8))
-    pair = step.depth_pair_input(batch, cfg, step.step_generator(0, 5, 0, 0, torch.device("cpu")), 224)
+    pair = step.depth_pair_input(batch, cfg.data, step.step_generator(0, 5, 0, 0, torch.device("cpu")), 224)
     assert pair.shape == (3, 2, 3, 224, 224)
     replay = step.step_generator(0, 5, 0, 0, torch.device("cpu"))
     sub = step.subsample_points(points, 32, replay)
@@ -176,23 +175,24 @@ def test_depth_pair_is_the_same_view_at_two_jittered_distances() -> None:
 
 
 @pytest.mark.parametrize("overrides,message", [
-    (dict(batch_size=10, accum_steps=4), "batch_size 10 is not divisible by accum_steps 4"),
+    (dict(batch_size=10, accum_steps=4), "--batch-size 10 is not divisible by --accum-steps 4"),
     (dict(select_metric="val_top1"), "--select-metric val_top1 needs --val-shards"),
-    (dict(dist_jitter=1.5), r"dist_jitter must be in \[0, 1\)"),
-    (dict(optimizer="sgd"), "optimizer must be one of lamb, lamb-timm, adamw; got 'sgd'"),
-    (dict(recipe="fast"), "recipe must be one of faithful, improved; got 'fast'"),
-    (dict(negatives="all"), "negatives must be one of per-device, gathered; got 'all'"),
+    (dict(dist_jitter=1.5), r"^--dist-jitter must be in \[0, 1\)"),
+    (dict(max_steps=0), r"^--max-steps must be an integer >= 1; got 0"),
+    (dict(optimizer="sgd"), "^--optimizer must be one of lamb, lamb-timm, adamw; got 'sgd'"),
+    (dict(recipe="fast"), "^--recipe must be one of faithful, improved; got 'fast'"),
+    (dict(negatives="all"), "^--negatives must be one of per-device, gathered; got 'all'"),
     (dict(val_views=7), "--val-views must be one of 6, 10; got 7"),
 ])
 def test_config_validation_messages(overrides: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
-        TrainConfig(shards="s", out="o", **overrides)
+        TrainConfig.from_flat(shards="s", out="o", **overrides)
 
 
 def test_default_weights_are_openai_except_for_the_packaged_tiny_configs() -> None:
-    assert TrainConfig(shards="s", out="o").pretrained == "openai"
-    assert TrainConfig(shards="s", out="o", model="c2p-tiny-64").pretrained is None
-    assert TrainConfig(shards="s", out="o", model="c2p-tiny", pretrained="w.pt").pretrained == "w.pt"
+    assert TrainConfig.from_flat(shards="s", out="o").model.pretrained == "openai"
+    assert TrainConfig.from_flat(shards="s", out="o", model="c2p-tiny-64").model.pretrained is None
+    assert TrainConfig.from_flat(shards="s", out="o", model="c2p-tiny", pretrained="w.pt").model.pretrained == "w.pt"
 
 
 def test_fp16_needs_cuda() -> None:
@@ -207,7 +207,7 @@ def test_cli_reports_missing_shards_in_one_sentence(tmp_path: Path, capsys: pyte
     err = capsys.readouterr().err
     assert code == 2 and "clip2point pretrain: error:" in err and "nowhere" in err
     with pytest.raises(ShardError, match="nowhere"):
-        train(TrainConfig(shards=str(tmp_path / "nowhere"), out=str(tmp_path / "run"), model="c2p-tiny"))
+        train(TrainConfig.from_flat(shards=str(tmp_path / "nowhere"), out=str(tmp_path / "run"), model="c2p-tiny"))
 
 
 @pytest.mark.parametrize("preset", ["clip2point", "pointclip"])

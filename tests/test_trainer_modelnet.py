@@ -22,7 +22,7 @@ from train_support import tiny_weights_file, write_random_shards  # noqa: E402
 def test_modelnet40_validation_scores_each_epoch_and_selects_best(tmp_path: Path) -> None:
     shards = write_random_shards(tmp_path / "shards")
     modelnet = make_off_folder(tmp_path / "ModelNet40", ("chair", "table", "airplane"), per_split=2)
-    cfg = TrainConfig(
+    cfg = TrainConfig.from_flat(
         shards=str(shards), out=str(tmp_path / "run"), model="c2p-tiny",
         pretrained=str(tiny_weights_file(tmp_path / "tiny.pt")), batch_size=8, epochs=2, num_workers=0,
         checkpoint_every=1, log_every=1, progress=False, num_points=64, modelnet40=str(modelnet),
@@ -48,4 +48,4 @@ def test_select_metric_modelnet40_needs_the_folder(tmp_path: Path) -> None:
     from clip2point.errors import ConfigError
 
     with pytest.raises(ConfigError, match="--select-metric modelnet40_top1 needs --modelnet40 PATH"):
-        TrainConfig(shards=str(tmp_path), out=str(tmp_path / "run"), select_metric="modelnet40_top1")
+        TrainConfig.from_flat(shards=str(tmp_path), out=str(tmp_path / "run"), select_metric="modelnet40_top1")

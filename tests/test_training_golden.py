@@ -38,14 +38,14 @@ def test_pc_norm_is_the_reference_pc_norm_and_pc_normalize(golden: dict[str, np.
 def test_training_clouds_are_normalised_after_subsampling(golden: dict[str, np.ndarray]) -> None:
     """Item 7: the depth pair of a cloud scaled ×25 and moved is the depth pair of the cloud itself
     (before the fix the raw subset was projected: a radius-25 cloud fills or leaves the view)."""
-    cfg = TrainConfig(shards="s", out="o", num_points=512)
+    cfg = TrainConfig.from_flat(shards="s", out="o", num_points=512)
     points = torch.from_numpy(golden["pc_norm_in"][:3])
     moved = points * 25 + torch.tensor([3.0, -7.0, 11.0])
 
     def pair(clouds: torch.Tensor) -> torch.Tensor:
         batch = step.Batch(points=clouds, elev=torch.tensor([0.0, 90.0, 225.0]), azim=torch.tensor([0.0, 0.0, 45.0]),
                            dist=torch.ones(3))
-        return step.depth_pair_input(batch, cfg, step.step_generator(0, 3, 0, 0, torch.device("cpu")), 64)
+        return step.depth_pair_input(batch, cfg.data, step.step_generator(0, 3, 0, 0, torch.device("cpu")), 64)
 
     a, b = pair(points), pair(moved)
     assert (a != a.flatten()[0]).any()  # not an empty picture
@@ -71,11 +71,11 @@ def test_lamb_steps_equal_torch_optimizer_lamb_of_the_reference(golden: dict[str
     """Item 6: the default optimiser is the reference's (no bias correction, norm clamp 10, no
     clipping, w decayed too); with the scheduler at 2 iterations per epoch (T_0 = 4)."""
     config = json.loads(str(golden["lamb_config_json"]))
-    cfg = TrainConfig(shards="s", out="o")
-    assert (cfg.optimizer, cfg.lr, cfg.weight_decay) == ("lamb", config["lr"], config["weight_decay"])
+    cfg = TrainConfig.from_flat(shards="s", out="o")
+    assert (cfg.optim.optimizer, cfg.optim.lr, cfg.optim.weight_decay) == ("lamb", config["lr"], config["weight_decay"])
     model = ThreeParams(golden)
-    opt = build_optimizer(model, cfg)
-    sched = build_scheduler(opt, cfg, int(golden["lamb_sched_iters_per_epoch"])) if scheduled else None
+    opt = build_optimizer(model, cfg.optim)
+    sched = build_scheduler(opt, cfg.optim, int(golden["lamb_sched_iters_per_epoch"])) if scheduled else None
     prefix = "lamb_sched_" if scheduled else "lamb_"
     lrs = []
     for k in range(5):
@@ -96,10 +96,10 @@ def test_lamb_steps_equal_torch_optimizer_lamb_of_the_reference(golden: dict[str
 
 def test_learning_rate_sequence_is_the_references(golden: dict[str, np.ndarray]) -> None:
     """Item 5: our scheduler construction, T_0 = 2 epochs, floor 1e-5, stepped after each step."""
-    cfg = TrainConfig(shards="s", out="o")
-    assert cfg.eta_min == float(golden["sched_eta_min"]) and cfg.lr == float(golden["sched_base_lr"])
-    opt = build_optimizer(ThreeParams(golden), cfg)
-    sched = build_scheduler(opt, cfg, int(golden["sched_iters_per_epoch"]))
+    cfg = TrainConfig.from_flat(shards="s", out="o")
+    assert cfg.optim.eta_min == float(golden["sched_eta_min"]) and cfg.optim.lr == float(golden["sched_base_lr"])
+    opt = build_optimizer(ThreeParams(golden), cfg.optim)
+    sched = build_scheduler(opt, cfg.optim, int(golden["sched_iters_per_epoch"]))
     assert sched.T_0 == int(golden["sched_T_0"]) and sched.T_mult == int(golden["sched_T_mult"])
     lrs = []
     for _ in range(len(golden["sched_lr"])):

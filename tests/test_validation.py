@@ -58,7 +58,7 @@ def test_settings_name_the_flag_not_the_field():
     with pytest.raises(ConfigError, match=r"^--points must be an integer >= 1; got 0 "):
         RenderJobConfig(out="unused", num_points=0)
     with pytest.raises(ConfigError, match=r"^--batch-size must be an integer >= 1; got 0$"):
-        TrainConfig(shards="unused", out="unused", batch_size=0)
+        TrainConfig.from_flat(shards="unused", out="unused", batch_size=0)
     with pytest.raises(ConfigError, match=r"^--per-class must be an integer in \[1, 10000\]; got 0$"):
         SyntheticSettings(per_class=0)
 

@@ -23,6 +23,7 @@ from clip2point.eval.zeroshot import classify
 from clip2point.train import encoding, validation
 from clip2point.train.config import TrainConfig
 from clip2point.train.models import create_clip
+from clip2point.train.precision import Compute
 
 sys.path.insert(0, str(Path(__file__).parent))
 from pointset_fixtures import shape_clouds  # noqa: E402
@@ -58,8 +59,7 @@ def test_validation_and_evaluation_give_equal_scores_for_scaled_and_moved_meshes
         logits[f"eval-{name}"] = classify(tiny, "tiny", ps, texts, ViewSettings(num_views=10, batch_size=4))
         data_set = validation.ZeroShotSet("test", points, labels, NAMES, "shards", align)
         logits[f"val-{name}"] = encoding.zero_shot_logits(tiny, points, texts, 10, align=align, batch_size=4)
-        preds = validation.zero_shot_predictions(tiny, data_set, texts, num_views=10, device=CPU, precision="fp32",
-                                                 batch_size=4)
+        preds = validation.zero_shot_predictions(tiny, data_set, texts, Compute(CPU, "fp32", 4), num_views=10)
         assert torch.equal(preds, logits[f"val-{name}"].argmax(dim=1))
     reference = logits["eval-unit"]
     assert reference.std() > 0
@@ -83,7 +83,7 @@ def test_training_and_evaluation_share_one_precision_helper(tiny, data, monkeypa
     ps = PointSet("test", "test", clouds[:2].numpy(), labels[:2].numpy(), NAMES, ("x", "y"))
     classify(tiny, "tiny", ps, texts, ViewSettings(num_views=6), precision="bf16")
     validation.zero_shot_predictions(tiny, validation.ZeroShotSet("t", clouds[:2], labels[:2], NAMES),
-                                     texts, num_views=6, device=CPU, precision="fp32", batch_size=4)
+                                     texts, Compute(CPU, "fp32", 4), num_views=6)
     assert seen == ["bf16", "fp32"]
     from clip2point.eval import features
 
@@ -112,12 +112,13 @@ def test_packaged_reference_prompts_equal_the_reference_programs(shared_data: Pa
 def test_validation_prompts_and_views_are_the_references(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Validation asks the text tower for the reference's names and template, and uses 10 views."""
     shards = write_random_shards(tmp_path / "shards", train=2, test=3)
-    cfg = TrainConfig(shards=str(shards), out=str(tmp_path / "run"), model="c2p-tiny-64", val_shards=str(shards))
-    assert cfg.val_views == 10
+    cfg = TrainConfig.from_flat(shards=str(shards), out=str(tmp_path / "run"), model="c2p-tiny-64", val_shards=str(shards))
+    assert cfg.validation.val_views == 10
     asked: list[tuple[tuple[str, ...], str]] = []
     monkeypatch.setattr(validation, "encode_prompts",
                         lambda bundle, names, template: asked.append((tuple(names), template)) or torch.zeros(3, 4))
-    validation.Validator(cfg, None, device=CPU, precision="fp32", image_size=64)._zero_shot_sets()  # type: ignore[arg-type]
+    validation.Validator(cfg.validation, None, preset=cfg.data.depth_preset, device=CPU, precision="fp32",
+                         image_size=64)._zero_shot_sets()  # type: ignore[arg-type]
     # the shards' labels airplane, chair (ShapeNet names) and night_stand (no reference prompt: its own)
     assert asked == [(("airplane", "chair", "night stand"), "image of a {}")]
 
@@ -135,9 +136,10 @@ def test_modelnet40_validation_scores_normalised_clouds(tiny, tmp_path: Path) ->
     prepared = encoding.prepare_points(data.points, align=data.align)
     torch.testing.assert_close(prepared.norm(dim=-1).amax(dim=-1), torch.ones(len(prepared)))  # ...unit ones go out
     texts = F.normalize(torch.randn(2, 64, generator=torch.Generator().manual_seed(1)), dim=-1)
-    options = dict(num_views=10, device=CPU, precision="fp32", batch_size=4)
+    options = dict(num_views=10)
     big = validation.ZeroShotSet("big", data.points * 40 + 7, data.labels, data.class_names, "modelnet40", True)
-    assert torch.equal(validation.zero_shot_predictions(tiny, data, texts, **options),
-                       validation.zero_shot_predictions(tiny, big, texts, **options))
+    compute = Compute(CPU, "fp32", 4)
+    assert torch.equal(validation.zero_shot_predictions(tiny, data, texts, compute, **options),
+                       validation.zero_shot_predictions(tiny, big, texts, compute, **options))
     same = encoding.zero_shot_logits(tiny, data.points, texts, 10, align=True)
     torch.testing.assert_close(encoding.zero_shot_logits(tiny, big.points, texts, 10, align=True), same, atol=2e-4, rtol=0)

@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 from pathlib import Path
 from typing import Any
 
 from clip2point.extras import require
 from clip2point.render.cameras import view_counts
-from clip2point.train.config import NEGATIVES, OPTIMIZERS, PRECISIONS, PROMPT_SETS, RECIPES, SELECT_METRICS, TrainConfig
+from clip2point.train.config import (NEGATIVES, OPTIMIZERS, PRECISIONS, PROMPT_SETS, RECIPES, SELECT_METRICS,
+                                     TrainConfig, flat_defaults)
 
 log = logging.getLogger(__name__)
-
-_DEFAULTS = {
-    f.name: f.default if f.default is not dataclasses.MISSING else f.default_factory()
-    for f in dataclasses.fields(TrainConfig)
-    if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
-}
 
 
 def _optional_str(value: str) -> str | None:
@@ -26,7 +20,7 @@ def _optional_str(value: str) -> str | None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    d = _DEFAULTS
+    d = flat_defaults()
     data = parser.add_argument_group("data")
     data.add_argument("--shards", required=True, help="shard folder of the generation job (train split is used)")
     data.add_argument("--out", required=True, help="run folder: config.json, metrics.jsonl, checkpoints/, curves.png")
@@ -92,9 +86,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    names = {f.name for f in dataclasses.fields(TrainConfig)}
+    """The nested config of the parsed flags: every flag's destination is its setting's name."""
+    names = set(flat_defaults()) | {"shards", "out"}
     values: dict[str, Any] = {k: v for k, v in vars(args).items() if k in names}
-    return TrainConfig(**values)
+    return TrainConfig.from_flat(**values)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -22,7 +22,7 @@ from clip2point.datasets.torch_dataset import ShardDataset
 from clip2point.disk_cache import entry_file, key_digest
 from clip2point.errors import CheckpointError
 from clip2point.train.checkpoint import load_torch_file, torch_save_atomic
-from clip2point.train.precision import autocast
+from clip2point.train.precision import Compute, autocast
 from clip2point.train.step import channels_last, rgb_to_clip_input
 
 log = logging.getLogger(__name__)
@@ -55,71 +55,78 @@ class ImageFeatureCache:
         return self.features[idx, views.to("cpu").long()]
 
 
-@torch.no_grad()
-def compute_features(
-    dataset: ShardDataset, encoder: nn.Module, *, device: torch.device, precision: str, image_size: int,
-    batch_size: int, num_workers: int,
-) -> torch.Tensor:
-    """Every view of every object through the frozen tower: [N,V,D] float32 on the CPU."""
-    loader = batch_loader(dataset, batch_size=batch_size, num_workers=num_workers, pin_memory=device.type == "cuda")
-    out = []
-    for item in loader:
-        rgb = item["rgb"].to(device, non_blocking=True)  # [b,V,H,W,3]
-        b, v = rgb.shape[:2]
-        with autocast(device, precision):
-            feats = encoder(channels_last(rgb_to_clip_input(rgb.flatten(0, 1), image_size)))
-        out.append(feats.float().view(b, v, -1).cpu())
-    return torch.cat(out)
+@dataclass(frozen=True)
+class CacheSpec:
+    """Where a run keeps the cache and what, besides the shards and the split, its features depend
+    on: the frozen tower's weights hash and its input side (both enter the key)."""
+
+    cache_dir: Path
+    weights_hash: str
+    image_size: int
+
+    def key(self, root: str | Path, split: str | None) -> str:
+        """The key of this tower's features of the shards of ``root`` as they are now."""
+        return cache_key(self.weights_hash, shard_checksums(root), split, self.image_size)
 
 
 def cache_path(cache_dir: Path, key: str) -> Path:
     return entry_file(cache_dir, "image-features", key, digest_chars=24, suffix=".pt")
 
 
-def build_cache(
-    root: str | Path, split: str | None, encoder: nn.Module, *, weights_hash: str, cache_dir: Path,
-    device: torch.device, precision: str, image_size: int, batch_size: int, num_workers: int,
-) -> Path:
+@torch.no_grad()
+def compute_features(dataset: ShardDataset, encoder: nn.Module, compute: Compute, *, image_size: int,
+                     num_workers: int) -> torch.Tensor:
+    """Every view of every object through the frozen tower: [N,V,D] float32 on the CPU."""
+    device = compute.device
+    loader = batch_loader(dataset, batch_size=compute.batch_size, num_workers=num_workers,
+                          pin_memory=device.type == "cuda")
+    out = []
+    for item in loader:
+        rgb = item["rgb"].to(device, non_blocking=True)  # [b,V,H,W,3]
+        b, v = rgb.shape[:2]
+        with autocast(device, compute.precision):
+            feats = encoder(channels_last(rgb_to_clip_input(rgb.flatten(0, 1), image_size)))
+        out.append(feats.float().view(b, v, -1).cpu())
+    return torch.cat(out)
+
+
+def build_cache(root: str | Path, split: str | None, encoder: nn.Module, spec: CacheSpec, compute: Compute, *,
+                num_workers: int) -> Path:
     """Encode every view once and write the cache file of this key, replacing any file there
     (``ensure_cache`` decides when an existing one can be reused); return its path."""
-    key = cache_key(weights_hash, shard_checksums(root), split, image_size)
-    path = cache_path(cache_dir, key)
+    key = spec.key(root, split)
+    path = cache_path(spec.cache_dir, key)
     dataset = ShardDataset(root, split=split, view="all", fields=("rgb",))
     log.info("image features: encoding %d objects x %d views once (cache %s)", len(dataset), dataset.num_views, path)
-    feats = compute_features(dataset, encoder, device=device, precision=precision, image_size=image_size,
-                             batch_size=batch_size, num_workers=num_workers)
+    feats = compute_features(dataset, encoder, compute, image_size=spec.image_size, num_workers=num_workers)
     torch_save_atomic({"format": FORMAT, "key": key, "object_ids": list(map(str, dataset.object_ids)),
                        "features": feats}, path)
     return path
 
 
-def ensure_cache(
-    root: str | Path, split: str | None, encoder: nn.Module, *, weights_hash: str, cache_dir: Path,
-    device: torch.device, precision: str, image_size: int, batch_size: int, num_workers: int,
-) -> ImageFeatureCache:
+def ensure_cache(root: str | Path, split: str | None, encoder: nn.Module, spec: CacheSpec, compute: Compute, *,
+                 num_workers: int) -> ImageFeatureCache:
     """The cache of this key, built when absent; a damaged or foreign file is named in a warning and rebuilt.
 
     The file name is the key, so a file that cannot be read is never "the right cache, slightly
     off": nothing in it can be trusted, and rebuilding costs one pass of the frozen tower.
     """
-    common = dict(weights_hash=weights_hash, cache_dir=cache_dir, image_size=image_size)
-    path = cache_path(cache_dir, cache_key(weights_hash, shard_checksums(root), split, image_size))
+    path = cache_path(spec.cache_dir, spec.key(root, split))
     if path.is_file():
         try:
-            cache = load_cache(root, split, **common)
+            cache = load_cache(root, split, spec)
             log.info("image features: reusing %s", path)
             return cache
         except CheckpointError as exc:
             log.warning("image features: %s; rebuilding it", exc)
-    build_cache(root, split, encoder, device=device, precision=precision, batch_size=batch_size,
-                num_workers=num_workers, **common)
-    return load_cache(root, split, **common)
+    build_cache(root, split, encoder, spec, compute, num_workers=num_workers)
+    return load_cache(root, split, spec)
 
 
-def load_cache(root: str | Path, split: str | None, *, weights_hash: str, cache_dir: Path, image_size: int) -> ImageFeatureCache:
+def load_cache(root: str | Path, split: str | None, spec: CacheSpec) -> ImageFeatureCache:
     """The cache for the current weights and shards; an unreadable file or one whose stamp differs is refused."""
-    key = cache_key(weights_hash, shard_checksums(root), split, image_size)
-    path = cache_path(cache_dir, key)
+    key = spec.key(root, split)
+    path = cache_path(spec.cache_dir, key)
     if not path.is_file():
         raise CheckpointError(path, "no image-feature cache for these weights and shards; build_cache makes it")
     raw = load_torch_file(path, what="image-feature cache")

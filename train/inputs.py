@@ -13,15 +13,15 @@ from typing import Any, Mapping
 from clip2point.datasets.shard_folder import is_shard_folder
 from clip2point.datasets.shards import load_index
 from clip2point.errors import ConfigError, PathError
-from clip2point.train.config import TrainConfig
+from clip2point.train.settings import DataSettings, ValidationSettings
 
 
-def check_inputs(cfg: TrainConfig) -> None:
+def check_inputs(out: Path, data: DataSettings, validation: ValidationSettings) -> None:
     """Refuse inputs that cannot give the run the settings ask for (see the module doc)."""
-    check_run_folder(Path(cfg.out))
-    check_num_points(cfg.num_points, cfg.shards)
-    if cfg.modelnet40 and not Path(cfg.modelnet40).exists():
-        raise PathError(cfg.modelnet40, "ModelNet40 data not found (--modelnet40 takes the ModelNet40 folder "
+    check_run_folder(out)
+    check_num_points(data.num_points, data.shards)
+    if validation.modelnet40 and not Path(validation.modelnet40).exists():
+        raise PathError(validation.modelnet40, "ModelNet40 data not found (--modelnet40 takes the ModelNet40 folder "
                         "of CLASS/test/*.off meshes, or the folder of its ply_data_*.h5 files)")
 
 

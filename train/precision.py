@@ -6,6 +6,7 @@ choice (and the reference's fp32) holds for every forward pass — no second cop
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ContextManager
 
 from clip2point.errors import ConfigError
@@ -39,3 +40,14 @@ def autocast(device: torch.device | str, precision: str) -> ContextManager[Any]:
         return contextlib.nullcontext()
     dtype = torch.bfloat16 if precision == "bf16" else torch.float16
     return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+@dataclass(frozen=True)
+class Compute:
+    """Where and how a pass of a frozen or evaluated encoder runs: the device, the resolved precision
+    (``autocast``'s) and the batch size. One record instead of the same three keywords threaded
+    through validation and the feature cache."""
+
+    device: torch.device
+    precision: str
+    batch_size: int

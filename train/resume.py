@@ -16,9 +16,9 @@ from clip2point.train.config import TrainConfig, resume_differences
 log = logging.getLogger(__name__)
 
 
-def locate_checkpoint(cfg: TrainConfig, ckpt_dir: Path) -> tuple[Path, Checkpoint] | None:
+def locate_checkpoint(resume: str | None, ckpt_dir: Path) -> tuple[Path, Checkpoint] | None:
     """The checkpoint ``--resume`` names (``auto``: the newest valid one), or None for a fresh run."""
-    if cfg.resume is None:
+    if resume is None:
         existing = step_checkpoints(ckpt_dir) if ckpt_dir.is_dir() else []
         if existing or (ckpt_dir / "last.pt").exists():
             raise ConfigError(
@@ -26,12 +26,12 @@ def locate_checkpoint(cfg: TrainConfig, ckpt_dir: Path) -> tuple[Path, Checkpoin
                 "or choose another --out"
             )
         return None
-    if cfg.resume == "auto":
+    if resume == "auto":
         found = find_resume(ckpt_dir) if ckpt_dir.is_dir() else None
         if found is None:
             log.info("--resume auto: no usable checkpoint in %s, starting from scratch", ckpt_dir)
         return found
-    path = Path(cfg.resume)
+    path = Path(resume)
     return path, read_checkpoint(path)
 
 
@@ -43,8 +43,8 @@ def check_compatible(path: Path, ckpt: Checkpoint, cfg: TrainConfig, *, base_wei
         raise CheckpointError(path, "comes from another configuration (" + "; ".join(diffs) + "); "
                               "resume with the same settings or start a new --out")
     if ckpt.base_weights != base_weights:
-        raise CheckpointError(path, f"was trained from other base weights than --model {cfg.model} "
-                              f"--pretrained {cfg.pretrained}; pass the weights the run started from")
+        raise CheckpointError(path, f"was trained from other base weights than --model {cfg.model.model} "
+                              f"--pretrained {cfg.model.pretrained}; pass the weights the run started from")
     if ckpt.shards and ckpt.shards != shards:
         changed = sorted(set(ckpt.shards.items()) ^ set(shards.items()))[:4]
         raise CheckpointError(path, f"was trained on other shards (differences {changed}); "

@@ -14,7 +14,7 @@ from torch import nn
 from torch.optim import AdamW, Optimizer
 from torch.optim.lr_scheduler import CosineAnnealingWarmRestarts
 
-from clip2point.train.config import TrainConfig
+from clip2point.train.settings import OptimSettings
 
 
 def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
@@ -27,21 +27,21 @@ def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
     return [{"params": decay, "weight_decay": weight_decay}, {"params": keep, "weight_decay": 0.0}]
 
 
-def build_optimizer(model: nn.Module, cfg: TrainConfig) -> Optimizer:
-    """The optimiser ``cfg.optimizer`` names (see the module doc for what each one is)."""
-    if cfg.optimizer == "lamb":
+def build_optimizer(model: nn.Module, optim: OptimSettings) -> Optimizer:
+    """The optimiser ``optim.optimizer`` names (see the module doc for what each one is)."""
+    if optim.optimizer == "lamb":
         from torch_optimizer import Lamb  # noqa: PLC0415
 
         # The reference: optim.Lamb(model.parameters(), lr=0.006, weight_decay=1e-4), library defaults
         # otherwise (betas 0.9/0.999, eps 1e-6, clamp_value 10, debias False). Frozen parameters get
         # no gradient and are skipped by the optimiser either way, so only the trainable ones are passed.
-        return Lamb([p for p in model.parameters() if p.requires_grad], lr=cfg.lr, weight_decay=cfg.weight_decay)
-    groups = param_groups(model, cfg.weight_decay)
-    if cfg.optimizer == "lamb-timm":
+        return Lamb([p for p in model.parameters() if p.requires_grad], lr=optim.lr, weight_decay=optim.weight_decay)
+    groups = param_groups(model, optim.weight_decay)
+    if optim.optimizer == "lamb-timm":
         from timm.optim import Lamb as TimmLamb  # noqa: PLC0415
 
-        return TimmLamb(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    return AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        return TimmLamb(groups, lr=optim.lr, weight_decay=optim.weight_decay)
+    return AdamW(groups, lr=optim.lr, weight_decay=optim.weight_decay)
 
 
 def restart_period(steps_per_epoch: int, restart_epochs: float) -> int:
@@ -49,9 +49,9 @@ def restart_period(steps_per_epoch: int, restart_epochs: float) -> int:
     return max(1, round(steps_per_epoch * restart_epochs))
 
 
-def build_scheduler(optimizer: Optimizer, cfg: TrainConfig, steps_per_epoch: int) -> CosineAnnealingWarmRestarts:
-    """Cosine warm restarts, T_mult 1, floor ``cfg.eta_min`` (the reference's max(1e-2·1e-3, 1e-6) = 1e-5);
+def build_scheduler(optimizer: Optimizer, optim: OptimSettings, steps_per_epoch: int) -> CosineAnnealingWarmRestarts:
+    """Cosine warm restarts, T_mult 1, floor ``optim.eta_min`` (the reference's max(1e-2·1e-3, 1e-6) = 1e-5);
     the trainer steps it once per optimiser step, after ``optimizer.step()``, as the reference does."""
     return CosineAnnealingWarmRestarts(
-        optimizer, T_0=restart_period(steps_per_epoch, cfg.restart_epochs), T_mult=1, eta_min=cfg.eta_min
+        optimizer, T_0=restart_period(steps_per_epoch, optim.restart_epochs), T_mult=1, eta_min=optim.eta_min
     )

@@ -19,11 +19,11 @@ from torch import nn
 from clip2point.datasets.sampling import normalize_unit_sphere
 from clip2point.errors import Clip2PointError
 from clip2point.render.depth import CLIP_MEAN, CLIP_STD
-from clip2point.train.config import TrainConfig
 from clip2point.train.distributed import gather_with_grad
 from clip2point.train.encoding import depth_views_to_clip_input
 from clip2point.train.losses import LossParts, pretrain_loss
 from clip2point.train.precision import autocast
+from clip2point.train.settings import DataSettings, OptimSettings
 
 
 class NonFiniteLossError(Clip2PointError):
@@ -86,16 +86,16 @@ def jittered_distances(dist: torch.Tensor, jitter: float, gen: torch.Generator) 
     return dist[:, None] * (1 + jitter * u)
 
 
-def depth_pair_input(batch: Batch, cfg: TrainConfig, gen: torch.Generator, image_size: int) -> torch.Tensor:
+def depth_pair_input(batch: Batch, data: DataSettings, gen: torch.Generator, image_size: int) -> torch.Tensor:
     """The two jittered depth pictures of each object's view, CLIP-ready: [B,2,3,H,W]. The subset is
     normalised like every cloud the package projects (SPEC §3: the reference's ``pc_norm``)."""
-    points = normalize_unit_sphere(subsample_points(batch.points, cfg.num_points, gen))
-    dists = jittered_distances(batch.dist, cfg.dist_jitter, gen)
+    points = normalize_unit_sphere(subsample_points(batch.points, data.num_points, gen))
+    dists = jittered_distances(batch.dist, data.dist_jitter, gen)
     two = (-1, 2)
     with torch.no_grad():
         return depth_views_to_clip_input(
             points, batch.elev[:, None].expand(*two), batch.azim[:, None].expand(*two), dists,
-            preset=cfg.depth_preset, image_size=image_size,
+            preset=data.depth_preset, image_size=image_size,
         )
 
 
@@ -124,17 +124,17 @@ def image_features(image_encoder: nn.Module, batch: Batch, image_size: int) -> t
 
 
 def compute_loss(
-    model: nn.Module, image_encoder: nn.Module, batch: Batch, cfg: TrainConfig, gen: torch.Generator,
-    *, precision: str, image_size: int,
+    model: nn.Module, image_encoder: nn.Module, batch: Batch, gen: torch.Generator, *, data: DataSettings,
+    optim: OptimSettings, precision: str, image_size: int,
 ) -> LossParts:
     """Forward pass of one micro-batch. ``--negatives gathered``: features are gathered over ranks, so
     each NT-Xent sees the global batch; ``per-device`` (the reference's DataParallel): each rank's
     loss sees its own share, and DDP's gradient average equals the mean of the per-device losses."""
-    depth = depth_pair_input(batch, cfg, gen, image_size)
+    depth = depth_pair_input(batch, data, gen, image_size)
     device = batch.points.device
     with autocast(device, precision):
         f_img = image_features(image_encoder, batch, image_size)
         f_depth, w = model(channels_last(depth.flatten(0, 1)))
     f_depth = f_depth.float().view(batch.size, 2, -1)
-    share = gather_with_grad if cfg.negatives == "gathered" else (lambda x: x)
-    return pretrain_loss(share(f_depth[:, 0]), share(f_depth[:, 1]), share(f_img.float()), w, cfg.temperature)
+    share = gather_with_grad if optim.negatives == "gathered" else (lambda x: x)
+    return pretrain_loss(share(f_depth[:, 0]), share(f_depth[:, 1]), share(f_img.float()), w, optim.temperature)

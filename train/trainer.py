@@ -39,7 +39,7 @@ from clip2point.train.distributed import (DistEnv, ResumableSampler, all_reduce_
 from clip2point.train.models import build_pretrain_model, create_clip, weights_hash
 from clip2point.train.resume import check_compatible, locate_checkpoint
 from clip2point.train.schedule import build_optimizer, build_scheduler
-from clip2point.train.precision import resolve_precision
+from clip2point.train.precision import Compute, resolve_precision
 from clip2point.train.step import NonFiniteLossError, compute_loss, step_generator, to_device_batch
 from clip2point.train.validation import Validator
 
@@ -71,7 +71,7 @@ class _State:
 
 def train(cfg: TrainConfig, *, on_step_end: StepHook | None = None) -> TrainResult:
     """Run (or continue) one pre-training run; ``on_step_end(step)`` is called after each step."""
-    device = pick_device(cfg.device, env_from_torchrun())
+    device = pick_device(cfg.runtime.device, env_from_torchrun())
     env = init_distributed(device)
     if not env.is_main:
         logging.getLogger("clip2point").setLevel(logging.WARNING)  # one voice: rank 0 reports
@@ -116,30 +116,31 @@ def seed_everything(seed: int, deterministic: bool) -> None:
 class Trainer:
     def __init__(self, cfg: TrainConfig, env: DistEnv, device: torch.device, on_step_end: StepHook | None) -> None:
         self.cfg, self.env, self.device, self.on_step_end = cfg, env, device, on_step_end
-        self.precision = resolve_precision(cfg.precision, device)
-        seed_everything(cfg.seed, cfg.deterministic)
-        self.run_dir = Path(cfg.out)
+        data, optim, runtime = cfg.data, cfg.optim, cfg.runtime
+        self.precision = resolve_precision(runtime.precision, device)
+        seed_everything(optim.seed, runtime.deterministic)
+        self.run_dir = Path(cfg.checkpoint.out)
         self.ckpt_dir = self.run_dir / "checkpoints"
-        self.micro = cfg.micro_batch(env.world_size)
-        check_inputs(cfg)
-        self.dataset = ShardDataset(cfg.shards, split="train", view="random", seed=cfg.seed,
-                                    fields=("points",) if cfg.cache_image_features else ("rgb", "points"),
-                                    texture_status=INTACT_TEXTURE_STATUSES if cfg.require_textures else None)
-        self.shards = feature_cache.shard_checksums(cfg.shards)
-        self.sampler = ResumableSampler(len(self.dataset), env, seed=cfg.seed)
-        self.steps_per_epoch = self.sampler.per_rank // (self.micro * cfg.accum_steps)
+        self.micro = optim.micro_batch(env.world_size)
+        check_inputs(self.run_dir, data, cfg.validation)
+        self.dataset = ShardDataset(data.shards, split="train", view="random", seed=optim.seed,
+                                    fields=("points",) if runtime.cache_image_features else ("rgb", "points"),
+                                    texture_status=INTACT_TEXTURE_STATUSES if data.require_textures else None)
+        self.shards = feature_cache.shard_checksums(data.shards)
+        self.sampler = ResumableSampler(len(self.dataset), env, seed=optim.seed)
+        self.steps_per_epoch = self.sampler.per_rank // (self.micro * optim.accum_steps)
         if self.steps_per_epoch < 1:
-            raise ConfigError(f"{cfg.shards} has {len(self.dataset)} training objects, fewer than one global batch "
-                              f"of {cfg.batch_size}; lower --batch-size")
-        self.bundle = create_clip(cfg.model, cfg.pretrained, device=device)
+            raise ConfigError(f"{data.shards} has {len(self.dataset)} training objects, fewer than one global batch "
+                              f"of {optim.batch_size}; lower --batch-size")
+        self.bundle = create_clip(cfg.model.model, cfg.model.pretrained, device=device)
         visual = self.bundle.model.visual
         self.image_size = tower_input_size(visual)
         self.base_weights = weights_hash(visual)
         self.model = build_pretrain_model(self.bundle).to(device)
         if device.type == "cuda":
             self.model = self.model.to(memory_format=torch.channels_last)
-        self.optimizer = build_optimizer(self.model, cfg)
-        self.scheduler = build_scheduler(self.optimizer, cfg, self.steps_per_epoch)
+        self.optimizer = build_optimizer(self.model, optim)
+        self.scheduler = build_scheduler(self.optimizer, optim, self.steps_per_epoch)
         self.scaler = torch.amp.GradScaler(device.type, enabled=self.precision == "fp16")
         self.forward_model: torch.nn.Module = (
             DistributedDataParallel(self.model, device_ids=[device.index] if device.type == "cuda" else None)
@@ -147,11 +148,12 @@ class Trainer:
         )
         self.state = _State()
         self.cache: feature_cache.ImageFeatureCache | None = None
-        self.validator = Validator(cfg, self.bundle, device=device, precision=self.precision, image_size=self.image_size)
+        self.validator = Validator(cfg.validation, self.bundle, preset=data.depth_preset, device=device,
+                                   precision=self.precision, image_size=self.image_size)
 
     # ------------------------------------------------------------------ setup
     def _resume(self) -> None:
-        found = locate_checkpoint(self.cfg, self.ckpt_dir)
+        found = locate_checkpoint(self.cfg.checkpoint.resume, self.ckpt_dir)
         if found is None:
             return
         path, ckpt = found
@@ -166,25 +168,27 @@ class Trainer:
         self.state = _State(progress=ckpt.progress, best=ckpt.best, metrics=ckpt.metrics, last_checkpoint=path)
 
     def _prepare_cache(self) -> None:
-        cache_dir = Path(self.cfg.feature_cache_dir or self.run_dir / "feature_cache")
-        common = dict(weights_hash=self.base_weights, cache_dir=cache_dir, image_size=self.image_size)
+        runtime, shards = self.cfg.runtime, self.cfg.data.shards
+        spec = feature_cache.CacheSpec(Path(runtime.feature_cache_dir or self.run_dir / "feature_cache"),
+                                       self.base_weights, self.image_size)
         if self.env.is_main:  # builds (or rebuilds a damaged file) while the other ranks wait
-            self.cache = feature_cache.ensure_cache(
-                self.cfg.shards, "train", self.model.image_encoder, device=self.device, precision=self.precision,
-                batch_size=max(1, self.micro // 4), num_workers=self.cfg.num_workers, **common)
+            compute = Compute(self.device, self.precision, max(1, self.micro // 4))
+            self.cache = feature_cache.ensure_cache(shards, "train", self.model.image_encoder, spec, compute,
+                                                    num_workers=runtime.num_workers)
         barrier()
         if self.cache is None:
-            self.cache = feature_cache.load_cache(self.cfg.shards, "train", **common)
+            self.cache = feature_cache.load_cache(shards, "train", spec)
 
     def _log_header(self) -> None:
         p = self.state.progress
         where = f"epoch {p.epoch}, batch {p.batch_in_epoch}, step {p.step}" if p.step else "start"
         log.info("device %s, precision %s, world size %d", self.device, self.precision, self.env.world_size)
         log.info("recipe %s: %s", self.cfg.recipe, json.dumps(self.cfg.fidelity(), sort_keys=True))
+        optim, model = self.cfg.optim, self.cfg.model
         log.info("global batch %d = %d ranks x %d per rank x %d accumulation; %d training objects",
-                 self.cfg.batch_size, self.env.world_size, self.micro, self.cfg.accum_steps, len(self.dataset))
+                 optim.batch_size, self.env.world_size, self.micro, optim.accum_steps, len(self.dataset))
         log.info("steps per epoch %d, epochs %d, model %s (%s), resume point: %s (%s)", self.steps_per_epoch,
-                 self.cfg.epochs, self.cfg.model, self.cfg.pretrained, where, self.state.last_checkpoint or "none")
+                 optim.epochs, model.model, model.pretrained, where, self.state.last_checkpoint or "none")
 
     # ------------------------------------------------------------------ loop
     def run(self) -> TrainResult:
@@ -198,7 +202,7 @@ class Trainer:
                                                              "code_version": code_version()})
         self.metrics_log = MetricsLog(self.run_dir, resume_step=self.state.progress.step) if self.env.is_main else None
         self._log_header()
-        if self.cfg.cache_image_features:
+        if self.cfg.runtime.cache_image_features:
             self._prepare_cache()
         try:
             self._epochs()
@@ -214,10 +218,11 @@ class Trainer:
                            self.env.is_main)
 
     def _done(self) -> bool:
-        return self.cfg.max_steps is not None and self.state.progress.step >= self.cfg.max_steps
+        max_steps = self.cfg.optim.max_steps
+        return max_steps is not None and self.state.progress.step >= max_steps
 
     def _epochs(self) -> None:
-        while self.state.progress.epoch < self.cfg.epochs and not self._done():
+        while self.state.progress.epoch < self.cfg.optim.epochs and not self._done():
             epoch = self.state.progress.epoch
             self._train_epoch(epoch, self.state.progress.batch_in_epoch)
             finished = self.state.progress.batch_in_epoch >= self.steps_per_epoch
@@ -227,29 +232,29 @@ class Trainer:
 
     def _loader(self, epoch: int, start_batch: int) -> ShardBatchLoader:
         self.dataset.set_epoch(epoch)
-        self.sampler.set_epoch(epoch, skip=start_batch * self.micro * self.cfg.accum_steps)
+        self.sampler.set_epoch(epoch, skip=start_batch * self.micro * self.cfg.optim.accum_steps)
         return batch_loader(self.dataset, batch_size=self.micro, sampler=self.sampler, drop_last=True,
-                            num_workers=self.cfg.num_workers, pin_memory=self.device.type == "cuda")
+                            num_workers=self.cfg.runtime.num_workers, pin_memory=self.device.type == "cuda")
 
     def _train_epoch(self, epoch: int, start_batch: int) -> None:
         batches = iter(self._loader(epoch, start_batch))
         self.model.train()
         self.state.epoch_losses = []
         bar = tqdm(total=self.steps_per_epoch, initial=start_batch, desc=f"epoch {epoch}", unit="step",
-                   disable=not (self.env.is_main and self.cfg.progress), dynamic_ncols=True)
+                   disable=not (self.env.is_main and self.cfg.runtime.progress), dynamic_ncols=True)
         tick = time.perf_counter()
         for batch_index in range(start_batch, self.steps_per_epoch):
             parts = self._optimizer_step(batches, epoch)
             step = self.state.progress.step + 1
             self.state.progress = Progress(epoch, step, batch_index + 1)
-            rate = self.cfg.batch_size / max(time.perf_counter() - tick, 1e-9)
+            rate = self.cfg.optim.batch_size / max(time.perf_counter() - tick, 1e-9)
             tick = time.perf_counter()
             bar.update(1)
             bar.set_postfix(loss=f"{parts['loss']:.4f}", w=f"{parts['w']:.3f}", samples_s=f"{rate:.1f}")
             self.state.epoch_losses.append(parts["loss"])
-            if step % self.cfg.log_every == 0 or batch_index == start_batch:
+            if step % self.cfg.checkpoint.log_every == 0 or batch_index == start_batch:
                 self._log("train", {**parts, "epoch": epoch, "samples_per_s": rate})
-            if step % self.cfg.checkpoint_every == 0 and batch_index + 1 < self.steps_per_epoch:
+            if step % self.cfg.checkpoint.checkpoint_every == 0 and batch_index + 1 < self.steps_per_epoch:
                 self._save_checkpoint()
             if self.on_step_end is not None:
                 self.on_step_end(step)
@@ -259,29 +264,29 @@ class Trainer:
 
     def _optimizer_step(self, batches: Any, epoch: int) -> dict[str, float]:
         """Accumulate ``accum_steps`` micro-batches, then one optimiser and one scheduler step."""
-        cfg, step = self.cfg, self.state.progress.step
+        optim, step = self.cfg.optim, self.state.progress.step
         self.optimizer.zero_grad(set_to_none=True)
         totals = torch.zeros(4)
-        for micro in range(cfg.accum_steps):
+        for micro in range(optim.accum_steps):
             item = next(batches)
             feats = self.cache.lookup(item["object_id"], item["view"]) if self.cache else None
             batch = to_device_batch(item, self.device, feats)
-            gen = step_generator(cfg.seed, step, self.env.rank, micro, self.device)
-            sync = micro == cfg.accum_steps - 1 or not self.env.enabled
+            gen = step_generator(optim.seed, step, self.env.rank, micro, self.device)
+            sync = micro == optim.accum_steps - 1 or not self.env.enabled
             with (contextlib.nullcontext() if sync else self.forward_model.no_sync()), self._oom_guard(), \
                     self._points_guard(item):
-                parts = compute_loss(self.forward_model, self.model.image_encoder, batch, cfg, gen,
-                                     precision=self.precision, image_size=self.image_size)
-                self.scaler.scale(parts.total / cfg.accum_steps).backward()
+                parts = compute_loss(self.forward_model, self.model.image_encoder, batch, gen, data=self.cfg.data,
+                                     optim=optim, precision=self.precision, image_size=self.image_size)
+                self.scaler.scale(parts.total / optim.accum_steps).backward()
             # One device sync per micro-batch, after the backward pass is queued (a check between
             # forward and backward would leave the GPU idle while the backward launches); a bad
             # loss still stops the step before the optimiser applies anything.
             values = torch.stack([p.detach().float() for p in parts])
-            if cfg.negatives == "per-device" and self.env.enabled:  # log the mean over devices, as the reference
+            if optim.negatives == "per-device" and self.env.enabled:  # log the mean over devices, as the reference
                 values = all_reduce_sum(values) / self.env.world_size  # logs torch.mean of DataParallel's losses
             values = values.cpu()
             self._check_finite(values[0], step, epoch)
-            totals += values / cfg.accum_steps
+            totals += values / optim.accum_steps
         lr = self.scheduler.get_last_lr()[0]  # the rate this step used
         self.scaler.step(self.optimizer)
         self.scaler.update()
@@ -293,11 +298,11 @@ class Trainer:
         try:
             yield
         except torch.OutOfMemoryError as exc:
-            more = 2 * self.cfg.accum_steps
-            accumulate = (f"keep the global batch and add --accum-steps {more}, or " if self.cfg.batch_size // more >= 2
-                          else "")  # a micro-batch needs 2 objects (config._check_contrastive_batch)
+            batch_size, more = self.cfg.optim.batch_size, 2 * self.cfg.optim.accum_steps
+            accumulate = (f"keep the global batch and add --accum-steps {more}, or " if batch_size // more >= 2
+                          else "")  # a micro-batch needs 2 objects (settings._check_contrastive_batch)
             raise ConfigError(
-                f"out of memory with {self.micro} objects per device (global batch {self.cfg.batch_size}); "
+                f"out of memory with {self.micro} objects per device (global batch {batch_size}); "
                 f"{accumulate}lower --batch-size (note: accumulation shrinks the contrastive negatives to one "
                 "micro-batch)"
             ) from exc
@@ -309,7 +314,7 @@ class Trainer:
             yield
         except NonFinitePointsError as exc:
             bad = [oid for oid, pts in zip(item["object_id"], item["points"]) if not torch.isfinite(pts).all()]
-            raise ShardError(self.cfg.shards, f"object(s) {', '.join(map(str, bad))}: {exc}; "
+            raise ShardError(self.cfg.data.shards, f"object(s) {', '.join(map(str, bad))}: {exc}; "
                              "`clip2point inspect SHARDS verify` lists every such object") from exc
 
     def _check_finite(self, loss: torch.Tensor, step: int, epoch: int) -> None:
@@ -339,7 +344,7 @@ class Trainer:
         barrier()
 
     def _update_best(self, metrics: dict[str, float]) -> bool:
-        name = self.cfg.selection_metric
+        name = self.cfg.validation.selection_metric
         if name not in metrics:
             return False
         value, old = metrics[name], self.state.best.get("value")
@@ -361,6 +366,6 @@ class Trainer:
         link_atomic(path, self.ckpt_dir / "last.pt")
         if best:
             link_atomic(path, self.ckpt_dir / "best.pt")
-        prune_checkpoints(self.ckpt_dir, self.cfg.keep_last)
+        prune_checkpoints(self.ckpt_dir, self.cfg.checkpoint.keep_last)
         self.state.last_checkpoint = path
         log.debug("checkpoint %s%s", path, " (best)" if best else "")

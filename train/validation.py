@@ -23,10 +23,10 @@ from torch.utils.data import DataLoader
 
 from clip2point.datasets.prompts import prompt_class_names, reference_template
 from clip2point.datasets.torch_dataset import ShardDataset
-from clip2point.train.config import TrainConfig
 from clip2point.train.encoding import encode_depth_views, prepare_points, tower_input_size, zero_shot_logits
 from clip2point.train.models import ClipBundle, PretrainModel, encode_prompts
-from clip2point.train.precision import autocast
+from clip2point.train.precision import Compute, autocast
+from clip2point.train.settings import ValidationSettings
 from clip2point.train.step import channels_last, rgb_to_clip_input
 
 log = logging.getLogger(__name__)
@@ -76,28 +76,24 @@ def modelnet40_zero_shot_set(root: str | Path, num_points: int) -> ZeroShotSet:
 
 
 @torch.no_grad()
-def zero_shot_predictions(
-    encoder: nn.Module, data: ZeroShotSet, text_feats: torch.Tensor, *, num_views: int, device: torch.device,
-    precision: str, batch_size: int, preset: str = "clip2point",
-) -> torch.Tensor:
+def zero_shot_predictions(encoder: nn.Module, data: ZeroShotSet, text_feats: torch.Tensor, compute: Compute, *,
+                          num_views: int, preset: str = "clip2point") -> torch.Tensor:
     """Predicted class per cloud through the package's one zero-shot scoring path."""
     logits = zero_shot_logits(encoder, data.points, text_feats, num_views, align=data.align, preset=preset,
-                              batch_size=batch_size, device=device, precision=precision)
+                              batch_size=compute.batch_size, device=compute.device, precision=compute.precision)
     return logits.argmax(dim=1)
 
 
-def zero_shot_top1(encoder: nn.Module, data: ZeroShotSet, text_feats: torch.Tensor, *, num_views: int,
-                   device: torch.device, precision: str, batch_size: int, preset: str = "clip2point") -> float:
-    preds = zero_shot_predictions(encoder, data, text_feats, num_views=num_views, device=device,
-                                  precision=precision, batch_size=batch_size, preset=preset)
+def zero_shot_top1(encoder: nn.Module, data: ZeroShotSet, text_feats: torch.Tensor, compute: Compute, *,
+                   num_views: int, preset: str = "clip2point") -> float:
+    preds = zero_shot_predictions(encoder, data, text_feats, compute, num_views=num_views, preset=preset)
     return float((preds == data.labels).float().mean())
 
 
 @torch.no_grad()
 def retrieval_ranks(
-    depth_encoder: nn.Module, image_encoder: nn.Module, root: str | Path, split: str | None, *,
-    num_points: int, device: torch.device, precision: str, batch_size: int, image_size: int | None = None,
-    preset: str = "clip2point",
+    depth_encoder: nn.Module, image_encoder: nn.Module, root: str | Path, split: str | None, compute: Compute, *,
+    num_points: int, image_size: int | None = None, preset: str = "clip2point",
 ) -> torch.Tensor:
     """Held-out depth→image retrieval: per object, how many RGB features beat its own (0 = hit).
 
@@ -106,12 +102,13 @@ def retrieval_ranks(
     towers take ``image_size`` pictures (None: the depth tower's input side).
     """
     image_size = image_size or tower_input_size(depth_encoder)
+    device = compute.device
     dataset = ShardDataset(root, split=split, view="random", fields=("rgb", "points"), seed=VAL_SEED)
     depth_feats, image_feats = [], []
-    for item in DataLoader(dataset, batch_size=batch_size, shuffle=False):
+    for item in DataLoader(dataset, batch_size=compute.batch_size, shuffle=False):
         points = prepare_points(torch.from_numpy(fixed_subset(item["points"].numpy(), num_points)), align=False)
         points = points.to(device)
-        with autocast(device, precision):
+        with autocast(device, compute.precision):
             f_d = encode_depth_views(depth_encoder, points, item["elev"][:, None], item["azim"][:, None],
                                      item["dist"][:, None], preset=preset, image_size=image_size)[:, 0]
             f_i = image_encoder(channels_last(rgb_to_clip_input(item["rgb"].to(device), image_size)))
@@ -122,51 +119,51 @@ def retrieval_ranks(
 
 
 def retrieval_top1(depth_encoder: nn.Module, image_encoder: nn.Module, root: str | Path, split: str | None,
-                   **options: Any) -> tuple[float, int]:
+                   compute: Compute, **options: Any) -> tuple[float, int]:
     """Held-out depth→image retrieval top-1 over N objects (chance 1/N), and N; ``options`` as
     ``retrieval_ranks`` takes them."""
-    ranks = retrieval_ranks(depth_encoder, image_encoder, root, split, **options)
+    ranks = retrieval_ranks(depth_encoder, image_encoder, root, split, compute, **options)
     return float((ranks == 0).float().mean()), int(ranks.numel())
 
 
 class Validator:
-    """Builds the held-out sets and prompts once, then scores the depth tower after each epoch."""
+    """Builds the held-out sets and prompts once, then scores the depth tower after each epoch
+    (``preset``: the run's depth preset, the cameras and projection validation draws with)."""
 
-    def __init__(self, cfg: TrainConfig, bundle: ClipBundle, *, device: torch.device, precision: str,
-                 image_size: int) -> None:
-        self.cfg, self.bundle, self.device = cfg, bundle, device
-        self.precision, self.image_size = precision, image_size
+    def __init__(self, settings: ValidationSettings, bundle: ClipBundle, *, preset: str, device: torch.device,
+                 precision: str, image_size: int) -> None:
+        self.settings, self.bundle, self.preset, self.image_size = settings, bundle, preset, image_size
+        self.compute = Compute(device, precision, VAL_BATCH)
         self._sets: dict[str, tuple[ZeroShotSet, torch.Tensor]] = {}
 
     def _zero_shot_sets(self) -> dict[str, tuple[ZeroShotSet, torch.Tensor]]:
         if not self._sets:
-            cfg = self.cfg
+            val = self.settings
             sets = []
-            if cfg.val_shards:
-                sets.append(("val", shard_zero_shot_set(cfg.val_shards, cfg.val_split, cfg.val_points)))
-            if cfg.modelnet40:
-                sets.append(("modelnet40", modelnet40_zero_shot_set(cfg.modelnet40, cfg.val_points)))
+            if val.val_shards:
+                sets.append(("val", shard_zero_shot_set(val.val_shards, val.val_split, val.val_points)))
+            if val.modelnet40:
+                sets.append(("modelnet40", modelnet40_zero_shot_set(val.modelnet40, val.val_points)))
             for key, data in sets:
-                names = prompt_class_names(data.dataset, data.class_names, cfg.val_prompts)
+                names = prompt_class_names(data.dataset, data.class_names, val.val_prompts)
                 self._sets[key] = (data, encode_prompts(self.bundle, names, reference_template()))
                 log.info("validation set %s: %d clouds, %d classes", data.name, len(data.labels), len(data.class_names))
         return self._sets
 
     def run(self, model: PretrainModel) -> dict[str, float]:
         """``val_top1``, ``val_retrieval_top1`` and ``modelnet40_top1`` for the sets configured."""
-        cfg = self.cfg
-        common = dict(device=self.device, precision=self.precision, batch_size=VAL_BATCH)
+        val = self.settings
         metrics: dict[str, float] = {}
         was_training = model.training
         model.eval()
         try:
             for key, (data, text) in self._zero_shot_sets().items():
-                metrics[f"{key}_top1"] = zero_shot_top1(model.depth_encoder, data, text, num_views=cfg.val_views,
-                                                        preset=cfg.depth_preset, **common)
-            if cfg.val_shards:
+                metrics[f"{key}_top1"] = zero_shot_top1(model.depth_encoder, data, text, self.compute,
+                                                        num_views=val.val_views, preset=self.preset)
+            if val.val_shards:
                 metrics["val_retrieval_top1"], _ = retrieval_top1(
-                    model.depth_encoder, model.image_encoder, cfg.val_shards, cfg.val_split,
-                    num_points=cfg.val_points, image_size=self.image_size, preset=cfg.depth_preset, **common)
+                    model.depth_encoder, model.image_encoder, val.val_shards, val.val_split, self.compute,
+                    num_points=val.val_points, image_size=self.image_size, preset=self.preset)
         finally:
             model.train(was_training)
         return metrics
