@@ -4,7 +4,9 @@ field ``num_points`` the flag fills).
 
 Each check returns the value when it is acceptable and raises ``ConfigError`` otherwise; callers
 pass the flag, because only they know which flag fills which field (``flag_of`` covers the usual
-case where the flag is the field's name with dashes).
+case where the flag is the field's name with dashes). A setting no flag fills (a keyword argument
+of a library class, such as ``RGBSettings.msaa_samples``) is named by that keyword instead. Every
+message has one form: ``FLAG must be WHAT; got VALUE`` plus an optional ``(hint)``.
 """
 
 from __future__ import annotations
