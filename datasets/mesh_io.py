@@ -31,6 +31,7 @@ from clip2point.datasets.asset_guard import (
     DEFAULT_BUDGET, AssetBudget, AssetLedger, AssetRefused, ConfinedResolver, check_texture, gltf_image_count,
     pil_limits_off,
 )
+from clip2point.datasets import off_io
 from clip2point.datasets.obj_materials import has_material_library
 from clip2point.datasets.shapenet import MESH_RELPATH
 from clip2point.errors import ConfigError, MeshLoadError
@@ -212,6 +213,8 @@ def _read_scene(path: Path, root: Path | None = None, budget: AssetBudget = DEFA
     """trimesh's parse with every asset read through a ``ConfinedResolver`` (inside ``root``,
     default ``default_asset_root``). A refused asset trimesh cannot do without (a glTF buffer: the
     geometry itself) fails the object, saying so."""
+    if path.suffix.lower() == ".off":  # no assets; the reader ModelNet's sampling uses too
+        return trimesh.Scene({path.name: trimesh.Trimesh(*off_io.read_off(path), process=False)})
     ledger = AssetLedger() if ledger is None else ledger
     resolver = ConfinedResolver(path, default_asset_root(path) if root is None else root, budget, ledger)
     try:

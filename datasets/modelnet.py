@@ -2,8 +2,9 @@
 
 - The aligned meshes, ``CLASS/train|test/*.off``: 1,024 points sampled uniformly from each
   surface with a per-object seed (open3d's uniform sampling, the reference's way, or trimesh).
-  Many ModelNet files fuse the magic word and the counts into one line (``OFF490 518 0``);
-  ``read_off`` accepts that. The meshes are z-up, so the set is marked ``frame="z-up"``.
+  The files are read by ``off_io.read_off``, the mesh loader's OFF reader (it accepts the
+  ``OFF490 518 0`` header many ModelNet files have). The meshes are z-up, so the set is marked
+  ``frame="z-up"``.
 - ``modelnet40_ply_hdf5_2048``: ``ply_data_{train,test}N.h5`` (``data`` [N,2048,3], ``label``)
   and ``shape_names.txt``; the first ``num_points`` of each cloud are kept, as PointNet-style
   loaders do. These clouds are already y-up.
@@ -19,6 +20,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from clip2point.datasets import off_io
 from clip2point.datasets.pointsets import PointSet, PointSetOptions, check_finite_clouds
 from clip2point.errors import MeshLoadError, PathError
 from clip2point.parallel import map_in_processes
@@ -75,61 +77,9 @@ def _load(root: Path, split: str, options: PointSetOptions, name: str) -> PointS
 # ---------------------------------------------------------------------------- .off meshes
 
 
-def read_off(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Vertices float64 [V,3] and triangles int64 [F,3] of an OFF file (polygons fan-split).
-
-    Accepts ModelNet's fused header (``OFF490 518 0``), comments and blank lines."""
-    try:
-        text = path.read_text(encoding="ascii")
-    except (UnicodeDecodeError, OSError) as exc:
-        raise MeshLoadError(path, f"cannot read the OFF file ({exc})") from exc
-    lines = [ln.split("#", 1)[0].strip() for ln in text.splitlines()]
-    lines = [ln for ln in lines if ln]
-    if not lines or not lines[0].startswith("OFF"):
-        raise MeshLoadError(path, "not an OFF file (the first line must start with 'OFF')")
-    fused = lines[0][3:].strip()
-    header, body = (fused, lines[1:]) if fused else (lines[1] if len(lines) > 1 else "", lines[2:])
-    counts = header.split()
-    if len(counts) < 2 or not all(c.isdigit() for c in counts[:2]):
-        raise MeshLoadError(path, f"malformed OFF header {header!r}; expected 'vertices faces edges'")
-    nv, nf = int(counts[0]), int(counts[1])
-    if len(body) < nv + nf:
-        raise MeshLoadError(path, f"truncated: header promises {nv} vertices + {nf} faces, "
-                                  f"file has {len(body)} data lines")
-    vertices = _parse_vertices(path, body[:nv])
-    faces = _parse_faces(path, body[nv:nv + nf], nv)
-    return vertices, faces
-
-
-def _parse_vertices(path: Path, rows: list[str]) -> np.ndarray:
-    try:
-        vertices = np.array([r.split()[:3] for r in rows], dtype=np.float64)
-    except ValueError as exc:
-        raise MeshLoadError(path, f"malformed vertex line ({exc})") from exc
-    if vertices.ndim != 2 or vertices.shape[1] != 3 or not np.isfinite(vertices).all():
-        raise MeshLoadError(path, "a vertex line does not hold 3 finite coordinates")
-    return vertices
-
-
-def _parse_faces(path: Path, rows: list[str], num_vertices: int) -> np.ndarray:
-    triangles: list[list[int]] = []
-    for row in rows:
-        tokens = row.split()
-        if not tokens or not tokens[0].isdigit() or len(tokens) < 1 + int(tokens[0]) or int(tokens[0]) < 3:
-            raise MeshLoadError(path, f"malformed face line {row!r}")
-        ids = [int(t) for t in tokens[1:1 + int(tokens[0])]]
-        triangles.extend([ids[0], ids[i], ids[i + 1]] for i in range(1, len(ids) - 1))
-    faces = np.asarray(triangles, dtype=np.int64).reshape(-1, 3)
-    if len(faces) == 0:
-        raise MeshLoadError(path, "no faces")
-    if faces.min() < 0 or faces.max() >= num_vertices:
-        raise MeshLoadError(path, f"a face refers to vertex {int(faces.max())} of {num_vertices}")
-    return faces
-
-
 def sample_off(path: Path, num_points: int, *, seed: int, sampler: str = "open3d") -> np.ndarray:
     """``num_points`` float32 [n,3] points uniformly on the surface of one .off mesh."""
-    vertices, faces = read_off(path)
+    vertices, faces = off_io.read_off(path)
     return sample_triangles(path, vertices, faces, num_points, seed=seed, sampler=sampler)
 
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from clip2point.disk_cache import cache_file, read_cache_entry, save_npz_atomic
 from clip2point.errors import ConfigError, PathError
+from clip2point.validation import check_choice, check_int
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +45,9 @@ class PointSetOptions:
     workers: int = 1
 
     def __post_init__(self) -> None:
-        if self.num_points < 1:
-            raise ConfigError(f"num_points must be a positive integer; got {self.num_points}")
-        if self.sampler not in SAMPLERS:
-            raise ConfigError(f"sampler must be one of {', '.join(SAMPLERS)}; got {self.sampler!r}")
-        if self.workers < 1:
-            raise ConfigError(f"workers must be at least 1; got {self.workers}")
+        check_int(self.num_points, "--num-points", low=1)
+        check_choice(self.sampler, "--sampler", SAMPLERS)
+        check_int(self.workers, "--workers", low=1)
         if self.cache_dir is not None:
             object.__setattr__(self, "cache_dir", Path(self.cache_dir))
 
@@ -155,16 +153,12 @@ DATASETS: dict[str, DatasetSpec] = {
 
 
 def get_dataset_spec(name: str) -> DatasetSpec:
-    try:
-        return DATASETS[name]
-    except KeyError:
-        raise ConfigError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}") from None
+    return DATASETS[check_choice(name, "--dataset", DATASETS)]
 
 
 def load_pointset(name: str, root: str | Path, split: str, options: PointSetOptions | None = None) -> PointSet:
     """Load split ``split`` of dataset ``name`` from ``root``; cached by ``options.cache_dir``."""
-    if split not in SPLITS:
-        raise ConfigError(f"split must be one of {SPLITS}; got {split!r}")
+    check_choice(split, "--split", SPLITS)
     spec = get_dataset_spec(name)
     options = options or PointSetOptions()
     root = Path(root)

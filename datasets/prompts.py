@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from clip2point.datasets.taxonomy import SHAPENET_SYNSETS
-from clip2point.errors import ConfigError
+from clip2point.validation import check_choice
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +56,7 @@ def _canonical(name: str) -> str:
 
 def prompt_class_names(dataset: str, class_names: Sequence[str], prompt_set: str = "reference") -> tuple[str, ...]:
     """The names that fill the template for ``class_names`` (label order) of ``dataset``."""
-    if prompt_set not in PROMPT_SETS:
-        raise ConfigError(f"--prompts must be one of {', '.join(PROMPT_SETS)}; got {prompt_set!r}")
+    check_choice(prompt_set, "--prompts", PROMPT_SETS)
     project = tuple(name.replace("_", " ") for name in class_names)
     list_name = REFERENCE_LISTS.get(dataset)
     if prompt_set == "project" or list_name is None:

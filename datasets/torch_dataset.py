@@ -29,6 +29,7 @@ from torch.utils.data import Dataset
 from clip2point.datasets.shard_format import TEXTURE_STATUSES, open_shard, texture_counts, texture_status_of
 from clip2point.datasets.shards import class_names_of, load_index
 from clip2point.errors import ConfigError, ShardError
+from clip2point.validation import check_int
 
 log = logging.getLogger(__name__)
 FIELDS = ("rgb", "depth", "points")
@@ -57,8 +58,7 @@ class ShardDataset(Dataset):
         self.fields = _check_fields(fields)
         self.num_views = _num_views(index, self.root)
         self.view = _check_view(view, self.num_views)
-        if max_open_files < 1:
-            raise ConfigError(f"max_open_files must be >= 1; got {max_open_files}")
+        check_int(max_open_files, "max_open_files", low=1)  # a keyword, no flag sets it
         self.seed, self.epoch, self.split, self.max_open_files = int(seed), 0, split, max_open_files
         self.class_names: list[str] = class_names_of(index)
         objects = _select_textures(_select_split(index, split, self.root), texture_status, self.root)

@@ -18,8 +18,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from clip2point.errors import CheckpointError, ConfigError
+from clip2point.errors import CheckpointError
 from clip2point.train.checkpoint import load_torch_file, torch_save_atomic
+from clip2point.validation import check_choices, check_int, check_range
 
 PATHS = ("pretrained", "clip")  # the two frozen encoders a path can read
 
@@ -35,13 +36,11 @@ class AdapterConfig:
     fusion_init: float = 0.5
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "paths", tuple(self.paths))
-        if not self.paths or any(p not in PATHS for p in self.paths) or len(set(self.paths)) != len(self.paths):
-            raise ConfigError(f"adapter paths must be distinct names from {PATHS}; got {self.paths}")
-        if self.num_views < 1 or self.dim < 1:
-            raise ConfigError(f"num_views and dim must be positive; got {self.num_views}, {self.dim}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ConfigError(f"dropout must lie in [0, 1); got {self.dropout}")
+        object.__setattr__(self, "paths", check_choices(self.paths, "--paths", PATHS))
+        check_int(self.num_views, "--views", low=1)
+        # No flag sets these (the encoders' width, the adapter's fixed regularisation): named as fields.
+        check_int(self.dim, "dim", low=1)
+        check_range(self.dropout, "dropout", low=0, high=1, high_open=True)
 
 
 class ViewAdapter(nn.Module):

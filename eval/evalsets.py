@@ -12,6 +12,7 @@ import numpy as np
 from clip2point.datasets.pointsets import SPLITS, PointSet, load_pointset
 from clip2point.errors import ConfigError
 from clip2point.eval.settings import DataSettings
+from clip2point.validation import check_choice
 
 EVAL_SPLITS = (*SPLITS, "all")
 
@@ -31,8 +32,7 @@ def load_eval_split(data: DataSettings, split: str) -> PointSet:
     classes have no objects is still scored against every class."""
     from clip2point.datasets.modelnet import with_full_class_list  # noqa: PLC0415
 
-    if split not in EVAL_SPLITS:
-        raise ConfigError(f"split must be one of {', '.join(EVAL_SPLITS)}; got {split!r}")
+    check_choice(split, "--split", EVAL_SPLITS)
     parts = [with_full_class_list(load_pointset(data.dataset, split_source(data, s), s, data.pointset_options()))
              for s in (SPLITS if split == "all" else (split,))]
     return parts[0] if len(parts) == 1 else concat_pointsets(parts, split)

@@ -9,6 +9,7 @@ from typing import Sequence
 import numpy as np
 
 from clip2point.errors import ConfigError
+from clip2point.validation import check_int
 
 
 @dataclass(frozen=True)
@@ -25,10 +26,8 @@ def sample_kshot(labels: np.ndarray, shots: int, *, seed: int, val_per_class: in
 
     Classes are visited in label order and each draws from its own sorted index list, so the
     draw depends only on (labels, shots, seed, val_per_class)."""
-    if shots < 1:
-        raise ConfigError(f"shots must be at least 1; got {shots}")
-    if val_per_class < 0:
-        raise ConfigError(f"val_per_class must be 0 or more; got {val_per_class}")
+    check_int(shots, "--shots", low=1)
+    check_int(val_per_class, "--val-per-class", low=0)
     labels = np.asarray(labels, dtype=np.int64).reshape(-1)
     if num_classes is None:
         num_classes = len(class_names) if class_names is not None else int(labels.max()) + 1
@@ -40,7 +39,7 @@ def sample_kshot(labels: np.ndarray, shots: int, *, seed: int, val_per_class: in
         if len(members) < need:
             name = f"{class_names[c]!r} (label {c})" if class_names is not None else str(c)
             raise ConfigError(f"class {name} has {len(members)} training objects, fewer than "
-                              f"shots + val_per_class = {need}; lower --shots or --val-per-class")
+                              f"--shots + --val-per-class = {need}; lower one of them")
         chosen = rng.permutation(members)[:need]
         train.append(np.sort(chosen[:shots]))
         val.append(np.sort(chosen[shots:]))

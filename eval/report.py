@@ -16,6 +16,7 @@ import numpy as np
 from clip2point.atomic_io import atomic_path
 from clip2point.errors import ConfigError
 from clip2point.provenance import code_version, to_jsonable
+from clip2point.validation import check_int_list
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +70,7 @@ def parse_topk(text: str) -> tuple[int, ...]:
         ks = sorted({int(part) for part in str(text).split(",") if part.strip()})
     except ValueError:
         raise ConfigError(f"--topk takes comma-separated whole numbers such as 1,3,5; got {text!r}") from None
-    if not ks or ks[0] < 1:
-        raise ConfigError(f"--topk needs at least one k, each 1 or more; got {text!r}")
-    return tuple(ks)
+    return check_int_list(tuple(ks), "--topk", low=1)
 
 
 def true_class_rank(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:

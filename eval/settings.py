@@ -10,9 +10,9 @@ from typing import Sequence
 from clip2point.datasets.pointsets import DATASETS, PointSetOptions
 from clip2point.datasets.prompts import PROMPT_SETS
 from clip2point.errors import ConfigError
-from clip2point.render.cameras import check_image_size, get_view_preset
+from clip2point.render.cameras import get_view_preset
 from clip2point.render.depth import get_depth_preset
-from clip2point.validation import check_choice, check_int
+from clip2point.validation import check_choice, check_image_size, check_int
 
 ALIGN_MODES = ("auto", "yes", "no")
 # The reference's evaluation (zeroshot.py / fewshot.py): its class lists, its template, fp32 CLIP.
@@ -40,8 +40,7 @@ class DataSettings:
     def __post_init__(self) -> None:
         check_choice(self.prompts, "--prompts", PROMPT_SETS)
         self._check_variant()
-        if self.dataset not in DATASETS:
-            raise ConfigError(f"unknown dataset {self.dataset!r}; choose one of {', '.join(DATASETS)}")
+        check_choice(self.dataset, "--dataset", DATASETS)
         check_choice(self.align, "--align", ALIGN_MODES)
         object.__setattr__(self, "data", Path(self.data))
         self.pointset_options()  # validates num_points, sampler, workers

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from clip2point.inspection.gallery import GallerySettings, build_gallery
 from clip2point.inspection.gallery.records import STATUSES
-from clip2point.inspection.summary import choose_ids, export_object, format_summary, make_sheet, open_target, summarize
+from clip2point.inspection.summary import (check_random, choose_ids, export_object, format_summary, make_sheet,
+                                           open_target, summarize)
 from clip2point.inspection.verify import VerifySettings, verify_index
 from clip2point.render.sheets import save_sheet, sheet_path
 
@@ -45,42 +46,45 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     export.add_argument("--out", type=Path, help="folder (default ./OBJECT_ID)")
     gallery = sub.add_parser("gallery", help="static website of every object (opens from the file system)")
     gallery.add_argument("--out", type=Path, required=True, help="folder of the site (index.html); rebuilt in place")
-    gallery.add_argument("--per-class", type=_positive_int, metavar="N", help="show at most N objects of each class")
+    gallery.add_argument("--per-class", type=int, metavar="N", help="show at most N objects of each class")
     gallery.add_argument("--classes", nargs="+", metavar="NAME", help="show only these classes")
     gallery.add_argument("--status", nargs="+", choices=STATUSES, help="show only objects of these statuses")
     gallery.add_argument("--thumb-view", type=int, metavar="K",
                          help="view on the thumbnails (default: the first oblique view, else 0)")
     gallery.add_argument("--verify", action="store_true", help="run `verify` and show its findings per object")
-    gallery.add_argument("--workers", type=_positive_int, default=len(os.sched_getaffinity(0)),
+    gallery.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)),
                          help="processes drawing the thumbnails (default: the usable cores, %(default)s here)")
 
 
 def _add_choice(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ids", nargs="+", help="object ids to show")
-    parser.add_argument("--random", type=_positive_int, metavar="N", help="show N random objects (default 4)")
+    parser.add_argument("--random", type=int, metavar="N", help="show N random objects (default 4)")
     parser.add_argument("--seed", type=int, default=0, help="seed of --random")
 
 
-def _positive_int(text: str) -> int:
-    """argparse type: an integer >= 1 (``--random 0`` or ``-3`` would show nothing or crash numpy)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer; got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer (objects to show); got {value}")
-    return value
+def _settings(args: argparse.Namespace) -> VerifySettings | GallerySettings | None:
+    """The action's settings, built (and so checked) before any shard is opened: a bad flag
+    is refused at once, with the same sentence whichever action it belongs to."""
+    if args.action == "verify":
+        return VerifySettings(min_precision=args.min_precision, min_coverage=args.min_coverage,
+                              min_depth_inside=args.min_depth_inside, yfov_deg=args.yfov)
+    if args.action == "gallery":
+        return GallerySettings(out=args.out, classes=tuple(args.classes) if args.classes else None,
+                               statuses=tuple(args.status) if args.status else None, per_class=args.per_class,
+                               thumb_view=args.thumb_view, verify=args.verify, workers=args.workers)
+    if args.action == "sheet" and args.random is not None:
+        check_random(args.random)
+    return None
 
 
 def run(args: argparse.Namespace) -> int:
+    settings = _settings(args)
     target = open_target(args.shards)
     if args.action == "summary":
         summary = summarize(target, per_object=args.per_object)
         print(json.dumps(summary, sort_keys=True) if args.json else format_summary(summary))
         return 1 if summary["unreadable"] else 0
     if args.action == "verify":
-        settings = VerifySettings(min_precision=args.min_precision, min_coverage=args.min_coverage,
-                                  min_depth_inside=args.min_depth_inside, yfov_deg=args.yfov)
         report = verify_index(target.root, target.index, settings, progress=not args.no_progress)
         if args.json:
             print(json.dumps(report, sort_keys=True))
@@ -96,10 +100,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {path} ({len(ids)} objects: {' '.join(ids)})")
         return 0
     if args.action == "gallery":
-        settings = GallerySettings(out=args.out, classes=tuple(args.classes) if args.classes else None,
-                                   statuses=tuple(args.status) if args.status else None, per_class=args.per_class,
-                                   thumb_view=args.thumb_view, verify=args.verify,
-                                   workers=args.workers)
         done = build_gallery(target, settings)
         print(f"wrote {done.index}: {done.objects} objects, {done.pages} pages, {done.made} thumbnails made, "
               f"{done.reused} reused, {done.seconds:.1f} s"

@@ -21,6 +21,7 @@ from clip2point.datasets.shard_format import (
 from clip2point.datasets.shards import INDEX_FORMAT, SCHEMA_VERSION, class_names_of, load_index
 from clip2point.errors import ConfigError, ShardError
 from clip2point.render.sheets import contact_sheet, depth_tile
+from clip2point.validation import check_int, check_int_list
 
 
 @dataclasses.dataclass(frozen=True)
@@ -163,8 +164,15 @@ def format_summary(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def check_random(random_n: int) -> int:
+    """``--random``: a count of objects to show, at least one."""
+    return check_int(random_n, "--random", low=1, hint="objects to show")
+
+
 def choose_ids(target: Target, ids: Sequence[str] | None, random_n: int | None, seed: int) -> list[str]:
     """The ids asked for (checked), or ``random_n`` drawn with ``seed`` from the objects."""
+    if random_n is not None:
+        check_random(random_n)
     if ids:
         for oid in ids:
             target.record(oid)
@@ -172,8 +180,6 @@ def choose_ids(target: Target, ids: Sequence[str] | None, random_n: int | None, 
     every = [o["object_id"] for o in target.index["objects"]]
     if not every:
         raise ShardError(target.root, "no rendered objects to show")
-    if random_n is not None and random_n < 1:
-        raise ConfigError(f"--random must be a positive number of objects; got {random_n}")
     n = min(random_n or 4, len(every))
     return [every[i] for i in sorted(np.random.default_rng(seed).choice(len(every), n, replace=False))]
 
@@ -195,8 +201,7 @@ def make_sheet(target: Target, ids: Sequence[str], *, views: Sequence[int] | Non
     objects = read_objects(target, ids)
     num_views = objects[0]["rgb"].shape[0]
     chosen = list(views) if views else list(range(num_views))
-    if any(not 0 <= v < num_views for v in chosen):
-        raise ConfigError(f"--views must be in [0, {num_views}); got {chosen}")
+    check_int_list(chosen, "--views", low=0, high=num_views - 1, hint="view numbers of these shards")
     rows = [[t for v in chosen for t in (o["rgb"][v], depth_tile(o["depth"][v]))] for o in objects]
     labels = [f"{o['object_id'][:12]} {names[o['label']] if o['label'] < len(names) else o['label']}" for o in objects]
     columns = [f"{kind} {v}" for v in chosen for kind in ("rgb", "depth")]

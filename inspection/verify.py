@@ -20,9 +20,10 @@ from tqdm import tqdm
 
 from clip2point.atomic_io import sha256_file
 from clip2point.datasets.shard_format import content_hash, open_shard, read_object, read_strings
-from clip2point.errors import ConfigError, ShardError
+from clip2point.errors import ShardError
 from clip2point.inspection.view_consistency import view_scores
 from clip2point.render.rgb import RGBSettings
+from clip2point.validation import check_int, check_positive, check_range, flag_of
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,18 +69,15 @@ class VerifySettings:
     edge_on_coverage: float = 0.95
 
     def __post_init__(self) -> None:
-        for name in ("min_precision", "min_coverage", "min_depth_inside", "edge_on_fill", "edge_on_coverage"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ConfigError(f"{name} must be in [0, 1]; got {getattr(self, name)}")
-        if not 0.0 < self.yfov_deg < 180.0:
-            raise ConfigError(f"yfov_deg must be in (0, 180); got {self.yfov_deg}")
-        if not self.znear > 0.0:
-            raise ConfigError(f"znear must be positive (the RGB camera's near plane); got {self.znear}")
-        if not 1 <= self.white <= 255:
-            raise ConfigError(f"white must be in [1, 255] (pixels with every channel >= white are background); "
-                              f"got {self.white}")
-        if self.tolerance_px < 1:
-            raise ConfigError(f"tolerance_px must be >= 1 (pixels, for edge rounding and sub-pixel parts); got {self.tolerance_px}")
+        for name in ("min_precision", "min_coverage", "min_depth_inside"):
+            check_range(getattr(self, name), flag_of(name), low=0, high=1)
+        check_range(self.yfov_deg, "--yfov", low=0, high=180, low_open=True, high_open=True, hint="degrees")
+        # No flag sets the rest (keyword arguments for callers that know better): named as fields.
+        for name in ("edge_on_fill", "edge_on_coverage"):
+            check_range(getattr(self, name), name, low=0, high=1)
+        check_positive(self.znear, "znear", finite=True, hint="the RGB camera's near plane")
+        check_int(self.white, "white", low=1, high=255, hint="pixels with every channel >= white are background")
+        check_int(self.tolerance_px, "tolerance_px", low=1, hint="pixels, for edge rounding and sub-pixel parts")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -15,9 +15,9 @@ from typing import Iterable, Iterator
 
 import joblib
 
-from clip2point.errors import ConfigError
 from clip2point.extras import require
 from clip2point.render.worker import RenderWorker, ShardOutcome, ShardTask, run_shard_in_pool
+from clip2point.validation import check_choice, check_int
 
 log = logging.getLogger(__name__)
 
@@ -27,10 +27,8 @@ BACKEND_MODULES = {"ray": ("ray",), "dask": ("distributed",)}  # what each needs
 
 def check_execution(backend: str, workers: int) -> None:
     """Refuse a bad backend or worker count before any work (or any file) is done."""
-    if backend not in BACKENDS:
-        raise ConfigError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ConfigError(f"workers must be >= 1; got {workers!r}")
+    check_choice(backend, "--backend", BACKENDS)
+    check_int(workers, "--workers", low=1)
     if backend in BACKEND_MODULES:
         require("cluster", f"--backend {backend}", BACKEND_MODULES[backend])
 

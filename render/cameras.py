@@ -17,29 +17,7 @@ import torch
 
 from clip2point.errors import ConfigError
 
-MIN_RASTER_SIDE, MAX_RASTER_SIDE = 8, 4096
-
-
-def check_raster_side(size: int, what: str = "image size") -> int:
-    """The one bound on every raster (RGB views, depth maps, tower inputs): a typo such as 100000
-    would otherwise ask the depth projector for hundreds of GB before anything failed."""
-    if not MIN_RASTER_SIDE <= size <= MAX_RASTER_SIDE:
-        raise ConfigError(f"{what} must be between {MIN_RASTER_SIDE} and {MAX_RASTER_SIDE} pixels; got {size}")
-    return size
-
-
-def check_image_size(size: int, flag: str = "--size") -> int:
-    """``size`` if it is a raster side the package accepts, else a ConfigError naming ``flag``,
-    checked before anything is read or allocated (views, project and evaluation agree)."""
-    try:
-        return check_raster_side(size)
-    except ConfigError as exc:
-        raise ConfigError(f"{flag} {size}: {exc}") from None
-
-
 __all__ = [
-    "check_raster_side",
-    "check_image_size",
     "ViewPreset",
     "VIEW_PRESETS",
     "CAMERA_SETS",

@@ -17,7 +17,7 @@ from clip2point.datasets.frames import align_modelnet
 from clip2point.datasets.point_io import POINT_SUFFIXES, read_points
 from clip2point.datasets.sampling import normalize_unit_sphere
 from clip2point.errors import ConfigError, PathError
-from clip2point.render.cameras import check_image_size, default_view_count, get_view_preset, view_counts
+from clip2point.render.cameras import default_view_count, get_view_preset, view_counts
 from clip2point.render.depth import (
     DepthMaps,
     available_depth_presets,
@@ -27,6 +27,7 @@ from clip2point.render.depth import (
 )
 from clip2point.render.depth.pointclip import POINTCLIP_V1_PRESETS
 from clip2point.render.sheets import contact_sheet, depth_tile, save_sheet
+from clip2point.validation import check_image_size, check_range
 
 log = logging.getLogger(__name__)
 
@@ -80,11 +81,11 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         raise ConfigError(f"--views {num_views} with --preset {spec.name}: {exc}") from None
     dist = views.dist if args.dist is None else args.dist
-    if not 0 < dist <= MAX_DIST:  # clouds are normalised to the unit sphere; presets use about 1
-        raise ConfigError(f"--dist must be in (0, {MAX_DIST:g}], got {dist:g}: farther than that the "
-                          "unit-sphere cloud shrinks to a few pixels")
+    # clouds are normalised to the unit sphere; presets use about 1
+    check_range(dist, "--dist", low=0, high=MAX_DIST, low_open=True,
+                hint="farther than that the unit-sphere cloud shrinks to a few pixels")
     if args.size is not None:
-        check_image_size(args.size)
+        check_image_size(args.size, "--size")
     points = load_clouds(args.points, align=args.align)
     elev, azim, _ = views.tensors()
     orientation = views.orientation()

@@ -17,12 +17,13 @@ from clip2point.datasets.mesh_io import LoadedMesh, load_mesh
 from clip2point.datasets.sampling import DEPTH_POINTS, STORED_POINTS, sample_surface
 from clip2point.errors import ConfigError
 from clip2point.extras import require
-from clip2point.render.cameras import check_image_size, get_view_preset, view_counts
+from clip2point.render.cameras import get_view_preset, view_counts
 from clip2point.render.depth import project_depth
 from clip2point.render.rgb import CAMERAS, RGBRenderer
 from clip2point.render.rgb.light import DEFAULT_LIGHT, LIGHT_TYPES, parse_light
 from clip2point.render.rgb.scene import SHADINGS
 from clip2point.render.sheets import contact_sheet, depth_tile, save_sheet
+from clip2point.validation import check_image_size
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -112,7 +113,7 @@ def _save_npz(arrays: dict[str, np.ndarray], path: Path) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     require("render", "clip2point views", ("pyrender",))
-    check_image_size(args.size)
+    check_image_size(args.size, "--size")
     arrays = render_views(args.mesh, num_views=args.views, size=args.size, camera=args.camera, seed=args.seed,
                           light=args.light, shading=args.shading, align=args.align)
     args.out.mkdir(parents=True, exist_ok=True)

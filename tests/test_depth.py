@@ -221,7 +221,7 @@ def test_bad_inputs_are_rejected_with_clear_messages() -> None:
         project_depth(points, [0.0, 1.0], [0.0, 1.0, 2.0])
     with pytest.raises(ConfigError, match="dist must be positive"):
         project_depth(points, [0.0], [0.0], 0.0)
-    with pytest.raises(ConfigError, match="size must be between 8 and 4096 pixels; got 4"):
+    with pytest.raises(ConfigError, match=r"size must be an integer in \[8, 4096\]; got 4"):
         project_depth(points, [0.0], [0.0], size=4)
     with pytest.raises(ConfigError, match="got 100000"):  # refused before hundreds of GB are asked for
         project_depth(points, [0.0], [0.0], size=100_000)

@@ -44,5 +44,5 @@ def test_a_failed_fewshot_run_leaves_no_empty_adapter_folder(tmp_path: Path, cap
     out = tmp_path / "results" / "fs16.json"
     rc = main(["fewshot", "--dataset", "modelnet40", "--data", str(root), "--model", "c2p-tiny", "--paths", "clip",
                "--num-points", "64", "--shots", "16", "--seeds", "0", "--device", "cpu", "--out", str(out)])
-    assert rc == 2 and "fewer than shots + val_per_class" in capsys.readouterr().err
+    assert rc == 2 and "fewer than --shots + --val-per-class" in capsys.readouterr().err
     assert not (tmp_path / "results" / "fs16-adapters").exists()

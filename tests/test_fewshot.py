@@ -61,7 +61,7 @@ def test_adapter_shape_and_init() -> None:
         adapter({"clip": torch.randn(3, 6, 512)})
     with pytest.raises(ValueError, match="adapter paths \\['clip'\\] have no features"):
         adapter({"pretrained": torch.randn(3, 10, 512)})
-    with pytest.raises(ConfigError, match="adapter paths must be distinct names"):
+    with pytest.raises(ConfigError, match="--paths must be one or more distinct values of pretrained, clip; got \\('clip', 'clip'\\)"):
         AdapterConfig(paths=("clip", "clip"))
 
 
@@ -209,7 +209,7 @@ def test_cli_refuses_the_pretrained_path_without_a_checkpoint(tmp_path: Path, ca
     assert "paths pretrained+clip need the pre-trained depth encoder: pass --ckpt" in capsys.readouterr().err
     rc = main(["fewshot", "--dataset", "modelnet40", "--data", str(tmp_path), "--paths", "clip", "--seeds", "1,1"])
     assert rc == 2
-    assert "seeds must be distinct" in capsys.readouterr().err
+    assert "--seeds must be one or more distinct integers; got (1, 1)" in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------------------- with a checkpoint

@@ -67,8 +67,8 @@ def test_selection_flags_choose_the_objects_shown(collection: Path, tmp_path: Pa
 @pytest.mark.parametrize("settings,message", [
     ({"classes": ("chair", "sofa")}, r"--classes: no objects of class 'sofa' in the shards; classes there: car, chair, table"),
     ({"thumb_view": 6}, r"--thumb-view 6: the shards have 6 views \(0 to 5\)"),
-    ({"per_class": 0}, r"--per-class must be a positive number of objects; got 0"),
-    ({"statuses": ("ok",)}, r"--status must be among rendered, failed, skipped; got ok"),
+    ({"per_class": 0}, r"--per-class must be an integer >= 1; got 0 \(objects of each class\)"),
+    ({"statuses": ("ok",)}, r"--status must be one of rendered, failed, skipped; got 'ok'"),
 ])
 def test_bad_selection_is_one_clear_error(collection: Path, tmp_path: Path, settings: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):

@@ -45,16 +45,16 @@ def test_depth_subset_is_a_seeded_subset_of_distinct_stored_points() -> None:
 
 
 @pytest.mark.parametrize(("overrides", "message"), [
-    ({"num_views": 8}, "--views must be 10 or 6"),
+    ({"num_views": 8}, r"--views must be one of 10, 6; got 8 \(the paper's presets\)"),
     ({"size": 4}, r"--size must be an integer in \[16, 2048\]"),
     ({"depth_points": 9000}, r"--depth-points must be an integer in \[1, 8192\]"),
     ({"objects_per_shard": 0}, "--objects-per-shard must be an integer >= 1"),
     ({"seed": -1}, "--seed must be an integer >= 0"),
     ({"max_faces": 0}, "--max-faces must be an integer >= 1"),
-    ({"timeout_s": 0.0}, "--timeout must be a positive number"),
+    ({"timeout_s": 0.0}, r"--timeout must be a finite number > 0; got 0.0 \(seconds, or leave it out\)"),
     ({"split_dir": "splits"}, "--split-dir needs --shapenet ROOT"),
     ({"light": "sideways"}, r"--light 'sideways': use one of random, headlight, fixed or a non-zero direction X,Y,Z"),
-    ({"shading": "pbr"}, r"--shading 'pbr': use one of faithful, improved"),
+    ({"shading": "pbr"}, r"--shading must be one of faithful, improved; got 'pbr'"),
 ])
 def test_config_validation_says_how_to_fix(tmp_path: Path, overrides: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):

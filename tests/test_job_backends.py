@@ -38,12 +38,12 @@ def test_cluster_backend_matches_in_process(tmp_path: Path, reference: dict[str,
 
 
 def test_unknown_backend_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="unknown backend 'spark'; choose one of loky, ray, dask"):
+    with pytest.raises(ConfigError, match="--backend must be one of loky, ray, dask; got 'spark'"):
         run_render_job(small_config(tmp_path / "out", limit=1), backend="spark", progress=False)
 
 
 def test_worker_count_must_be_positive(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="workers must be >= 1; got 0"):
+    with pytest.raises(ConfigError, match="--workers must be an integer >= 1; got 0"):
         run_render_job(small_config(tmp_path / "out", limit=1), workers=0, progress=False)
 
 

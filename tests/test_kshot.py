@@ -39,9 +39,9 @@ def test_adding_validation_keeps_the_same_shots() -> None:
 
 
 def test_too_few_objects_and_bad_values() -> None:
-    with pytest.raises(ConfigError, match="class 2 has 17 training objects, fewer than shots \\+ val_per_class = 18"):
+    with pytest.raises(ConfigError, match="class 2 has 17 training objects, fewer than --shots \\+ --val-per-class = 18"):
         sample_kshot(LABELS, 16, seed=0, val_per_class=2)
-    with pytest.raises(ConfigError, match="shots must be at least 1; got 0"):
+    with pytest.raises(ConfigError, match="--shots must be an integer >= 1; got 0"):
         sample_kshot(LABELS, 0, seed=0)
     with pytest.raises(ConfigError, match="class 5 has 0 training objects"):
         sample_kshot(LABELS, 1, seed=0, num_classes=6)

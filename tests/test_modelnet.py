@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from clip2point.datasets import modelnet
-from clip2point.datasets.modelnet import MODELNET10_CLASSES, read_off, sample_off
+from clip2point.datasets.modelnet import MODELNET10_CLASSES, sample_off
+from clip2point.datasets.off_io import read_off
 from clip2point.datasets.pointsets import PointSetOptions, load_pointset
 from clip2point.errors import MeshLoadError, PathError
 from pointset_fixtures import CUBE_F, CUBE_V, make_off_folder, write_off
@@ -39,6 +40,8 @@ def test_polygons_are_fan_triangulated_and_comments_skipped(tmp_path: Path) -> N
     ("OFF\n3 1 0\n0 0 0\n1 0 0\n0 1 0\n3 0 1 7\n", "a face refers to vertex 7 of 3"),
     ("OFF\n3 1 0\n0 0 0\n1 0 x\n0 1 0\n3 0 1 2\n", "malformed vertex line"),
     ("OFF\n3 1 0\n0 0 0\n1 0 0\n0 1 0\n2 0 1\n", "malformed face line"),
+    ("OFF\n3 1 0\n0 0 0\n1 0 0\n0 1 0\n3 0 1 x\n", "malformed face line"),
+    ("OFF\n3 1 0\n0 0 0\n1 0 0\n0 1 0\n3 0 1 -1\n", "a face refers to vertex -1 of 3"),
 ])
 def test_bad_off_files_name_the_file(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "bad.off"

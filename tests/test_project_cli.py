@@ -115,7 +115,7 @@ def test_missing_file_and_bad_dist(tmp_path: Path, capsys: pytest.CaptureFixture
     np.save(src, cloud())
     for dist in ("-1", "1e9"):
         assert main(["project", str(src), "--out", str(tmp_path / "o"), "--dist", dist]) == 2
-        assert "--dist must be in (0, 50]" in capsys.readouterr().err
+        assert "--dist must be a number in (0, 50]" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("size", ["100000", "4"])
@@ -123,5 +123,5 @@ def test_size_is_capped_like_views(tmp_path: Path, capsys: pytest.CaptureFixture
     src = tmp_path / "c.npy"
     np.save(src, cloud())
     assert main(["project", str(src), "--out", str(tmp_path / "o"), "--size", size]) == 2
-    assert f"--size {size}: image size must be between 8 and 4096 pixels" in capsys.readouterr().err
+    assert f"--size must be an integer in [8, 4096]; got {size} (pixels per side)" in capsys.readouterr().err
     assert not (tmp_path / "o.npz").exists()

@@ -194,13 +194,15 @@ def test_msaa_samples_change_only_edges(cow: LoadedMesh, renderer: RGBRenderer) 
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
-        ({"size": 4}, "image size must be between 8 and 4096 pixels; got 4"),
-        ({"yfov_deg": 180.0}, r"yfov_deg must be in \(0, 180\) degrees; got 180.0"),
-        ({"znear": 5.0, "zfar": 1.0}, "need 0 < znear < zfar; got znear=5.0, zfar=1.0"),
-        ({"camera": "fisheye"}, r"camera must be one of \('perspective', 'orthographic'\); got 'fisheye'"),
-        ({"ambient": 1.5}, r"ambient and diffuse must be in \[0, 1\]; got 1.5, 0.3"),
-        ({"msaa_samples": 3}, "msaa_samples must be 0 .off., 2, 4 or 8; got 3"),
-        ({"max_texture_size": 8}, "max_texture_size must be at least 16 pixels; got 8"),
+        ({"size": 4}, r"--size must be an integer in \[8, 4096\]; got 4 \(pixels per side\)"),
+        ({"yfov_deg": 180.0}, r"yfov_deg must be a number in \(0, 180\); got 180.0 \(degrees\)"),
+        ({"znear": 5.0, "zfar": 1.0}, r"zfar must be a number in \(5, inf\]; got 1.0 \(beyond znear\)"),
+        ({"camera": "fisheye"}, r"--camera must be one of perspective, orthographic; got 'fisheye'"),
+        ({"ambient": 1.5}, r"ambient must be a number in \[0, 1\]; got 1.5"),
+        ({"diffuse": -0.1}, r"diffuse must be a number in \[0, 1\]; got -0.1"),
+        ({"msaa_samples": 3}, "msaa_samples must be one of 0, 2, 4, 8; got 3"),
+        ({"max_texture_size": 8}, r"max_texture_size must be an integer >= 16; got 8 \(pixels\)"),
+        ({"shading": "pbr"}, "--shading must be one of faithful, improved; got 'pbr'"),
     ],
 )
 def test_settings_are_validated(settings: dict, message: str) -> None:

@@ -168,4 +168,4 @@ def test_zeroshot_records_variant_split_and_topk(tmp_path: Path, capsys: pytest.
     assert "scanobjectnn pb_t50_rs all" in capsys.readouterr().out
     with pytest.raises(SystemExit):  # argparse: usage line and our sentence
         main(["zeroshot", "--dataset", "scanobjectnn", "--data", str(root), "--topk", "0"])
-    assert "--topk needs at least one k" in capsys.readouterr().err
+    assert "--topk must be one or more integers >= 1; got (0,)" in capsys.readouterr().err

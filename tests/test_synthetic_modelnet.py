@@ -11,7 +11,8 @@ import numpy as np
 from clip2point.cli import main
 from clip2point.datasets.frames import align_modelnet
 from clip2point.datasets.mesh_io import load_mesh
-from clip2point.datasets.modelnet import load_modelnet_off, read_off
+from clip2point.datasets.modelnet import load_modelnet_off
+from clip2point.datasets.off_io import read_off
 from clip2point.datasets.pointsets import PointSetOptions
 
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 from clip2point.errors import ConfigError
-from clip2point.validation import check_choice, check_int, check_non_negative, check_positive, flag_of
+from clip2point.validation import (check_choice, check_choices, check_image_size, check_int, check_int_list,
+                                   check_non_negative, check_positive, check_range, flag_of)
 
 
 def test_flag_of_is_the_field_with_dashes():
@@ -81,3 +82,52 @@ def test_finite_checks_refuse_infinity(value):
     assert check_positive(float("inf"), "--lr") == float("inf")  # without finite=, infinity is a number > 0
     with pytest.raises(ConfigError, match=r"^--weight-decay must be a finite number >= 0; got inf$"):
         check_non_negative(float("inf"), "--weight-decay", finite=True)
+
+
+def test_check_choices_wants_distinct_members():
+    assert check_choices(["clip"], "--paths", ("pretrained", "clip")) == ("clip",)
+    for bad in [(), ("clip", "clip"), ("depth",), "clip"]:
+        with pytest.raises(ConfigError, match=r"^--paths must be one or more distinct values of pretrained, clip; got "):
+            check_choices(bad, "--paths", ("pretrained", "clip"))
+
+
+@pytest.mark.parametrize(("values", "kwargs", "message"), [
+    ((), dict(low=1), r"^--topk must be one or more integers >= 1; got \(\)$"),
+    ((1, 0), dict(low=1), r"^--topk must be one or more integers >= 1; got \(1, 0\)$"),
+    ((0, 0), dict(distinct=True), r"^--seeds must be one or more distinct integers; got \(0, 0\)$"),
+    ([3, 10], dict(low=0, high=9, hint="views"), r"^--views must be one or more integers in \[0, 9\]; got \[3, 10\] \(views\)$"),
+    ((1.5,), dict(), r"^--seeds must be one or more integers; got \(1.5,\)$"),
+])
+def test_check_int_list_refuses(values, kwargs, message):
+    flag = message[1:].split(" ")[0]
+    with pytest.raises(ConfigError, match=message):
+        check_int_list(values, flag, **kwargs)
+
+
+def test_check_int_list_returns_a_tuple():
+    assert check_int_list([0, 1, 2], "--seeds", distinct=True) == (0, 1, 2)
+    assert check_int_list((5,), "--topk", low=1, high=5) == (5,)
+
+
+@pytest.mark.parametrize(("value", "kwargs", "message"), [
+    (180.0, dict(low=0, high=180, low_open=True, high_open=True), r"^--yfov must be a number in \(0, 180\); got 180.0$"),
+    (0, dict(low=0, high=50, low_open=True), r"^--yfov must be a number in \(0, 50\]; got 0$"),
+    (1.0, dict(low=0, high=1, high_open=True, hint="a rate"), r"^--yfov must be a number in \[0, 1\); got 1.0 \(a rate\)$"),
+    (float("nan"), dict(low=0, high=1), r"^--yfov must be a number in \[0, 1\]; got nan$"),
+    ("0.5", dict(low=0, high=1), r"^--yfov must be a number in \[0, 1\]; got '0.5'$"),
+])
+def test_check_range_refuses(value, kwargs, message):
+    with pytest.raises(ConfigError, match=message):
+        check_range(value, "--yfov", **kwargs)
+
+
+def test_check_range_keeps_closed_ends():
+    assert check_range(0, "--min-coverage", low=0, high=1) == 0
+    assert check_range(1.0, "--min-coverage", low=0, high=1) == 1.0
+
+
+@pytest.mark.parametrize("value", [7, 4097, 224.0, True])
+def test_check_image_size_is_the_one_raster_bound(value):
+    with pytest.raises(ConfigError, match=rf"^--image-size must be an integer in \[8, 4096\]; got {value!r} \(pixels per side\)$"):
+        check_image_size(value, "--image-size")
+    assert check_image_size(8, "--size") == 8 and check_image_size(4096, "--size") == 4096

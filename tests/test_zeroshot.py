@@ -243,7 +243,7 @@ def test_a_failed_result_write_leaves_no_temporary_file(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("flags", "message"), [
-    (["--image-size", "100000"], "--image-size 100000: image size must be between 8 and 4096 pixels"),
+    (["--image-size", "100000"], "--image-size must be an integer in [8, 4096]; got 100000 (pixels per side)"),
     (["--prompt", "{}{}"], "prompt template '{}{}' must hold exactly one '{}'"),
     (["--device", "banana"], "--device 'banana' is not a device name; use cpu, cuda or cuda:N"),
     (["--prompt", "a {name}"], "prompt template 'a {name}' must hold exactly one '{}'"),

@@ -20,11 +20,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from clip2point.errors import ConfigError
 from clip2point.eval.adapter import PATHS, AdapterConfig, DualPathAdapter
 from clip2point.eval.kshot import sample_kshot
 from clip2point.eval.report import DEFAULT_TOPK, ClassificationReport, classification_report_from_logits, parse_topk
-from clip2point.validation import check_int, check_non_negative, check_positive
+from clip2point.validation import check_int, check_int_list, check_non_negative, check_positive
 
 log = logging.getLogger(__name__)
 
@@ -48,13 +47,11 @@ class FewShotSettings:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "topk", parse_topk(",".join(map(str, self.topk))))
-        object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
+        object.__setattr__(self, "seeds", check_int_list(tuple(self.seeds), "--seeds", distinct=True))
         object.__setattr__(self, "paths", tuple(self.paths))
-        if self.shots < 1 or self.epochs < 1 or self.batch_size < 2:
-            raise ConfigError(f"shots and epochs must be >= 1 and batch size >= 2 (BatchNorm); got "
-                              f"shots={self.shots}, epochs={self.epochs}, batch_size={self.batch_size}")
-        if not self.seeds or len(set(self.seeds)) != len(self.seeds):
-            raise ConfigError(f"seeds must be distinct and at least one; got {self.seeds}")
+        check_int(self.shots, "--shots", low=1)
+        check_int(self.epochs, "--epochs", low=1)
+        check_int(self.batch_size, "--train-batch-size", low=2, hint="BatchNorm needs two objects")
         check_int(self.val_per_class, "--val-per-class", low=0)
         check_positive(self.lr, "--lr", finite=True)
         check_non_negative(self.weight_decay, "--weight-decay", finite=True)

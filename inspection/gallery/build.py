@@ -28,6 +28,7 @@ from clip2point.inspection.gallery.records import (STATUSES, GalleryObject, clas
 from clip2point.inspection.summary import Target, summarize
 from clip2point.inspection.verify import VerifySettings, verify_index
 from clip2point.parallel import map_in_processes
+from clip2point.validation import check_choice, check_int
 
 MARKER = "gallery.json"
 STATIC = ("gallery.css", "gallery.js")
@@ -48,15 +49,13 @@ class GallerySettings:
     workers: int = 1
 
     def __post_init__(self) -> None:
-        if self.workers < 1:
-            raise ConfigError(f"--workers must be >= 1; got {self.workers}")
-        if self.per_class is not None and self.per_class < 1:
-            raise ConfigError(f"--per-class must be a positive number of objects; got {self.per_class}")
-        if self.thumb_view is not None and self.thumb_view < 0:
-            raise ConfigError(f"--thumb-view must be a view number >= 0; got {self.thumb_view}")
-        bad = [s for s in self.statuses or () if s not in STATUSES]
-        if bad:
-            raise ConfigError(f"--status must be among {', '.join(STATUSES)}; got {', '.join(bad)}")
+        check_int(self.workers, "--workers", low=1)
+        if self.per_class is not None:
+            check_int(self.per_class, "--per-class", low=1, hint="objects of each class")
+        if self.thumb_view is not None:
+            check_int(self.thumb_view, "--thumb-view", low=0, hint="a view number")
+        for status in self.statuses or ():
+            check_choice(status, "--status", STATUSES)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -26,10 +26,11 @@ import numpy as np
 import torch
 
 from clip2point.errors import ConfigError
-from clip2point.render.cameras import check_raster_side, look_at_view_transform
+from clip2point.render.cameras import look_at_view_transform
 from clip2point.render.depth import faithful, pointclip  # noqa: F401  (the built-in presets register)
 from clip2point.render.depth.registry import (DEPTH_PRESETS, DepthMaps, DepthPreset, ViewBatch,
                                               register_depth_preset)
+from clip2point.validation import check_image_size
 
 __all__ = [
     "DepthMaps",
@@ -155,7 +156,7 @@ def project_depth(
     """
     spec = get_depth_preset(preset)
     size = spec.native_size if size is None else int(size)
-    check_raster_side(size, "size")
+    check_image_size(size, "size")
     points = _check_points(points)
     views = make_view_batch(points, elev, azim, dist, roll=roll, mirror=mirror)
     return spec.rasterize(points, views, size)

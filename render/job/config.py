@@ -12,7 +12,6 @@ count, backend and node split are arguments of the run, not settings: they never
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ from clip2point.errors import ConfigError
 from clip2point.render.cameras import view_counts
 from clip2point.render.rgb.light import DEFAULT_LIGHT, parse_light
 from clip2point.render.rgb.scene import SHADINGS
-from clip2point.validation import check_int
+from clip2point.validation import check_choice, check_int, check_positive
 
 SUPPORTED_VIEWS = view_counts("clip2point")  # shards pair RGB and depth from CLIP2Point's cameras
 
@@ -58,8 +57,7 @@ class RenderJobConfig:
     def __post_init__(self) -> None:
         object.__setattr__(self, "out", Path(self.out))
         object.__setattr__(self, "light", parse_light(self.light))
-        if self.shading not in SHADINGS:
-            raise ConfigError(f"--shading {self.shading!r}: use one of {', '.join(SHADINGS)}")
+        check_choice(self.shading, "--shading", SHADINGS)
         for name in ("shapenet_root", "split_dir", "manifest", "objaverse_root"):
             value = getattr(self, name)
             object.__setattr__(self, name, None if value is None else Path(value))
@@ -71,9 +69,7 @@ class RenderJobConfig:
             raise ConfigError("--lvis needs --objaverse ROOT (it selects and labels Objaverse's LVIS objects)")
         if self.split_dir is not None and self.shapenet_root is None:
             raise ConfigError("--split-dir needs --shapenet ROOT (the synthetic set has its own split files)")
-        if self.num_views not in SUPPORTED_VIEWS:
-            allowed = " or ".join(map(str, SUPPORTED_VIEWS))
-            raise ConfigError(f"--views must be {allowed} (the paper's presets); got {self.num_views}")
+        check_choice(self.num_views, "--views", SUPPORTED_VIEWS, hint="the paper's presets")
         check_int(self.size, "--size", low=16, high=2048, hint="use 224 for the paper's images")
         check_int(self.num_points, "--points", low=1, hint="use 8192 (stored cloud)")
         check_int(self.depth_points, "--depth-points", low=1, high=self.num_points,
@@ -87,9 +83,8 @@ class RenderJobConfig:
             check_int(self.max_faces, "--max-faces", low=1, hint="or leave it out for no limit")
         check_int(self.max_texture_pixels, "--max-texture-pixels", low=1, hint="e.g. 67108864 (8192x8192)")
         check_int(self.max_file_bytes, "--max-file-bytes", low=1, hint="e.g. 536870912 (512 MiB)")
-        if self.timeout_s is not None and not (isinstance(self.timeout_s, (int, float))
-                                               and math.isfinite(self.timeout_s) and self.timeout_s > 0):
-            raise ConfigError(f"--timeout must be a positive number of seconds or left out; got {self.timeout_s!r}")
+        if self.timeout_s is not None:
+            check_positive(self.timeout_s, "--timeout", finite=True, hint="seconds, or leave it out")
 
     @property
     def source(self) -> str:

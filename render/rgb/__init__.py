@@ -22,12 +22,12 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 
 from clip2point.datasets.mesh_io import LoadedMesh
-from clip2point.errors import ConfigError
-from clip2point.render.cameras import ViewPreset, check_raster_side, look_at_view_transform, opengl_camera_pose
+from clip2point.render.cameras import ViewPreset, look_at_view_transform, opengl_camera_pose
 from clip2point.render.gl import import_pyrender
 from clip2point.render.rgb.gl import close_offscreen, gl_strings, offscreen_renderer
 from clip2point.render.rgb.light import DEFAULT_LIGHT, light_directions, light_poses, parse_light
 from clip2point.render.rgb.scene import SHADINGS, build_pyrender_mesh
+from clip2point.validation import check_choice, check_image_size, check_int, check_positive, check_range
 
 CAMERAS = ("perspective", "orthographic")
 ORTHO_ZNEAR = 0.01  # the orthographic camera keeps the whole unit sphere, as the projector does
@@ -61,22 +61,18 @@ class RGBSettings:
     light: str = DEFAULT_LIGHT
 
     def __post_init__(self) -> None:
-        check_raster_side(self.size)
-        if self.shading not in SHADINGS:
-            raise ConfigError(f"shading must be one of {SHADINGS}; got {self.shading!r}")
-        object.__setattr__(self, "light", parse_light(self.light, "light"))
-        if not 0.0 < self.yfov_deg < 180.0:
-            raise ConfigError(f"yfov_deg must be in (0, 180) degrees; got {self.yfov_deg}")
-        if not 0.0 < self.znear < self.zfar:
-            raise ConfigError(f"need 0 < znear < zfar; got znear={self.znear}, zfar={self.zfar}")
-        if self.camera not in CAMERAS:
-            raise ConfigError(f"camera must be one of {CAMERAS}; got {self.camera!r}")
-        if not (0.0 <= self.ambient <= 1.0 and 0.0 <= self.diffuse <= 1.0):
-            raise ConfigError(f"ambient and diffuse must be in [0, 1]; got {self.ambient}, {self.diffuse}")
-        if self.msaa_samples not in (0, 2, 4, 8):
-            raise ConfigError(f"msaa_samples must be 0 (off), 2, 4 or 8; got {self.msaa_samples}")
-        if self.max_texture_size < 16:
-            raise ConfigError(f"max_texture_size must be at least 16 pixels; got {self.max_texture_size}")
+        check_image_size(self.size, "--size")
+        check_choice(self.shading, "--shading", SHADINGS)
+        object.__setattr__(self, "light", parse_light(self.light, "--light"))
+        check_choice(self.camera, "--camera", CAMERAS)
+        # No flag sets the rest (keyword arguments of RGBRenderer): the messages name the keyword.
+        check_range(self.yfov_deg, "yfov_deg", low=0, high=180, low_open=True, high_open=True, hint="degrees")
+        check_positive(self.znear, "znear", finite=True)
+        check_range(self.zfar, "zfar", low=self.znear, high=math.inf, low_open=True, hint="beyond znear")
+        check_range(self.ambient, "ambient", low=0, high=1)
+        check_range(self.diffuse, "diffuse", low=0, high=1)
+        check_choice(self.msaa_samples, "msaa_samples", (0, 2, 4, 8))
+        check_int(self.max_texture_size, "max_texture_size", low=16, hint="pixels")
 
 
 class RGBRenderer:
