@@ -177,7 +177,7 @@ def test_depth_pair_is_the_same_view_at_two_jittered_distances() -> None:
 @pytest.mark.parametrize("overrides,message", [
     (dict(batch_size=10, accum_steps=4), "--batch-size 10 is not divisible by --accum-steps 4"),
     (dict(select_metric="val_top1"), "--select-metric val_top1 needs --val-shards"),
-    (dict(dist_jitter=1.5), r"^--dist-jitter must be in \[0, 1\)"),
+    (dict(dist_jitter=1.5), r"^--dist-jitter must be a number in \[0, 1\); got 1.5 \(a fraction"),
     (dict(max_steps=0), r"^--max-steps must be an integer >= 1; got 0"),
     (dict(optimizer="sgd"), "^--optimizer must be one of lamb, lamb-timm, adamw; got 'sgd'"),
     (dict(recipe="fast"), "^--recipe must be one of faithful, improved; got 'fast'"),

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ContextManager
 
 from clip2point.errors import ConfigError
+from clip2point.validation import check_choice
 
 if TYPE_CHECKING:  # torch is imported where it is used: the CLIs read PRECISIONS without loading it
     import torch
@@ -22,8 +23,7 @@ def resolve_precision(precision: str, device: torch.device | str) -> str:
     import torch  # noqa: PLC0415
 
     device = torch.device(device)
-    if precision not in PRECISIONS:
-        raise ConfigError(f"--precision must be one of {', '.join(PRECISIONS)}; got {precision!r}")
+    check_choice(precision, "--precision", PRECISIONS)
     if precision == "auto":
         return "bf16" if device.type == "cuda" else "fp32"
     if precision == "fp16" and device.type != "cuda":

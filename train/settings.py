@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 from clip2point.errors import ConfigError
 from clip2point.train.precision import PRECISIONS
-from clip2point.validation import check_choice, check_int, check_non_negative, check_positive, flag_of
+from clip2point.validation import (check_choice, check_int, check_non_negative, check_positive, check_range,
+                                   flag_of)
 
 OPTIMIZERS = ("lamb", "lamb-timm", "adamw")
 NEGATIVES = ("per-device", "gathered")
@@ -52,9 +53,8 @@ class DataSettings:
 
     def __post_init__(self) -> None:
         _check_ints(self, ("num_points",))
-        if not (isinstance(self.dist_jitter, (int, float)) and 0 <= self.dist_jitter < 1):
-            raise ConfigError(f"--dist-jitter must be in [0, 1) (a fraction of the camera distance); "
-                              f"got {self.dist_jitter!r}")
+        check_range(self.dist_jitter, "--dist-jitter", low=0, high=1, high_open=True,
+                    hint="a fraction of the camera distance")
 
 
 @dataclass(frozen=True)

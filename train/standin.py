@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 
 from clip2point.errors import ConfigError
-from clip2point.validation import check_int, check_positive, flag_of
+from clip2point.validation import check_choice, check_int, check_positive, flag_of
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +68,7 @@ class StandinSettings:
         for name in ("steps", "batch_size"):
             check_int(getattr(self, name), flag_of(name), low=1)
         check_positive(self.lr, "--lr")
-        if self.split not in ("train", "test"):
-            raise ConfigError(f"--split must be train or test; got {self.split!r}")
+        check_choice(self.split, "--split", ("train", "test"))
         if not self.templates or any(t.count("{}") != 1 for t in self.templates):
             raise ConfigError("every caption template needs exactly one '{}' for the class name")
 
