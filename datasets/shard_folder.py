@@ -186,7 +186,7 @@ class ShardFolder:
         moved = 0
         for shard_id, marker in markers.items():
             updated = marker.supersede(by_old.get(shard_id, {}))
-            if len(updated.failures) != len(marker.failures):
+            if updated is not marker:
                 self.write_marker(updated)
                 moved += len(marker.failures) - len(updated.failures)
         if moved:

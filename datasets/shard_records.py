@@ -139,8 +139,10 @@ class Marker:
 
     def supersede(self, by_shard: Mapping[str, int]) -> "Marker":
         """This marker with the failures of ``by_shard`` (``object_id -> retry shard``) moved to
-        ``superseded``, in their order, after those superseded before."""
+        ``superseded``, in their order, after those superseded before (itself when none is listed)."""
         stale = [f for f in self.failures if f.object_id in by_shard]
+        if not stale:
+            return self
         return dataclasses.replace(
             self, failures=tuple(f for f in self.failures if f.object_id not in by_shard),
             superseded=(self.superseded or ()) + tuple(Superseded(f, by_shard[f.object_id]) for f in stale))

@@ -122,6 +122,7 @@ def test_marker_records_supersede_and_restore_in_order() -> None:
     back, restored = moved.restore({4})
     assert back.failures == (failure("b"), failure("c")) and back.superseded == (Superseded(failure("a"), 3),)
     assert restored == (failure("c"),) and moved.restore({9}) == (moved, ())
+    assert marker.supersede({"z": 1}) is marker and "superseded" not in marker.supersede({}).to_json()
     with pytest.raises(dataclasses.FrozenInstanceError):
         marker.failures = ()  # type: ignore[misc]
 
