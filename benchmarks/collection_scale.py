@@ -4,12 +4,12 @@ rendering (issue 14, item 5): does the job's bookkeeping stay in minutes and bou
 
 A synthetic manifest of N rows (every row names the same small mesh, so the index's per-row
 ``stat`` is warm: on a network file system budget more) is planned; then every shard is made
-"done" by writing its completion marker by hand, with a one-byte stand-in shard file and its
+"done" by writing its completion marker (through ``ShardFolder``), with a one-byte stand-in file and its
 sha256, so that ``run_render_job`` does exactly what a resume of a finished job does (check every
 done shard against its marker, reconcile retries, rebuild ``index.json``) and renders nothing;
 last, ``shards merge`` copies the folder into a new one. Timed phases are wall-clock seconds;
 memory is the process's peak RSS after each phase (it only grows). Checksumming real shard files
-is extra and bound by the disk (~0.7-1.4 ms per MB, see ``datasets.shards.shard_problem``) --
+is extra and bound by the disk (~0.7-1.4 ms per MB, see ``ShardFolder.file_problem``) --
 use ``--quick-resume`` to skip it. Last line: one JSON object.
 
     python benchmarks/collection_scale.py --objects 800000
@@ -29,9 +29,8 @@ from typing import Any
 
 from clip2point.datasets.shard_config import ensure_job_config
 from clip2point.datasets.shard_merge import merge_shard_folders
-from clip2point.datasets.shards import (
-    MARKER_FORMAT, SCHEMA_VERSION, marker_name, shard_file_name, write_json_atomic,
-)
+from clip2point.datasets.shard_folder import ShardFolder
+from clip2point.datasets.shard_records import Marker, shard_file_name
 from clip2point.render.job.config import RenderJobConfig
 from clip2point.render.job.run import plan_job, run_render_job
 
@@ -54,17 +53,16 @@ def write_manifest(folder: Path, objects: int, classes: int) -> Path:
 
 def finish_shards(config: RenderJobConfig, plan: Any) -> None:
     """A marker per planned shard, as the worker writes it, over a one-byte stand-in file."""
-    digest = hashlib.sha256(STAND_IN).hexdigest()
+    digest, folder = hashlib.sha256(STAND_IN).hexdigest(), ShardFolder(config.out)
     for task in plan.tasks:
-        (config.out / shard_file_name(task.shard_id)).write_bytes(STAND_IN)
+        folder.shard_path(task.shard_id).write_bytes(STAND_IN)
         objects = [{"object_id": e.object_id, "synset": e.synset, "label": e.label, "split": e.split,
                     "hash": digest, "texture_status": "untextured_by_source", "texture_detail": ""}
                    for e in task.entries]
-        write_json_atomic(config.out / marker_name(task.shard_id), {
-            "format": MARKER_FORMAT, "schema_version": SCHEMA_VERSION, "shard_id": task.shard_id,
-            "file": shard_file_name(task.shard_id), "sha256": digest, "bytes": len(STAND_IN), "objects": objects,
-            "failures": [f.to_json() for f in task.failures], "class_names": list(plan.class_names),
-            "shapes": {"rgb": [10, 224, 224, 3], "points": [8192, 3]}, "stats": {}})
+        folder.write_marker(Marker(
+            task.shard_id, shard_file_name(task.shard_id), digest, len(STAND_IN), objects=tuple(objects),
+            failures=task.failures, class_names=tuple(plan.class_names),
+            shapes={"rgb": [10, 224, 224, 3], "points": [8192, 3]}, stats={}))
 
 
 def run(objects: int, per_shard: int, classes: int, work: Path) -> dict[str, Any]:

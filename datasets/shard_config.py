@@ -3,8 +3,8 @@ code version) the shards were made with, and a job refuses to add shards made wi
 
 ``ensure_job_config`` writes it on first use and compares it on every resume; when it is missing
 but shards exist, ``restore_job_config`` rebuilds it from the ``config`` attribute the shard
-files carry, and refuses anything ambiguous. (Reading it is ``shards.read_config``: the index
-needs it too.)
+files carry, and refuses anything ambiguous. The file itself is read and written by the folder's
+owner (:class:`~clip2point.datasets.shard_folder.ShardFolder`); this module is the policy.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import logging
 from pathlib import Path
 from typing import Any, Mapping
 
-from clip2point.atomic_io import write_json_atomic
+from clip2point.datasets.shard_folder import ShardFolder
 from clip2point.datasets.shard_format import open_shard, read_json_attr
-from clip2point.datasets.shards import CONFIG_NAME, completed_shard_ids, read_config
+from clip2point.datasets.shard_records import CONFIG_NAME
 from clip2point.errors import ConfigError, ShardError
 from clip2point.provenance import code_version, to_jsonable
 
@@ -53,16 +53,12 @@ def shard_configs(folder: Path) -> dict[str, tuple[Any, Any]]:
     return found
 
 
-def _holds_shards(folder: Path) -> bool:
-    return folder.is_dir() and (bool(completed_shard_ids(folder)) or any(folder.glob("shard-*.h5")))
-
-
 def restore_job_config(folder: Path, given: Any) -> dict[str, Any] | None:
     """``config.json`` rebuilt from the shards' own ``config`` attribute when it is missing but
     shards exist (None for a folder without shards). Writing the given flags instead would label
     existing shards with settings they were not made with, so anything but one recorded
     configuration equal to ``given`` is a ``ConfigError`` saying how to proceed."""
-    if not _holds_shards(folder):
+    if not ShardFolder(folder).holds_shards():
         return None
     configs = shard_configs(folder)
     how = f"restore {folder / CONFIG_NAME} from a backup or render into a new folder"
@@ -79,7 +75,7 @@ def restore_job_config(folder: Path, given: Any) -> dict[str, Any] | None:
                           f"configuration ({len(diffs)} keys differ: {'; '.join(diffs[:6])}); rerun with the "
                           f"shards' settings to resume (config.json is then restored from them), or {how}")
     data = {"config": stored, "code_version": code}
-    write_json_atomic(folder / CONFIG_NAME, data)
+    ShardFolder(folder).write_config(data)
     log.warning("%s was missing; restored it from the configuration its shard files record", folder / CONFIG_NAME)
     return data
 
@@ -89,7 +85,7 @@ def ensure_job_config(folder: str | Path, config: Mapping[str, Any]) -> Path:
     ``config.json`` next to shards is restored from them, see :func:`restore_job_config`)."""
     folder = Path(folder)
     given = normalise_config(dict(config))
-    existing = read_config(folder) or restore_job_config(folder, given)
+    existing = ShardFolder(folder).config() or restore_job_config(folder, given)
     if existing is not None:
         diffs = config_differences(existing["config"], given)
         if diffs:
@@ -99,4 +95,4 @@ def ensure_job_config(folder: str | Path, config: Mapping[str, Any]) -> Path:
                 "or choose a new output folder"
             )
         return folder / CONFIG_NAME
-    return write_json_atomic(folder / CONFIG_NAME, {"config": given, "code_version": code_version()})
+    return ShardFolder(folder).write_config({"config": given, "code_version": code_version()})

@@ -1,4 +1,4 @@
-"""Shard folder: the atomic writer the generation job calls, completion markers, the index.
+"""Shards: the atomic writer the generation job calls, and the index of a shard folder.
 
 A shard folder holds ``config.json`` (job configuration + code version), ``shard-NNNNN.h5``
 (schema in :mod:`clip2point.datasets.shard_format`), each followed by its completion marker
@@ -6,8 +6,10 @@ A shard folder holds ``config.json`` (job configuration + code version), ``shard
 A shard is complete when its marker exists: the .h5 is renamed into place first and the
 marker written last, both atomically, so a crash never leaves a marker without its whole file.
 Later damage can (a truncated copy, a deleted file), so resume and merge also check the file
-against the size and sha256 its marker records (:func:`shard_problem`). Hidden
-``.NAME.tmp-PID`` files are leftovers of a crash and are ignored (and overwritten) by design.
+against the size and sha256 its marker records (:func:`shard_problem`). The folder's state
+(markers, set-aside shards, superseded failures, skip list, pinned configuration) is owned by
+:class:`clip2point.datasets.shard_folder.ShardFolder`; the plain-JSON functions below
+(``read_marker``, ``shard_problem``, ``set_aside_shard``...) ask it, for the index and the merge.
 The pinned ``config.json`` is compared and restored by :mod:`clip2point.datasets.shard_config`.
 """
 
@@ -19,7 +21,6 @@ import itertools
 import json
 import logging
 import os
-import re
 import time
 from collections import Counter
 from pathlib import Path
@@ -27,9 +28,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import h5py
 
-from clip2point.atomic_io import (
-    atomic_path, require_free_space, set_aside, sha256_file, write_file, write_json_atomic,
-)
+from clip2point.atomic_io import atomic_path, require_free_space, write_file, write_json_atomic
 from clip2point.datasets.shard_format import (
     DEFAULT_LAYOUT,
     SCHEMA_VERSION,
@@ -37,8 +36,12 @@ from clip2point.datasets.shard_format import (
     RenderedObject,
     UNRECORDED,
     ShardLayout,
-    open_shard,
     write_shard_file,
+)
+from clip2point.datasets.shard_folder import ShardFolder, read_marker
+from clip2point.datasets.shard_folder import read_versioned_json as _read_versioned_json
+from clip2point.datasets.shard_records import (
+    CONFIG_NAME, INDEX_NAME, MARKER_FORMAT, MARKER_RE, SKIPPED_NAME, Marker, marker_name, shard_file_name,
 )
 from clip2point.datasets.taxonomy import CLASS_NAMES, SYNSET_IDS
 from clip2point.errors import ShardError
@@ -47,25 +50,14 @@ from clip2point.provenance import code_version, to_jsonable
 __all__ = [
     "SCHEMA_VERSION", "RenderedObject", "ObjectFailure", "ShardLayout", "ShardStats", "write_shard",
     "completed_shard_ids", "read_marker", "collect_index", "build_index", "load_index", "write_json_atomic",
-    "write_skipped", "class_names_of", "shard_file_name", "marker_name",
-    "shard_problem", "set_aside_shard",
+    "write_skipped", "read_skipped", "read_config", "class_names_of", "shard_file_name", "marker_name",
+    "shard_problem", "set_aside_shard", "CONFIG_NAME", "INDEX_NAME", "SKIPPED_NAME", "MARKER_FORMAT", "MARKER_RE",
 ]
 
 log = logging.getLogger(__name__)
 SHAPENET_LABELS = {synset: label for label, synset in enumerate(SYNSET_IDS)}
 
-MARKER_RE = re.compile(r"^shard-(\d{5,})\.json$")
-MARKER_FORMAT = "clip2point-shard-marker"
 INDEX_FORMAT = "clip2point-shard-index"
-CONFIG_NAME, INDEX_NAME, SKIPPED_NAME = "config.json", "index.json", "skipped.json"
-
-
-def shard_file_name(shard_id: int) -> str:
-    return f"shard-{shard_id:05d}.h5"
-
-
-def marker_name(shard_id: int) -> str:
-    return f"shard-{shard_id:05d}.json"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,26 +105,24 @@ def write_shard(
     h5_path = folder / shard_file_name(shard_id) if objects else None
     image = _shard_image(list(objects), hashes, file_attrs, layout) if objects else b""
     digest, size = (hashlib.sha256(image).hexdigest() if objects else None), len(image)
-    marker = {
-        "format": MARKER_FORMAT,
-        "schema_version": SCHEMA_VERSION,
-        "shard_id": int(shard_id),
-        "file": h5_path.name if h5_path else None,
-        "sha256": digest,
-        "bytes": size,
-        "objects": [_object_record(o, h) for o, h in zip(objects, hashes)],
-        "failures": [f.to_json() for f in sorted(failures, key=lambda f: f.object_id)],
-        "class_names": _json_value(file_attrs.get("class_names")),
-        "shapes": {name: list(getattr(objects[0], name).shape) for name in ("rgb", "points")} if objects else None,
-        "stats": to_jsonable(dict(stats or {})),
-    }
-    marker_bytes = len(json.dumps(marker, indent=1, sort_keys=True)) + 1
+    marker = Marker(
+        shard_id=int(shard_id),
+        file=h5_path.name if h5_path else None,
+        sha256=digest,
+        bytes=size,
+        objects=tuple(_object_record(o, h) for o, h in zip(objects, hashes)),
+        failures=tuple(sorted(failures, key=lambda f: f.object_id)),
+        class_names=_json_value(file_attrs.get("class_names")),
+        shapes={name: list(getattr(objects[0], name).shape) for name in ("rgb", "points")} if objects else None,
+        stats=to_jsonable(dict(stats or {})),
+    )
+    marker_bytes = len(json.dumps(marker.to_json(), indent=1, sort_keys=True)) + 1
     require_free_space(folder, len(image) + marker_bytes, f"{shard_file_name(shard_id)} with its marker")
     if h5_path is not None:
         with atomic_path(h5_path) as tmp:
             write_file(tmp, image)  # the bytes hashed above, or an error: never a shorter file
     del image
-    marker_path = write_json_atomic(folder / marker_name(shard_id), marker)
+    marker_path = ShardFolder(folder).write_marker(marker)
     n_skipped = sum(f.status == "skipped" for f in failures)
     return ShardStats(
         shard_id=int(shard_id), file=h5_path, marker=marker_path, num_objects=len(objects),
@@ -175,105 +165,38 @@ def _refuse_duplicates(ids: list[str], folder: Path, shard_id: int) -> None:
         raise ValueError(f"{folder / shard_file_name(shard_id)}: object ids given twice: {dupes[:5]}")
 
 
+# The folder's state in plain JSON, for the index and the merge: each asks the folder's owner.
+
 def completed_shard_ids(folder: str | Path) -> set[int]:
-    """Shards whose marker exists (the only definition of done)."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        return set()
-    return {int(m.group(1)) for p in folder.iterdir() if (m := MARKER_RE.match(p.name))}
+    """Shards whose marker exists (the only definition of done): :meth:`ShardFolder.done_ids`."""
+    return ShardFolder(folder).done_ids()
 
 
 def shard_problem(folder: str | Path, marker: Mapping[str, Any], *, checksum: bool = True) -> str | None:
-    """Why the shard file a completion marker vouches for is no longer the file that was written
-    (None when it still is). A marker only proves the file was whole once; a later truncation,
-    overwrite or deletion must not pass for done work (resume) or be copied on (merge).
-
-    Cheap checks first: the file exists and has the recorded size (catches deletion and
-    truncation). Then, with ``checksum``, its sha256 against the marker's, which catches any
-    changed byte; measured at 62 ms (page cache warm) / 137 ms (cold) for a 95 MB shard on this
-    machine's local disk, i.e. ~0.7-1.4 ms per MB, so the full ShapeNet job (~90 GB in ~820
-    shards of 64) costs ~1-2 min per resume there, bounded by disk speed elsewhere. Without
-    ``checksum`` (or for a marker without one), the file must open as a shard of our schema:
-    2-3 ms per shard, catches a damaged header but not changed data."""
-    name = marker.get("file")
-    if not name:
-        return None  # every object of the shard failed: the marker is the whole shard
-    path = Path(folder) / name
-    if not path.is_file():
-        return "the file is missing"
-    size = path.stat().st_size
-    if size != marker.get("bytes"):
-        return f"it has {size} bytes but its marker records {marker.get('bytes')} (truncated or overwritten)"
-    if checksum and marker.get("sha256"):
-        if sha256_file(path) != marker["sha256"]:
-            return "its sha256 differs from the one its marker records (changed or corrupted since it was written)"
-        return None
-    try:
-        open_shard(path).close()
-    except ShardError as exc:
-        return exc.reason
-    return None
+    """Why the shard file a marker (its JSON) vouches for is no longer the file that was written
+    (None when it still is): :meth:`ShardFolder.file_problem` says how, and what it costs."""
+    return ShardFolder(folder).file_problem(marker.get("file"), marker.get("bytes"), marker.get("sha256"),
+                                            checksum=checksum)
 
 
 def set_aside_shard(folder: str | Path, shard_id: int) -> list[Path]:
-    """Rename a damaged shard's file and then its marker to ``NAME.bad-<UTC time>``, so the shard
-    counts as not done and is rendered again, while nothing written is deleted. File first: a
-    crash in between leaves a marker whose file is missing, which the next check catches."""
-    folder, stamp = Path(folder), time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    paths = [folder / shard_file_name(shard_id), folder / marker_name(shard_id)]
-    return [set_aside(p, stamp) for p in paths if p.exists()]
-
-
-def read_marker(path: Path) -> dict[str, Any]:
-    """A marker, checked enough that the index can trust its fields."""
-    return _read_versioned_json(path, MARKER_FORMAT, "completion marker", "delete it to re-render the shard")
-
-
-def _read_versioned_json(path: Path, fmt: str, what: str, fix: str) -> dict[str, Any]:
-    """A JSON file of ours: readable, of format ``fmt`` and of this schema version, else a
-    ``ShardError`` naming the file, ``what`` it should be, and the ``fix``."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ShardError(path, f"unreadable {what} ({exc}); {fix}") from exc
-    if not isinstance(data, dict) or data.get("format") != fmt:
-        raise ShardError(path, f"not a clip2point {what}; {fix}")
-    if data.get("schema_version") != SCHEMA_VERSION:
-        raise ShardError(path, f"{what} schema_version {data.get('schema_version')} is not {SCHEMA_VERSION}")
-    return data
+    """Rename a damaged shard's file, then its marker, to ``NAME.bad-<UTC time>``: :meth:`ShardFolder.set_aside`."""
+    return list(ShardFolder(folder).set_aside(shard_id).moved)
 
 
 def read_skipped(folder: Path) -> list[dict[str, Any]]:
-    """``skipped.json``: ``{"skipped": [ObjectFailure...]}`` (a bare list is accepted too)."""
-    path = folder / SKIPPED_NAME
-    if not path.is_file():
-        return []
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        records = data["skipped"] if isinstance(data, dict) else data
-        return [ObjectFailure.from_json(r).to_json() for r in records]
-    except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-        raise ShardError(path, f"unreadable skip list ({exc})") from exc
+    """``skipped.json``'s records as JSON (:meth:`ShardFolder.skipped`)."""
+    return [failure.to_json() for failure in ShardFolder(folder).skipped()]
 
 
 def write_skipped(folder: str | Path, skipped: Iterable[ObjectFailure]) -> Path:
-    """Record the objects a rule dropped (e.g. the reference's ten ids) and the rule, per object."""
-    records = [s.to_json() for s in sorted(skipped, key=lambda s: s.object_id)]
-    return write_json_atomic(Path(folder) / SKIPPED_NAME, {"skipped": records})
+    """Record the objects a rule dropped, per object (:meth:`ShardFolder.write_skipped`)."""
+    return ShardFolder(folder).write_skipped(skipped)
 
 
 def read_config(folder: Path) -> dict[str, Any] | None:
-    """``config.json`` as written by :func:`ensure_job_config` (None when absent)."""
-    path = folder / CONFIG_NAME
-    if not path.is_file():
-        return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ShardError(path, f"unreadable job configuration ({exc})") from exc
-    if not isinstance(data, dict) or "config" not in data:
-        raise ShardError(path, "not a clip2point job configuration (no 'config' key)")
-    return data
+    """``config.json`` (None when absent): :meth:`ShardFolder.config`."""
+    return ShardFolder(folder).config()
 
 
 def collect_index(folder: str | Path) -> dict[str, Any]:

@@ -3,58 +3,25 @@ any completed shard's data.
 
 Retried objects go into new shards (fresh ids after every existing one) whose marker names, per
 object, the shard whose failure it supersedes (``stats.retry_of``). The old marker's failure is
-then moved to its ``superseded`` list, so the index sees each object exactly once. The two
-writes are not one atomic step; ``reconcile_retries`` runs before and after every job and
-finishes a supersession a crash interrupted, which makes the pair effectively atomic.
+then moved to its ``superseded`` list, so the index sees each object exactly once: that is the
+folder's (``ShardFolder.supersede_retried``, run before and after every job, which finishes a
+supersession a crash interrupted). This module plans the retry shards.
 """
 
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Iterable
 
-from clip2point.datasets.shards import completed_shard_ids, marker_name, read_marker, write_json_atomic
+from clip2point.datasets.shard_folder import ShardFolder
 from clip2point.render.worker import ShardTask
 
 log = logging.getLogger(__name__)
 
 
-def read_markers(folder: Path) -> dict[int, dict]:
-    return {sid: read_marker(folder / marker_name(sid)) for sid in sorted(completed_shard_ids(folder))}
-
-
-def recorded_failures(folder: Path) -> dict[str, int]:
-    """``object_id -> shard_id`` of every live (not superseded) failure in the folder."""
-    return {f["object_id"]: sid for sid, marker in read_markers(folder).items()
-            for f in marker["failures"] if f["status"] == "failed"}
-
-
-def reconcile_retries(folder: Path) -> int:
-    """Move failures that a retry shard re-rendered into the old marker's ``superseded`` list.
-
-    Idempotent; returns how many failure records it moved."""
-    markers = read_markers(folder)
-    superseded_by = {(int(old), object_id): sid for sid, marker in markers.items()
-                     for object_id, old in (marker.get("stats") or {}).get("retry_of", {}).items()}
-    moved = 0
-    for sid, marker in markers.items():
-        stale = [f for f in marker["failures"] if (sid, f["object_id"]) in superseded_by]
-        if not stale:
-            continue
-        marker["failures"] = [f for f in marker["failures"] if (sid, f["object_id"]) not in superseded_by]
-        marker["superseded"] = marker.get("superseded", []) + [
-            dict(f, by_shard=superseded_by[(sid, f["object_id"])]) for f in stale]
-        write_json_atomic(folder / marker_name(sid), marker)
-        moved += len(stale)
-    if moved:
-        log.info("%s: %d failure records superseded by retry shards", folder, moved)
-    return moved
-
-
-def retry_shard_tasks(folder: Path, lookup: "RetryLookup", *, first_id: int, objects_per_shard: int) -> list[ShardTask]:
+def retry_shard_tasks(folder: ShardFolder, lookup: "RetryLookup", *, first_id: int, objects_per_shard: int) -> list[ShardTask]:
     """New shard tasks for every live failure, numbered from ``first_id`` (id-sorted, chunked)."""
-    failed = recorded_failures(folder)
+    failed = folder.live_failures()
     known = [object_id for object_id in sorted(failed) if lookup.knows(object_id)]
     if len(known) < len(failed):
         log.warning("%d recorded failures are not in this job's plan and are left as they are",

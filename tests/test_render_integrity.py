@@ -23,7 +23,7 @@ from shard_fixtures import synthetic_object
 from clip2point.errors import ConfigError
 from clip2point.render.job import run as job
 from clip2point.render.job.run import JobReport, run_render_job
-from clip2point.render.retry import reconcile_retries
+from clip2point.datasets.shard_folder import ShardFolder
 
 __all__ = ["synthetic_cache"]
 
@@ -71,7 +71,7 @@ def test_a_damaged_retry_shard_gives_its_objects_back_to_the_failures(tmp_path: 
     write_shard(tmp_path, 0, [synthetic_object("obj-000", synset="00", label=0, seed=0)], [failure], attrs=attrs)
     write_shard(tmp_path, 1, [synthetic_object("obj-001", synset="01", label=1, seed=1)], [], attrs=attrs,
                 stats={"retry_of": {"obj-001": 0}})
-    reconcile_retries(tmp_path)
+    ShardFolder(tmp_path).supersede_retried()
     assert read_marker(tmp_path / "shard-00000.json")["failures"] == []
     (tmp_path / "shard-00001.h5").unlink()
 
@@ -90,7 +90,7 @@ def test_a_damaged_shard_takes_the_retry_shards_of_its_failures_along(tmp_path: 
     write_shard(tmp_path, 2, [synthetic_object("obj-003")], failures[1:], attrs=attrs)
     write_shard(tmp_path, 5, [synthetic_object("obj-001", seed=1), synthetic_object("obj-002", seed=2)], [],
                 attrs=attrs, stats={"retry_of": {"obj-001": 0, "obj-002": 2}})
-    reconcile_retries(tmp_path)
+    ShardFolder(tmp_path).supersede_retried()
     (tmp_path / "shard-00000.h5").write_bytes(b"")
 
     moved = job._check_done_shards(tmp_path, [0, 2, 5], checksums=True)

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any, Mapping
 
-from clip2point.datasets.shard_folder import is_shard_folder
+from clip2point.datasets.shard_folder import ShardFolder
 from clip2point.datasets.shards import load_index
 from clip2point.errors import ConfigError, PathError
 from clip2point.train.settings import DataSettings, ValidationSettings
@@ -29,7 +29,7 @@ def check_run_folder(out: Path) -> None:
     """``--out`` must be a run folder: a shard folder would get a run's config.json over its own
     (its next resume then fails on "40 keys differ") and checkpoints among its shards; any other
     job's config.json would be overwritten just the same."""
-    if is_shard_folder(out):
+    if ShardFolder(out).is_shard_folder():
         raise ConfigError(f"--out {out} is a shard folder (made by clip2point render); pretrain writes config.json, "
                           "checkpoints/ and metrics there, so pass a new run folder, e.g. --out runs/NAME")
     config = out / "config.json"

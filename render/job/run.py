@@ -5,6 +5,8 @@ plan    every split entry is to-render, skipped (a rule) or failed before render
         content is fixed by the configuration alone;
 partition  shard k belongs to node k % num_nodes; shards with a completion marker are done,
         once their file is checked against the marker (a damaged one is set aside and re-rendered);
+        the folder's state (markers, set-aside shards, superseded failures, skip list, pinned
+        configuration) is ``datasets.shard_folder.ShardFolder``'s: the job asks it;
 run     the pending shards go to workers (``render.backends``); each writes its own shard
         atomically, marker last, so a crash at any moment leaves only whole shards behind;
 index   ``index.json`` aggregates the markers; ``report.json`` says what this run did.
@@ -24,18 +26,14 @@ from clip2point.atomic_io import NO_SPACE
 from clip2point.datasets.mesh_collections import build_manifest_index, build_objaverse_index
 from clip2point.datasets.shapenet import ExcludedEntry, ShapeNetIndex, build_shapenet_index
 from clip2point.datasets.shard_config import ensure_job_config
-from clip2point.datasets.shard_folder import (check_job_source, record_job_source, refuse_foreign_files,
-                                               source_record)
-from clip2point.datasets.shards import (
-    ObjectFailure, build_index, completed_shard_ids, marker_name, read_marker, set_aside_shard, shard_problem,
-    write_json_atomic, write_skipped,
-)
+from clip2point.datasets.shard_folder import ShardFolder, source_record
+from clip2point.datasets.shards import ObjectFailure, build_index, write_json_atomic
 from clip2point.datasets.taxonomy import CLASS_NAMES
 from clip2point.errors import ConfigError
 from clip2point.provenance import to_jsonable
 from clip2point.render.backends import check_execution, run_shards, threads_per_worker
 from clip2point.render.job.config import RenderJobConfig, default_cache_dir
-from clip2point.render.retry import RetryLookup, read_markers, reconcile_retries, retry_shard_tasks
+from clip2point.render.retry import RetryLookup, retry_shard_tasks
 from clip2point.render.worker import STAGES, RenderWorker, ShardOutcome, ShardTask
 
 __all__ = ["RenderJobConfig", "JobPlan", "JobReport", "plan_job", "node_tasks", "run_render_job", "synthetic_source"]
@@ -180,19 +178,19 @@ def run_render_job(
     check_nodes(num_nodes, node_rank)
     if retry_failed and num_nodes != 1:
         raise ConfigError("--retry-failed runs on one node over the merged folder; drop --num-nodes/--node-rank")
-    out = config.out
-    refuse_foreign_files(out)
+    out, folder = config.out, ShardFolder(config.out)
+    folder.refuse_foreign_files()
     plan = plan_job(config)
     source = job_source(config, plan)
-    check_job_source(out, source)  # another dataset: said before any configuration difference it implies
+    folder.check_source(source)  # another dataset: said before any configuration difference it implies
     ensure_job_config(out, config.identity())
-    check_job_source(out, source, keys=tuple(source))
-    record_job_source(out, source)
-    write_skipped(out, plan.skipped)
-    reconcile_retries(out)
+    folder.check_source(source, keys=tuple(source))
+    folder.record_source(source)
+    folder.write_skipped(plan.skipped)
+    folder.supersede_retried()
     mine = node_tasks(plan.tasks, num_nodes=num_nodes, node_rank=node_rank)
-    set_aside = _check_done_shards(out, _shards_to_check(out, plan, mine, num_nodes), checksums=checksums)
-    done = completed_shard_ids(out)
+    set_aside = _check_done_shards(out, _shards_to_check(folder, plan, mine, num_nodes), checksums=checksums)
+    done = folder.done_ids()
     pending = [t for t in mine if t.shard_id not in done]
     report = JobReport(str(out), config.source, node_rank, num_nodes, workers, backend,
                        listed=plan.num_objects + len(plan.skipped), skipped=len(plan.skipped),
@@ -208,11 +206,11 @@ def run_render_job(
     start = time.perf_counter()
     _execute(worker, pending, report, workers=workers, backend=backend, progress=progress)
     if retry_failed:
-        first_id = max([t.shard_id for t in plan.tasks] + sorted(completed_shard_ids(out)), default=-1) + 1
-        retries = retry_shard_tasks(out, plan.lookup, first_id=first_id, objects_per_shard=config.objects_per_shard)
+        first_id = max([t.shard_id for t in plan.tasks] + sorted(folder.done_ids()), default=-1) + 1
+        retries = retry_shard_tasks(folder, plan.lookup, first_id=first_id, objects_per_shard=config.objects_per_shard)
         log.info("retrying %d failed objects in %d new shards", sum(t.num_objects for t in retries), len(retries))
         _execute(worker, retries, report, workers=workers, backend=backend, progress=progress)
-    reconcile_retries(out)  # also after re-rendering a set-aside shard whose failures a retry shard superseded
+    folder.supersede_retried()  # also after re-rendering a set-aside shard whose failures a retry shard superseded
     report.wall_seconds = time.perf_counter() - start
     report.objects_per_s = (report.rendered + report.failed) / report.wall_seconds if report.wall_seconds else 0.0
     report.index_counts = build_index(out)["counts"]
@@ -221,65 +219,31 @@ def run_render_job(
     return report
 
 
-def _shards_to_check(out: Path, plan: JobPlan, mine: list[ShardTask], num_nodes: int) -> list[int]:
+def _shards_to_check(folder: ShardFolder, plan: JobPlan, mine: list[ShardTask], num_nodes: int) -> list[int]:
     """This node's done shards, plus (one node only) the retry shards beyond the plan."""
-    planned = {t.shard_id for t in plan.tasks}
-    extra = completed_shard_ids(out) - planned if num_nodes == 1 else set()
-    return sorted(({t.shard_id for t in mine} | extra) & completed_shard_ids(out))
+    planned, done = {t.shard_id for t in plan.tasks}, folder.done_ids()
+    extra = done - planned if num_nodes == 1 else set()
+    return sorted(({t.shard_id for t in mine} | extra) & done)
 
 
 def _check_done_shards(out: Path, shard_ids: list[int], *, checksums: bool) -> list[str]:
     """Set aside every done shard whose file no longer matches its marker, so it is rendered
-    again instead of trusted; returns the new names. A marker alone proves only that the file
-    was whole once; trusting it would index objects whose data is gone."""
-    problems: dict[int, str] = {}
-    for shard_id in shard_ids:
-        marker = read_marker(out / marker_name(shard_id))
-        problem = shard_problem(out, marker, checksum=checksums)
-        if problem is not None:
-            problems[shard_id] = problem
-            log.warning("%s: %s; the shard will be rendered again", out / marker["file"], problem)
-    doomed = _with_their_retries(out, set(problems))
-    moved: list[str] = []
-    for shard_id in sorted(doomed):
-        names = [p.name for p in set_aside_shard(out, shard_id)]
-        why = "damaged" if shard_id in problems else "it holds retries of a shard set aside"
-        log.warning("shard %d set aside (%s): renamed to %s", shard_id, why, " and ".join(names))
-        moved += names
-    _revive_superseded(out, doomed)
-    return moved
-
-
-def _with_their_retries(out: Path, bad: set[int]) -> set[int]:
-    """``bad`` plus every retry shard that re-rendered a failure of one of them, transitively: a
-    shard rendered again lists those objects itself (or they are failures again), so a retry
-    copy left in place would put them in the index twice."""
-    if not bad:
-        return bad
-    markers, result, todo = read_markers(out), set(bad), list(bad)
-    while todo:
-        for record in markers.get(todo.pop(), {}).get("superseded", []):
-            if record["by_shard"] not in result:
-                result.add(record["by_shard"])
-                todo.append(record["by_shard"])
-    return result
-
-
-def _revive_superseded(out: Path, bad: set[int]) -> None:
-    """Failures that a set-aside retry shard had superseded become live failures again, so the
-    index still lists those objects and ``--retry-failed`` renders them again."""
-    if not bad:
-        return
-    for shard_id in sorted(completed_shard_ids(out)):
-        marker = read_marker(out / marker_name(shard_id))
-        back = [f for f in marker.get("superseded", []) if f.get("by_shard") in bad]
-        if not back:
-            continue
-        marker["superseded"] = [f for f in marker["superseded"] if f not in back]
-        marker["failures"] += [{k: v for k, v in f.items() if k != "by_shard"} for f in back]
-        write_json_atomic(out / marker_name(shard_id), marker)
+    again instead of trusted (with the retry shards of its failures, whose superseded failures
+    come back: ``ShardFolder.set_aside_damaged``); log why and return the new names. A marker
+    alone proves only that the file was whole once; trusting it would index objects whose data
+    is gone."""
+    folder = ShardFolder(out)
+    moved, restored = folder.set_aside_damaged(shard_ids, checksum=checksums)
+    for record in moved:
+        if record.problem is not None:
+            log.warning("%s: %s; the shard will be rendered again", folder.shard_path(record.shard_id), record.problem)
+    for record in moved:
+        why = "damaged" if record.problem is not None else "it holds retries of a shard set aside"
+        log.warning("shard %d set aside (%s): renamed to %s", record.shard_id, why, " and ".join(record.names))
+    for shard_id, back in restored.items():
         log.warning("%d objects of set-aside retry shards are failures of shard %d again; rerun with "
                     "--retry-failed to render them", len(back), shard_id)
+    return [name for record in moved for name in record.names]
 
 
 def _execute(worker: RenderWorker, tasks: list[ShardTask], report: JobReport, *, workers: int, backend: str,
@@ -295,7 +259,7 @@ def _execute(worker: RenderWorker, tasks: list[ShardTask], report: JobReport, *,
             bar.update(outcome.num_rendered + len(outcome.failures))
             bar.set_postfix(failed=report.failed, refresh=False)
     except KeyboardInterrupt:
-        finished = completed_shard_ids(worker.config.out) & {t.shard_id for t in tasks}
+        finished = ShardFolder(worker.config.out).done_ids() & {t.shard_id for t in tasks}
         log.warning("interrupted with %d of this run's %d shards complete; completed shards are whole and no "
                     "partial shard is visible; rerun the same command to resume", len(finished), len(tasks))
         raise
@@ -303,7 +267,7 @@ def _execute(worker: RenderWorker, tasks: list[ShardTask], report: JobReport, *,
         if exc.errno not in NO_SPACE:
             raise
         # One line for the CLI: where, how much (the writer's message), and that resuming is safe.
-        finished = completed_shard_ids(worker.config.out) & {t.shard_id for t in tasks}
+        finished = ShardFolder(worker.config.out).done_ids() & {t.shard_id for t in tasks}
         raise OSError(exc.errno, f"{exc.strerror}; {len(finished)} of this run's {len(tasks)} shards are complete "
                                  "and whole: free some space and rerun the same command to resume",
                       exc.filename) from exc
