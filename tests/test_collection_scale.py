@@ -12,10 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from clip2point.datasets.index_stream import IndexTally
 from clip2point.datasets.shard_config import ensure_job_config
 from clip2point.datasets.shard_format import ObjectFailure
 from clip2point.datasets.shard_merge import merge_shard_folders
 from clip2point.datasets.shards import INDEX_NAME, build_index, collect_index, write_shard, write_skipped
+from clip2point.errors import ShardError
 from shard_fixtures import synthetic_object
 
 REPO = Path(__file__).resolve().parents[1]
@@ -52,7 +54,9 @@ def test_streamed_index_has_the_bytes_of_the_index_in_memory(tmp_path: Path) -> 
     assert (folder / INDEX_NAME).read_text(encoding="utf-8") == expected
     assert index == json.loads(expected)  # the returned index reads its lists back from the file
     assert index["counts"]["objects"] == 4 and index["counts"]["skipped"] == 2
-    assert sorted(p.name for p in folder.iterdir() if p.name.startswith(".")) == []  # no spool left behind
+    assert sorted(p.name for p in folder.iterdir()) == [  # the spools left no file behind
+        "config.json", "index.json", "shard-00000.h5", "shard-00000.json", "shard-00001.h5", "shard-00001.json",
+        "shard-00003.json", "skipped.json"]
     empty = tmp_path / "empty"
     empty.mkdir()
     build_index(empty)
@@ -60,6 +64,17 @@ def test_streamed_index_has_the_bytes_of_the_index_in_memory(tmp_path: Path) -> 
     merged = merge_shard_folders(tmp_path / "merged", [folder])
     assert (tmp_path / "merged" / INDEX_NAME).read_bytes() == (folder / INDEX_NAME).read_bytes()
     assert merged["counts"] == index["counts"]
+
+
+def test_a_repeated_id_hash_alone_is_not_a_duplicate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The duplicate check holds hashes; two ids sharing one (a 64-bit collision) must not be
+    refused, so the ids behind a repeated hash are compared exactly."""
+    folder = _folder(tmp_path / "f")
+    monkeypatch.setattr(IndexTally, "duplicate_suspects", lambda self: {hash("o1"), hash("f1"), hash("s0")})
+    assert build_index(folder)["counts"]["objects"] == 4
+    write_shard(folder, 4, [synthetic_object("o1")], [], attrs=ATTRS)
+    with pytest.raises(ShardError, match=r"1 object ids appear more than once \(id: shards\) \[\('o1', \[0, 4\]\)\]"):
+        build_index(folder)
 
 
 # Bytes per object each phase's peak may grow by (slope between two sizes, so constant costs
