@@ -285,11 +285,11 @@ def _shard_folder(folder: str | Path) -> Path:
     return folder
 
 
-IndexParts = tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]], Any]
+_IndexParts = tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]], Any]
 _INDEX_LISTS = ("failures", "objects", "shards")  # the members that grow with the folder
 
 
-def _index_parts(folder: Path) -> Iterator[IndexParts]:
+def _index_parts(folder: Path) -> Iterator[_IndexParts]:
     """Per completed shard, in id order, what the index lists of it: its summary, its object
     records (plus ``shard_id`` and ``row``), its failure records (plus ``shard_id``) and its
     class names. One marker is read at a time."""
