@@ -23,9 +23,10 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import os
 import re
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, NamedTuple
 
 from clip2point.datasets.shapenet import ExcludedEntry, ShapeNetEntry, ShapeNetIndex
 from clip2point.errors import ConfigError
@@ -46,8 +47,9 @@ def check_object_id(object_id: Any, where: str) -> str:
     return object_id
 
 
-def read_manifest_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(``FILE row N`` for messages, row) for each row of a JSONL or CSV manifest."""
+def read_manifest_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line or row number, row) for each row of a JSONL or CSV manifest; :func:`manifest_where`
+    turns the number into ``FILE line N`` / ``FILE row N`` for messages."""
     suffix = path.suffix.lower()
     if not path.is_file():
         raise ConfigError(f"{path}: manifest not found; pass --manifest a .jsonl or .csv file")
@@ -62,7 +64,7 @@ def read_manifest_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
                     raise ConfigError(f"{path} line {number}: not a JSON object ({exc.msg})") from exc
                 if not isinstance(row, dict):
                     raise ConfigError(f"{path} line {number}: expected a JSON object with 'id' and 'path'")
-                yield f"{path} line {number}", row
+                yield number, row
     elif suffix == ".csv":
         with path.open(encoding="utf-8", newline="") as f:
             reader = csv.DictReader(f)
@@ -70,43 +72,98 @@ def read_manifest_rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
             if missing:
                 raise ConfigError(f"{path}: the CSV header lacks {' and '.join(missing)}; it needs id,path[,label,split]")
             for number, row in enumerate(reader, start=2):
-                yield f"{path} row {number}", {k: v for k, v in row.items() if k is not None and v not in (None, "")}
+                yield number, {k: v for k, v in row.items() if k is not None and v not in (None, "")}
     else:
         raise ConfigError(f"{path}: manifest must be .jsonl, .ndjson or .csv; got {suffix or 'no suffix'!r}")
+
+
+def manifest_where(path: Path, number: int) -> str:
+    return f"{path} {'row' if path.suffix.lower() == '.csv' else 'line'} {number}"
+
+
+class _Row(NamedTuple):
+    """A checked manifest row, held (instead of the row's dict) until the labels are numbered."""
+
+    object_id: str
+    label: str  # "" when the row names none
+    split: str
+    path: str
+    root: str | None
+    metadata: tuple[tuple[str, str], ...]
+    number: int
+
+
+class _Folders:
+    """One ``Path`` per folder under ``base`` the meshes lie in, shared by its meshes: a Path holds
+    its parts and string (~300 bytes), and 800,000 rows name far fewer folders (Objaverse: 160)."""
+
+    def __init__(self, base: Path) -> None:
+        self.base, self._known = base, dict[str, Path]()
+
+    def folder(self, relative: str) -> Path:
+        found = self._known.get(relative)
+        if found is None:
+            found = self._known[relative] = self.base / relative
+        return found
+
+    def file(self, relative: str) -> tuple[Path, Path, str]:
+        """The file's folder, its Path and, for ``stat``, its string (not cached on the Path:
+        that would hold another copy of it per object)."""
+        head, name = os.path.split(relative)
+        folder = self.folder(head)
+        return folder, folder / name, os.path.join(str(folder), name)
+
+
+def _checked_rows(path: Path) -> list[_Row]:
+    """Every row of the manifest, checked, as a compact record; equal strings (labels, splits,
+    metadata) shared, since a collection repeats them across its rows."""
+    rows: list[_Row] = []
+    seen: set[str] = set()
+    shared: dict[Any, Any] = {}
+    for number, row in read_manifest_rows(path):
+        object_id = check_object_id(row.get("id"), manifest_where(path, number))
+        if object_id in seen:
+            first = next(n for n, r in read_manifest_rows(path) if r.get("id") == object_id)
+            raise ConfigError(f"{manifest_where(path, number)}: id {object_id!r} is already used by "
+                              f"{manifest_where(path, first)}; ids must be unique")
+        seen.add(object_id)
+        for column in ("path", "label", "split", "root"):
+            if column in row and not (isinstance(row[column], str) and row[column].strip()):
+                raise ConfigError(f"{manifest_where(path, number)}: {column} must be a non-empty string; "
+                                  f"got {row[column]!r}")
+        if "path" not in row:
+            raise ConfigError(f"{manifest_where(path, number)}: no 'path' (the mesh file, relative to the manifest "
+                              "or absolute)")
+        metadata = tuple(sorted((k, json.dumps(v) if not isinstance(v, str) else v)
+                                for k, v in row.items() if k not in MANIFEST_COLUMNS))
+        label, split = row.get("label", ""), row.get("split", "train")
+        rows.append(_Row(object_id, shared.setdefault(label, label), shared.setdefault(split, split), row["path"],
+                         row.get("root"), shared.setdefault(metadata, metadata), number))
+    return rows
 
 
 def build_manifest_index(path: str | Path) -> tuple[ShapeNetIndex, tuple[str, ...]]:
     """The index of a manifest and its class names (sorted labels; label = position)."""
     path = Path(path)
-    rows: list[tuple[str, dict[str, Any]]] = []
-    seen: dict[str, str] = {}
-    for where, row in read_manifest_rows(path):
-        object_id = check_object_id(row.get("id"), where)
-        if object_id in seen:
-            raise ConfigError(f"{where}: id {object_id!r} is already used by {seen[object_id]}; ids must be unique")
-        seen[object_id] = where
-        for column in ("path", "label", "split", "root"):
-            if column in row and not (isinstance(row[column], str) and row[column].strip()):
-                raise ConfigError(f"{where}: {column} must be a non-empty string; got {row[column]!r}")
-        if "path" not in row:
-            raise ConfigError(f"{where}: no 'path' (the mesh file, relative to the manifest or absolute)")
-        rows.append((where, row))
-    class_names = tuple(sorted({row["label"] for _, row in rows if "label" in row}))
+    rows = _checked_rows(path)
+    listed = len(rows)
+    class_names = tuple(sorted({row.label for row in rows if row.label}))
     labels = {name: number for number, name in enumerate(class_names)}
+    folders = _Folders(path.parent)
     entries, failed = [], []
-    for where, row in sorted(rows, key=lambda item: item[1]["id"]):
-        mesh = path.parent / row["path"]
-        name, split = row.get("label", ""), row.get("split", "train")
-        if not mesh.is_file():
-            failed.append(ExcludedEntry(row["id"], name, split, f"{where}: mesh {mesh} does not exist"))
+    rows.sort(key=lambda row: row.object_id, reverse=True)
+    while rows:  # smallest id first; each row is dropped as its entry is made
+        row = rows.pop()
+        folder, mesh, mesh_str = folders.file(row.path)
+        if not os.path.isfile(mesh_str):
+            failed.append(ExcludedEntry(row.object_id, row.label, row.split,
+                                        f"{manifest_where(path, row.number)}: mesh {mesh} does not exist"))
             continue
-        root = path.parent / row["root"] if "root" in row else mesh.parent
-        metadata = tuple(sorted((k, json.dumps(v) if not isinstance(v, str) else v)
-                                for k, v in row.items() if k not in MANIFEST_COLUMNS))
-        entries.append(ShapeNetEntry(row["id"], name, row["id"], split, labels.get(name, UNLABELLED), mesh,
-                                     root, metadata))
+        root = folder if row.root is None else folders.folder(row.root)
+        entries.append(ShapeNetEntry(row.object_id, row.label, row.object_id, row.split,
+                                     labels.get(row.label, UNLABELLED), mesh, root, row.metadata))
     index = ShapeNetIndex(path, tuple(entries), (), tuple(failed), 0)
-    log.info("%s: %d rows -> %d to render, %d failed before rendering (mesh absent)", path, len(rows),
+    log.info("%s: %d rows -> %d to render, %d failed before rendering (mesh absent)", path, listed,
              len(entries), len(failed))
     return index, class_names
 
@@ -149,18 +206,18 @@ def build_objaverse_index(root: str | Path, *, lvis: bool = False) -> tuple[Shap
     wanted = sorted(category_of) if lvis else sorted(paths)
     split = "test" if lvis else "train"
     entries, failed = [], []
+    folders, real_root = _Folders(root), root.resolve()
     for uid in wanted:
-        where = f"{paths_file} uid {uid!r}"
-        check_object_id(uid, where)
+        check_object_id(uid, f"{paths_file} uid {uid!r}")
         category = category_of.get(uid, "")
         relative = paths.get(uid)
         if not isinstance(relative, str) or not relative:
             failed.append(ExcludedEntry(uid, category, split, "in lvis-annotations.json but not in object-paths.json"))
             continue
-        mesh = root / relative
-        if Path(relative).is_absolute() or not mesh.resolve().is_relative_to(root.resolve()):
-            failed.append(ExcludedEntry(uid, category, split, f"{where}: path {relative!r} leaves {root}"))
-        elif not mesh.is_file():
+        _, mesh, mesh_str = folders.file(relative)
+        if os.path.isabs(relative) or not Path(os.path.realpath(mesh_str)).is_relative_to(real_root):
+            failed.append(ExcludedEntry(uid, category, split, f"{paths_file} uid {uid!r}: path {relative!r} leaves {root}"))
+        elif not os.path.isfile(mesh_str):
             failed.append(ExcludedEntry(uid, category, split, f"listed in object-paths.json but {mesh} is not "
                                         "downloaded"))
         else:

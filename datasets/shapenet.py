@@ -31,7 +31,7 @@ PAPER_SKIP_KEYS: frozenset[str] = frozenset({
 })
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ShapeNetEntry:
     """One model to render. ``object_id`` is ``SYNSET-MODEL_ID`` (the split line minus ``.npy``).
 

@@ -24,7 +24,7 @@ import os
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import h5py
 
@@ -38,6 +38,7 @@ from clip2point.datasets.shard_format import (
     ShardLayout,
     write_shard_file,
 )
+from clip2point.datasets.index_stream import IndexTally, ListSpool, WrittenIndex, write_sorted_object
 from clip2point.datasets.shard_folder import ShardFolder, read_marker
 from clip2point.datasets.shard_folder import read_versioned_json as _read_versioned_json
 from clip2point.datasets.shard_records import (
@@ -199,41 +200,64 @@ def read_config(folder: Path) -> dict[str, Any] | None:
     return ShardFolder(folder).config()
 
 
-def collect_index(folder: str | Path) -> dict[str, Any]:
-    """The index of a folder from its markers, ``skipped.json`` and ``config.json``, in memory."""
+def _shard_folder(folder: str | Path) -> Path:
     folder = Path(folder)
     if not folder.is_dir():
         raise ShardError(folder, "is a file, not a shard folder; pass the folder that holds the shard-*.h5 files"
                          if folder.exists() else "shard folder not found")
-    config = read_config(folder)
-    shards, objects, failures, class_names = [], [], [], None
+    return folder
+
+
+_IndexParts = tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]], Any]
+_INDEX_LISTS = ("failures", "objects", "shards")  # the members that grow with the folder
+
+
+def _index_parts(folder: Path) -> Iterator[_IndexParts]:
+    """Per completed shard, in id order, what the index lists of it: its summary, its object
+    records (plus ``shard_id`` and ``row``), its failure records (plus ``shard_id``) and its
+    class names. One marker is read at a time."""
     for shard_id in sorted(completed_shard_ids(folder)):
         marker = read_marker(folder / marker_name(shard_id))
-        shards.append({k: marker.get(k) for k in ("shard_id", "file", "sha256", "bytes", "shapes", "stats")}
-                      | {"num_objects": len(marker["objects"]), "num_failures": len(marker["failures"])})
-        objects += [dict(o, shard_id=shard_id, row=row) for row, o in enumerate(marker["objects"])]
-        failures += [dict(f, shard_id=shard_id) for f in marker["failures"]]
-        class_names = marker.get("class_names") or class_names
-    skipped = read_skipped(folder) + [f for f in failures if f["status"] == "skipped"]
-    failed = [f for f in failures if f["status"] == "failed"]
-    _refuse_duplicate_objects(folder, objects + failed + skipped)
-    return {
-        "format": INDEX_FORMAT,
-        "schema_version": SCHEMA_VERSION,
-        "config": config["config"] if config else None,
-        "code_version": config.get("code_version") if config else None,
-        "class_names": class_names,
-        "shards": shards,
-        "objects": objects,
-        "failures": failed,
-        "skipped": sorted(skipped, key=lambda s: s["object_id"]),
-        "counts": _counts(shards, objects, failed, skipped),
-    }
+        shard = ({k: marker.get(k) for k in ("shard_id", "file", "sha256", "bytes", "shapes", "stats")}
+                 | {"num_objects": len(marker["objects"]), "num_failures": len(marker["failures"])})
+        yield (shard, [dict(o, shard_id=shard_id, row=row) for row, o in enumerate(marker["objects"])],
+               [dict(f, shard_id=shard_id) for f in marker["failures"]], marker.get("class_names"))
 
 
-def _refuse_duplicate_objects(folder: Path, records: list[dict[str, Any]]) -> None:
+def _index_head(config: dict[str, Any] | None, tally: IndexTally) -> dict[str, Any]:
+    """Every member of the index but the per-shard and per-object lists."""
+    return {"format": INDEX_FORMAT, "schema_version": SCHEMA_VERSION, "config": config["config"] if config else None,
+            "code_version": config.get("code_version") if config else None, "class_names": tally.class_names,
+            "skipped": tally.sorted_skipped(), "counts": tally.counts()}
+
+
+def collect_index(folder: str | Path) -> dict[str, Any]:
+    """The index of a folder from its markers, ``skipped.json`` and ``config.json``, in memory."""
+    folder = _shard_folder(folder)
+    config, tally = read_config(folder), IndexTally(read_skipped(folder))
+    shards, objects, failures = [], [], []
+    for shard, shard_objects, shard_failures, class_names in _index_parts(folder):
+        shards.append(shard)
+        objects += shard_objects
+        failures += tally.add(shard, shard_objects, shard_failures, class_names)
+    _refuse_duplicate_objects(folder, tally)
+    return _index_head(config, tally) | {"shards": shards, "objects": objects, "failures": failures}
+
+
+def _refuse_duplicate_objects(folder: Path, tally: IndexTally) -> None:
+    """``ShardError`` when an id is listed twice (objects, failures, skips). The tally kept only
+    hashes; the ids behind a repeated hash are found by reading the markers again (rare)."""
+    suspects = tally.duplicate_suspects()
+    if not suspects:
+        return
     where: dict[str, list[Any]] = {}
-    for rec in records:
+    late: list[dict[str, Any]] = []  # the order the message lists places in: objects, failures, skips
+    for _, objects, failures, _ in _index_parts(folder):
+        late += [f for f in failures if f["status"] == "failed" and hash(f["object_id"]) in suspects]
+        for rec in objects:
+            if hash(rec["object_id"]) in suspects:
+                where.setdefault(rec["object_id"], []).append(rec["shard_id"])
+    for rec in late + [s for s in tally.skipped if hash(s["object_id"]) in suspects]:
         where.setdefault(rec["object_id"], []).append(rec.get("shard_id", SKIPPED_NAME))
     dupes = {k: v for k, v in where.items() if len(v) > 1}
     if dupes:
@@ -242,25 +266,31 @@ def _refuse_duplicate_objects(folder: Path, records: list[dict[str, Any]]) -> No
                          "shards from different partitions of the object list were mixed")
 
 
-def _counts(shards: list, objects: list, failed: list, skipped: list) -> dict[str, Any]:
-    def tally(key: str) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for o in objects:
-            out[str(o[key])] = out.get(str(o[key]), 0) + 1
-        return dict(sorted(out.items()))
+def build_index(folder: str | Path) -> WrittenIndex:
+    """Aggregate markers + ``skipped.json`` into ``index.json`` (atomically) and return it.
 
-    return {"shards": len(shards), "objects": len(objects), "failed": len(failed), "skipped": len(skipped),
-            "splits": tally("split"), "synsets": tally("synset"),
-            "bytes": sum(int(s["bytes"] or 0) for s in shards)}
-
-
-def build_index(folder: str | Path) -> dict[str, Any]:
-    """Aggregate markers + ``skipped.json`` into ``index.json`` (atomically) and return it."""
-    index = collect_index(folder)
-    write_json_atomic(Path(folder) / INDEX_NAME, index)
-    log.info("index of %s: %d shards, %d objects, %d failed, %d skipped", folder, index["counts"]["shards"],
-             index["counts"]["objects"], index["counts"]["failed"], index["counts"]["skipped"])
-    return index
+    Streamed: one marker is read at a time and its records are encoded into temporary files, so
+    memory stays at one shard plus 8 bytes per object (the duplicate check) and the counts; the
+    bytes are those ``write_json_atomic(path, collect_index(folder))`` writes."""
+    folder = _shard_folder(folder)
+    config, tally = read_config(folder), IndexTally(read_skipped(folder))
+    spools = {name: ListSpool(folder) for name in _INDEX_LISTS}
+    try:
+        for shard, objects, failures, class_names in _index_parts(folder):
+            spools["shards"].add(shard)
+            spools["objects"].extend(objects)
+            spools["failures"].extend(tally.add(shard, objects, failures, class_names))
+        _refuse_duplicate_objects(folder, tally)
+        head = _index_head(config, tally)
+        with atomic_path(folder / INDEX_NAME) as tmp, tmp.open("w", encoding="utf-8") as out:
+            write_sorted_object(out, head | spools)
+    finally:
+        for spool in spools.values():
+            spool.close()
+    counts = head["counts"]
+    log.info("index of %s: %d shards, %d objects, %d failed, %d skipped", folder, counts["shards"],
+             counts["objects"], counts["failed"], counts["skipped"])
+    return WrittenIndex(head, _INDEX_LISTS, lambda: load_index(folder))
 
 
 def load_index(folder: str | Path) -> dict[str, Any]:

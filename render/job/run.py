@@ -14,6 +14,7 @@ index   ``index.json`` aggregates the markers; ``report.json`` says what this ru
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from dataclasses import dataclass, field
@@ -48,12 +49,16 @@ class JobPlan:
     root: Path
     tasks: tuple[ShardTask, ...]
     skipped: tuple[ObjectFailure, ...]
-    lookup: RetryLookup
     class_names: tuple[str, ...] = ()
 
     @property
     def num_objects(self) -> int:
         return sum(t.num_objects for t in self.tasks)
+
+    def lookup(self) -> RetryLookup:
+        """Every planned object by id, for ``--retry-failed``: made when asked, since two dicts
+        over an 800,000-object plan would be held by every run for the few that retry."""
+        return RetryLookup((e for t in self.tasks for e in t.entries), (f for t in self.tasks for f in t.failures))
 
 
 @dataclass
@@ -122,7 +127,7 @@ def plan_job(config: RenderJobConfig) -> JobPlan:
         tasks.append(ShardTask(shard_id, tuple(i for i in chunk if not isinstance(i, ObjectFailure)),
                                tuple(i for i in chunk if isinstance(i, ObjectFailure))))
     skipped = tuple(_failure(x, "skipped") for x in index.skipped)
-    return JobPlan(index.root, tuple(tasks), skipped, RetryLookup(index.entries, pre_failed), class_names)
+    return JobPlan(index.root, tuple(tasks), skipped, class_names)
 
 
 def source_index(config: RenderJobConfig) -> tuple[ShapeNetIndex, tuple[str, ...]]:
@@ -137,9 +142,8 @@ def source_index(config: RenderJobConfig) -> tuple[ShapeNetIndex, tuple[str, ...
 
 def job_source(config: RenderJobConfig, plan: JobPlan) -> dict[str, Any]:
     """What ``config.json`` records of the source (see ``datasets.shard_folder``)."""
-    objects = [(item.object_id, item.split) for task in plan.tasks for item in (*task.entries, *task.failures)]
-    objects += [(item.object_id, item.split) for item in plan.skipped]
-    return source_record(config.source, config.source_root, objects)
+    items = itertools.chain((i for task in plan.tasks for i in (*task.entries, *task.failures)), plan.skipped)
+    return source_record(config.source, config.source_root, ((item.object_id, item.split) for item in items))
 
 
 def _failure(entry: ExcludedEntry, status: str) -> ObjectFailure:
@@ -207,7 +211,7 @@ def run_render_job(
     _execute(worker, pending, report, workers=workers, backend=backend, progress=progress)
     if retry_failed:
         first_id = max([t.shard_id for t in plan.tasks] + sorted(folder.done_ids()), default=-1) + 1
-        retries = retry_shard_tasks(folder, plan.lookup, first_id=first_id, objects_per_shard=config.objects_per_shard)
+        retries = retry_shard_tasks(folder, plan.lookup(), first_id=first_id, objects_per_shard=config.objects_per_shard)
         log.info("retrying %d failed objects in %d new shards", sum(t.num_objects for t in retries), len(retries))
         _execute(worker, retries, report, workers=workers, backend=backend, progress=progress)
     folder.supersede_retried()  # also after re-rendering a set-aside shard whose failures a retry shard superseded
