@@ -47,9 +47,14 @@ def test_worker_count_must_be_positive(tmp_path: Path) -> None:
         run_render_job(small_config(tmp_path / "out", limit=1), workers=0, progress=False)
 
 
-@pytest.mark.parametrize(("num_nodes", "node_rank"), [(0, 0), (2, 2), (2, -1)])
-def test_node_split_is_validated_before_any_file_is_written(tmp_path: Path, num_nodes: int, node_rank: int) -> None:
-    with pytest.raises(ConfigError, match=rf"need --num-nodes >= 1 .*; got {num_nodes} and {node_rank}"):
+@pytest.mark.parametrize(("num_nodes", "node_rank", "message"), [
+    (0, 0, r"--num-nodes must be an integer >= 1; got 0$"),
+    (2, 2, r"--node-rank must be an integer in \[0, 1\]; got 2 \(a rank of --num-nodes 2\)"),
+    (2, -1, r"--node-rank must be an integer in \[0, 1\]; got -1 \(a rank of --num-nodes 2\)"),
+])
+def test_node_split_is_validated_before_any_file_is_written(tmp_path: Path, num_nodes: int, node_rank: int,
+                                                            message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
         run_render_job(small_config(tmp_path / "out"), num_nodes=num_nodes, node_rank=node_rank, progress=False)
     assert not (tmp_path / "out").exists()
 

@@ -36,6 +36,7 @@ from clip2point.render.backends import check_execution, run_shards, threads_per_
 from clip2point.render.job.config import RenderJobConfig, default_cache_dir
 from clip2point.render.retry import RetryLookup, retry_shard_tasks
 from clip2point.render.worker import STAGES, RenderWorker, ShardOutcome, ShardTask
+from clip2point.validation import check_int
 
 __all__ = ["RenderJobConfig", "JobPlan", "JobReport", "plan_job", "node_tasks", "run_render_job", "synthetic_source"]
 
@@ -151,8 +152,9 @@ def _failure(entry: ExcludedEntry, status: str) -> ObjectFailure:
 
 
 def check_nodes(num_nodes: int, node_rank: int) -> None:
-    if num_nodes < 1 or not 0 <= node_rank < num_nodes:
-        raise ConfigError(f"need --num-nodes >= 1 and 0 <= --node-rank < --num-nodes; got {num_nodes} and {node_rank}")
+    """``--num-nodes`` >= 1 and ``--node-rank`` one of its ranks (the common sentences)."""
+    check_int(num_nodes, "--num-nodes", low=1)
+    check_int(node_rank, "--node-rank", low=0, high=num_nodes - 1, hint=f"a rank of --num-nodes {num_nodes}")
 
 
 def node_tasks(tasks: Iterable[ShardTask], *, num_nodes: int, node_rank: int) -> list[ShardTask]:
