@@ -25,12 +25,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import re
+import shutil
 import time
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
-from clip2point.atomic_io import set_aside, sha256_file, write_json_atomic
+from clip2point.atomic_io import atomic_path, set_aside, sha256_file, write_json_atomic
 from clip2point.datasets.shard_format import SCHEMA_VERSION, ObjectFailure, open_shard
 from clip2point.datasets.shard_records import (
     CONFIG_NAME, INDEX_NAME, MARKER_FORMAT, MARKER_RE, SKIPPED_NAME, Marker, SetAside, marker_name, shard_file_name,
@@ -153,6 +155,16 @@ class ShardFolder:
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         paths = [self.shard_path(shard_id), self.marker_path(shard_id)]
         return SetAside(shard_id, problem, tuple(set_aside(p, stamp) for p in paths if p.exists()))
+
+    def take_shard(self, source: "ShardFolder", shard_id: int, file: str | None) -> None:
+        """Place ``source``'s checked copy of a shard here (``shards merge``): the file first (a hard
+        link when the filesystem allows, else a copy), the marker last, each atomically. The marker
+        is copied as the bytes that were checked, not decoded and encoded again: a merge that held
+        every marker at once cost ~4.5 KB per object."""
+        if file:
+            _link_or_copy(source.path / file, self.path / file)
+        with atomic_path(self.marker_path(shard_id)) as tmp:
+            shutil.copyfile(source.marker_path(shard_id), tmp)
 
     def set_aside_damaged(self, shard_ids: Iterable[int], *,
                           checksum: bool = True) -> tuple[list[SetAside], dict[int, tuple[ObjectFailure, ...]]]:
@@ -309,6 +321,15 @@ class ShardFolder:
     def is_shard_folder(self) -> bool:
         """Whether the folder holds a generation job's output (shards, markers, index or skip list)."""
         return self.holds_shards() or (self.path / INDEX_NAME).is_file() or (self.path / SKIPPED_NAME).is_file()
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    """Atomically place ``src`` at ``dst`` (a hard link when possible, else a copy)."""
+    with atomic_path(dst) as tmp:
+        try:
+            os.link(src, tmp)
+        except OSError:
+            shutil.copyfile(src, tmp)
 
 
 def source_record(kind: str, root: Path | None, objects: Iterable[tuple[str, str]]) -> dict[str, Any]:

@@ -13,17 +13,15 @@ warning), else the merge stops naming the damaged file.
 from __future__ import annotations
 
 import logging
-import os
-import shutil
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from clip2point.atomic_io import atomic_path
 from clip2point.datasets.shard_config import config_differences, ensure_job_config
+from clip2point.datasets.shard_folder import ShardFolder
 from clip2point.datasets.shard_format import ObjectFailure
 from clip2point.datasets.shards import (
     CONFIG_NAME, build_index, completed_shard_ids, marker_name, read_config, read_marker, read_skipped,
-    set_aside_shard, shard_problem, write_skipped,
+    shard_problem, write_skipped,
 )
 from clip2point.errors import ConfigError, ShardError
 
@@ -54,30 +52,17 @@ def common_config(folders: Sequence[Path]) -> dict[str, Any]:
     return first
 
 
-def link_or_copy(src: Path, dst: Path) -> None:
-    """Atomically place ``src`` at ``dst`` (a hard link when possible, else a copy)."""
-    with atomic_path(dst) as tmp:
-        try:
-            os.link(src, tmp)
-        except OSError:
-            shutil.copyfile(src, tmp)
-
-
 Copy = tuple[Path, dict[str, Any]]  # (folder, marker) of one copy of a shard
 
 
 def _take_shard(source: Path, out: Path, shard_id: int, file: str | None, *, replaces_damaged: bool) -> None:
-    """Place a checked shard in ``out``: file first, marker last (a damaged copy already in
-    ``out`` is set aside first, not overwritten). The marker is copied as the bytes that were
-    checked, not held from the check and encoded again: that held every marker of the merge at
-    once (~4.5 KB per object) and encoded every object record a second time."""
+    """Place a checked shard in ``out`` through its folder (a damaged copy already in ``out`` is
+    set aside first, not overwritten)."""
+    folder = ShardFolder(out)
     if replaces_damaged:
         log.warning("%s: damaged copy of shard %d set aside as %s", out, shard_id,
-                    " and ".join(p.name for p in set_aside_shard(out, shard_id)))
-    if file:
-        link_or_copy(source / file, out / file)
-    with atomic_path(out / marker_name(shard_id)) as tmp:
-        shutil.copyfile(source / marker_name(shard_id), tmp)
+                    " and ".join(p.name for p in folder.set_aside(shard_id).moved))
+    folder.take_shard(ShardFolder(source), shard_id, file)
 
 
 def _copies(folders: Sequence[Path], shard_id: int, done: Sequence[set[int]]) -> list[Copy]:

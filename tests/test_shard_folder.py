@@ -169,3 +169,16 @@ def test_no_module_outside_the_owner_edits_a_marker_in_place() -> None:
                         and target.slice.value in MARKER_KEYS and "marker" in ast.unparse(target.value).lower()):
                     found.append(f"{name}:{node.lineno}: {ast.unparse(target)}")
     assert [f for f in found if f.split(":")[0] not in OWNER] == []
+
+
+def test_no_module_outside_the_owner_writes_a_marker_file() -> None:
+    """A marker file is written only by the owner: no ``write_json_atomic``/``atomic_path`` of a
+    path naming a marker elsewhere (``shards merge`` asks ``ShardFolder.take_shard``)."""
+    writers = {"write_json_atomic", "atomic_path"}
+    found = []
+    for name, path in discover_modules().items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and node.args and ast.unparse(node.func).split(".")[-1] in writers
+                    and "marker" in ast.unparse(node.args[0]).lower()):
+                found.append(f"{name}:{node.lineno}: {ast.unparse(node)}")
+    assert [f for f in found if f.split(":")[0] not in OWNER] == []
