@@ -230,8 +230,10 @@ def content_hash(arrays: Mapping[str, np.ndarray]) -> str:
     return digest.hexdigest()
 
 
-def stack_objects(objects: list[RenderedObject], hashes: list[str]) -> dict[str, np.ndarray]:
-    """Stack the objects' fields into [K, ...] arrays, refusing mixed view counts or sizes."""
+def stack_objects(objects: list[RenderedObject], hashes: list[str],
+                  skip: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
+    """Stack the objects' fields into [K, ...] arrays, refusing mixed view counts or sizes
+    (``skip``: array fields the caller writes object by object, left unstacked)."""
     first = objects[0]
     for obj in objects[1:]:
         for name in ("rgb", "points"):
@@ -240,7 +242,7 @@ def stack_objects(objects: list[RenderedObject], hashes: list[str]) -> dict[str,
                     f"objects in one shard must share shapes: {obj.object_id} has {name} "
                     f"{getattr(obj, name).shape}, {first.object_id} has {getattr(first, name).shape}"
                 )
-    stacked = {name: np.stack([getattr(o, name) for o in objects]) for name in ARRAY_FIELDS}
+    stacked = {name: np.stack([getattr(o, name) for o in objects]) for name in ARRAY_FIELDS if name not in skip}
     stacked["label"] = np.array([int(o.label) for o in objects], dtype=np.int64)
     for name in ("object_id", "synset", "split") + OPTIONAL_STRING_FIELDS:
         stacked[name] = np.array([str(getattr(o, name)) for o in objects], dtype=object)
@@ -248,19 +250,26 @@ def stack_objects(objects: list[RenderedObject], hashes: list[str]) -> dict[str,
     return stacked
 
 
+_BIG = ("rgb", "depth", "points")  # the arrays a ShardLayout stores
+
+
 def write_shard_file(h5: h5py.File, objects: list[RenderedObject], hashes: list[str], attrs: Mapping[str, Any],
                      layout: ShardLayout) -> None:
     """Fill an open, empty file (``hashes``: each object's ``content_hash()``). No timestamps are
-    stored, so equal inputs give equal bytes. A ``gzip-isal`` array is created empty and filled
-    with chunks we compress (``write_direct_chunks``); the others HDF5 compresses itself."""
-    stacked = stack_objects(objects, hashes)
+    stored, so equal inputs give equal bytes. Arrays whose codec is ``none`` or ``gzip-isal`` are
+    written chunk by chunk from each object (``write_direct_chunks``); HDF5 compresses the others."""
+    direct = tuple(name for name in _BIG if writes_own_chunks(getattr(layout, name)))
+    stacked = stack_objects(objects, hashes, skip=direct)
     for name in ARRAY_FIELDS + ("label",):
-        arr = stacked[name]
-        kwargs = layout.dataset_kwargs(name, arr) if name in ("rgb", "depth", "points") else {}
-        if name in ("rgb", "depth", "points") and writes_own_chunks(getattr(layout, name)):
-            arr = arr.astype(arr.dtype.newbyteorder("<"), copy=False)
-            write_direct_chunks(h5.create_dataset(name, arr.shape, arr.dtype, track_times=False, **kwargs), arr)
+        if name in direct:
+            rows = [getattr(o, name).astype(getattr(o, name).dtype.newbyteorder("<"), copy=False) for o in objects]
+            shape = (len(rows),) + rows[0].shape
+            kwargs = layout.dataset_kwargs(name, np.empty((0,) + shape[1:], rows[0].dtype))
+            dataset = h5.create_dataset(name, shape, rows[0].dtype, track_times=False, **kwargs)
+            write_direct_chunks(dataset, rows, getattr(layout, name))
         else:
+            arr = stacked[name]
+            kwargs = layout.dataset_kwargs(name, arr) if name in _BIG else {}
             h5.create_dataset(name, data=arr, track_times=False, **kwargs)
     for name in STRING_FIELDS + OPTIONAL_STRING_FIELDS:
         h5.create_dataset(name, data=stacked[name], dtype=STR_DTYPE, track_times=False)

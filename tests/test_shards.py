@@ -471,3 +471,16 @@ def test_isal_codec_on_every_array_and_chunking(tmp_path: Path, chunk: str) -> N
 def test_isal_codec_refuses_byte_shuffle() -> None:
     with pytest.raises(ConfigError, match=r"shard codec gzip-isal cannot be combined with byte shuffle"):
         shard_format.ShardLayout(shuffle=True)
+
+
+@pytest.mark.parametrize("chunk", ["view", "object"])
+def test_raw_arrays_written_chunk_by_chunk_are_the_bytes_hdf5_writes(tmp_path: Path, chunk: str,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """``none`` arrays go to HDF5 as finished chunks, object by object: the file is byte for byte
+    the one HDF5 writes from the stacked arrays."""
+    layout = shard_format.ShardLayout(depth="none", chunk=chunk)
+    objs = make_objects(0, 3)
+    ours = write_shard(tmp_path / "ours", 0, objs, [], attrs=ATTRS, layout=layout)
+    monkeypatch.setattr(shard_format, "writes_own_chunks", lambda codec: False)
+    hdf5 = write_shard(tmp_path / "hdf5", 0, objs, [], attrs=ATTRS, layout=layout)
+    assert ours.file.read_bytes() == hdf5.file.read_bytes()
