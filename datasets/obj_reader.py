@@ -119,16 +119,33 @@ def _vertex_arrays(text: str) -> tuple[np.ndarray, np.ndarray | None, np.ndarray
         return None  # trimesh rewrites these to "e" before parsing; float() would not
     arrays: dict[str, np.ndarray] = {}
     for key in ends:
-        rows = _RECORDS[key].findall(chunk)
-        width = len(rows[0].split())
-        flat = _numbers(" ".join(rows), np.float64)
-        if flat is None or len(flat) != len(rows) * width:
+        count, first_row, joined = _rows(chunk, key)
+        width = len(first_row.split())
+        flat = _numbers(joined, np.float64)
+        if flat is None or len(flat) != count * width:
             return None
-        arrays[key] = flat.reshape(len(rows), width)
+        arrays[key] = flat.reshape(count, width)
     v, vn, vt = arrays["v"], arrays.get("vn"), arrays.get("vt")
     if v.shape[1] != 3 or (vn is not None and vn.shape[1] != 3) or (vt is not None and vt.shape[1] not in (2, 3)):
         return None
     return v, vn, None if vt is None else vt[:, :2]
+
+
+def _rows(chunk: str, key: str) -> tuple[int, str, str]:
+    """How many ``key`` records ``chunk`` holds, the first one's fields, and all their fields
+    joined by whitespace: what trimesh's split on "\n{key} " gives. Where the records are one
+    block of lines with nothing else between them (the usual file), the block's own text with
+    each "\n{key} " replaced: two counts and a replace, not a regular expression and a list."""
+    head = f"\n{key} "
+    first = chunk.find(head)
+    end = chunk.find("\n", chunk.rfind(head) + 1)
+    block = chunk[first:end if end >= 0 else len(chunk)]
+    count = block.count(head)
+    if block.count("\n") == count:
+        line_end = block.find("\n", 1)
+        return count, block[len(head):line_end if line_end >= 0 else len(block)], block.replace(head, " ")
+    rows = _RECORDS[key].findall(chunk)
+    return len(rows), rows[0], " ".join(rows)
 
 
 def _faces(chunk: str) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None] | None:
@@ -140,10 +157,11 @@ def _faces(chunk: str) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None
     columns = len(sample.replace("/", " ").split())
     if not columns:
         return None
-    if not (_tokens_per_line("\n".join(lines)) == columns).all():
+    block = "\n".join(lines).replace("/", " ")  # whitespace is whitespace to fromstring
+    if not (_tokens_per_line(block) == columns).all():
         stripped = [line.strip() for line in lines]  # trimesh's slow path for mixed polygons
         return tm_obj._parse_faces_fallback(stripped)
-    array = _numbers(" ".join(lines).replace("/", " "), np.int64)
+    array = _numbers(block, np.int64)
     if array is None or len(array) != len(lines) * columns:
         return None
     array[array > 0] -= 1
@@ -162,7 +180,7 @@ def _numbers(text: str, dtype: type) -> np.ndarray | None:
 
 
 def _tokens_per_line(block: str) -> np.ndarray:
-    """``len(line.replace("/", " ").split())`` for every line of ``block``, in numpy: token
+    """``len(line.split())`` for every line of ``block`` ("/" counts as a space too), in numpy: token
     starts (a non-separator after a separator or at the start) counted between line breaks."""
     data = np.frombuffer(block.encode("ascii"), dtype=np.uint8)
     separator = _SEPARATOR[data]

@@ -56,6 +56,7 @@ CRAFTED = {
     "normals_only": "v 0 0 0\nv 1 0 0\nv 0 1 0\nvn 0 0 1\nvn 0 0 -1\nf 1//1 2//2 3//1\n",
     "negative_indices": "v 0 0 0\nv 1 0 0\nv 0 1 0\nv 1 1 1.5e-3\nf -4 -3 -2\nf 2 4 3\n",
     "uvw": "v 0 0 0\nv 1 0 0\nv 0 1 0\nvt 0 0 0\nvt 1 0 0.5\nvt 0 1 1\nf 1/1 2/2 3/3\n",
+    "interleaved_records": "v 0 0 0\nvt 0 0\nv 1 0 0\nvt 1 0\n# a comment\nv 0 1 0\nvt 0 1\nf 1/1 2/2 3/3\n",
     "uv_without_material": "v 0 0 0\nv 1 0 0\nv 0 1 0\nvt 0 0\nvt 1 0\nvt 0 1\nf 1/3 2/2 3/1\n# the end\n",
     "missing_library": "mtllib absent.mtl\nusemtl x\nv 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n",
     "one_material_named": "mtllib m.mtl\nusemtl red\nv 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\nf 3 2 1\n",
