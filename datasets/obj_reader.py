@@ -150,7 +150,7 @@ def _rows(chunk: str, key: str) -> tuple[int, str, str]:
 
 def _faces(chunk: str) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None] | None:
     """One material's faces as ``load_obj`` parses them: vertex, texture and normal indices."""
-    lines = _FACE_LINE.findall("\n" + chunk)
+    lines = _face_lines(chunk)
     if not lines:
         return None
     sample = lines[0].strip()
@@ -166,6 +166,16 @@ def _faces(chunk: str) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None
         return None
     array[array > 0] -= 1
     return tm_obj._parse_faces_vectorized(array=array, columns=columns, sample_line=sample)
+
+
+def _face_lines(chunk: str) -> list[str]:
+    """The text after the "f" of every line that starts with one (trimesh's ``^f`` split). A
+    chunk of nothing but such lines (the usual) is split at its line breaks, no regular
+    expression over it."""
+    text = "\n" + chunk.rstrip("\n")
+    if text.count("\n") == text.count("\nf"):
+        return text[2:].split("\nf")
+    return _FACE_LINE.findall("\n" + chunk)
 
 
 def _numbers(text: str, dtype: type) -> np.ndarray | None:
