@@ -108,3 +108,37 @@ def test_load_mesh_gives_the_same_mesh_through_either_reader(shared_data: Path, 
     np.testing.assert_array_equal(fast.mesh.faces, slow.mesh.faces)
     assert (fast.warnings, fast.texture_status, fast.texture_detail) == (slow.warnings, slow.texture_status,
                                                                         slow.texture_detail)
+
+
+def test_mixed_polygons_triangulate_exactly_as_trimesh_does() -> None:
+    """Faces of mixed sizes, each reference form, random indices (negative ones too): the numpy
+    path gives trimesh's ``_parse_faces_fallback`` arrays, or declines mixed forms."""
+    import random
+
+    from trimesh.exchange import obj as tm_obj
+
+    from clip2point.datasets.obj_reader import _polygon_faces, _tokens_per_line
+
+    rng = random.Random(1)
+    forms = {"v": "{}", "vt": "{}/{}", "vn": "{}//{}", "all": "{}/{}/{}"}
+
+    def ref(form: str) -> str:
+        return forms[form].format(*(rng.choice([rng.randint(1, 99), -rng.randint(1, 5)]) for _ in range(3)))
+
+    compared = 0
+    for _ in range(400):
+        form = rng.choice(sorted(forms))
+        lines = [" " + " ".join(ref(form) for _ in range(rng.choice([1, 2, 3, 4, 4, 5, 7]))) + rng.choice(["", "\t"])
+                 for _ in range(rng.randint(1, 10))]
+        if rng.random() < 0.1:
+            lines[0] += " " + ref(rng.choice(sorted(forms)))  # perhaps another form: then declined
+        got = _polygon_faces(lines, _tokens_per_line("\n".join(lines).replace("/", " ")))
+        want = tm_obj._parse_faces_fallback([line.strip() for line in lines])
+        if got is None:
+            continue
+        compared += 1
+        for ours, theirs in zip(got, want):
+            assert (ours is None) == (theirs is None)
+            if theirs is not None:
+                assert ours.dtype == theirs.dtype and ours.shape == theirs.shape and np.array_equal(ours, theirs)
+    assert compared > 300
