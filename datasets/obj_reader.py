@@ -67,7 +67,7 @@ def read_obj(path: Path, decoded: str, resolver: trimesh.resolvers.Resolver) -> 
     vertices = _vertex_arrays(text)
     if vertices is None:
         return None
-    face_tuples = tm_obj._group_by(tm_obj._preprocess_faces(text, False, False), True, False, False)
+    face_tuples = tm_obj._group_by(_preprocess_faces(text), True, False, False)
     chunks = []
     while face_tuples:  # load_obj pops: the last material's chunk comes first
         material, current_object, _, chunk = face_tuples.pop()
@@ -131,19 +131,52 @@ def _vertex_arrays(text: str) -> tuple[np.ndarray, np.ndarray | None, np.ndarray
     return v, vn, None if vt is None else vt[:, :2]
 
 
+_FACE_START = re.compile(r"\n(?:usemtl|o|f|g|s) ")
+
+
+def _preprocess_faces(text: str) -> list[tuple[str | None, str | None, str | None, str]]:
+    """trimesh's ``_preprocess_faces(text)`` (no object or group splits): (material, object,
+    group, face text) per ``usemtl`` section. The same code, except that where the face text
+    begins is one scan for any of its five keywords, not five scans of the text."""
+    found = _FACE_START.search(text)
+    f_start = found.start() if found else len(text)
+    f_end = text.find("\n", text.rfind("\nf ") + 3)
+    f_chunk = text[f_start:f_end] if f_end >= 0 else text[f_start:]
+    idx_mtl = np.array([m.start(0) for m in re.finditer("usemtl ", f_chunk)], dtype=int)
+    splits = np.unique(np.concatenate(([0, len(f_chunk)], idx_mtl)))
+    current_obj = current_mtl = current_group = None
+    face_tuples = []
+    for start, end in zip(splits[:-1], splits[1:]):
+        chunk = f_chunk[start:end].strip() + "\n"
+        if chunk.startswith("o "):
+            current_obj, chunk = chunk.split("\n", 1)
+            current_obj = current_obj[2:].strip()
+        elif chunk.startswith("usemtl"):
+            current_mtl, chunk = chunk.split("\n", 1)
+            current_mtl = current_mtl[6:].strip()
+        elif chunk.startswith("g "):
+            current_group, chunk = chunk.split("\n", 1)
+            current_group = current_group[2:].strip()
+        if chunk.startswith("f ") or "\nf" in chunk:
+            face_tuples.append((current_mtl, current_obj, current_group, chunk))
+    return face_tuples
+
+
 def _rows(chunk: str, key: str) -> tuple[int, str, str]:
     """How many ``key`` records ``chunk`` holds, the first one's fields, and all their fields
     joined by whitespace: what trimesh's split on "\n{key} " gives. Where the records are one
     block of lines with nothing else between them (the usual file), the block's own text with
-    each "\n{key} " replaced: two counts and a replace, not a regular expression and a list."""
+    each "\n{key} " replaced: one replace (and the length it lost counts the records), not a
+    regular expression and a list."""
     head = f"\n{key} "
     first = chunk.find(head)
     end = chunk.find("\n", chunk.rfind(head) + 1)
     block = chunk[first:end if end >= 0 else len(chunk)]
-    count = block.count(head)
-    if block.count("\n") == count:
+    joined = block.replace(head, " ")
+    if "\n" not in joined:  # every line of the block was a record
         line_end = block.find("\n", 1)
-        return count, block[len(head):line_end if line_end >= 0 else len(block)], block.replace(head, " ")
+        count = (len(block) - len(joined)) // (len(head) - 1)
+        return count, block[len(head):line_end if line_end >= 0 else len(block)], joined
     rows = _RECORDS[key].findall(chunk)
     return len(rows), rows[0], " ".join(rows)
 
@@ -217,8 +250,9 @@ def _face_lines(chunk: str) -> list[str]:
     chunk of nothing but such lines (the usual) is split at its line breaks, no regular
     expression over it."""
     text = "\n" + chunk.rstrip("\n")
-    if text.count("\n") == text.count("\nf"):
-        return text[2:].split("\nf")
+    lines = text[2:].split("\nf") if text.startswith("\nf") else []
+    if len(lines) == text.count("\n"):
+        return lines
     return _FACE_LINE.findall("\n" + chunk)
 
 

@@ -142,3 +142,14 @@ def test_mixed_polygons_triangulate_exactly_as_trimesh_does() -> None:
             if theirs is not None:
                 assert ours.dtype == theirs.dtype and ours.shape == theirs.shape and np.array_equal(ours, theirs)
     assert compared > 300
+
+
+@pytest.mark.parametrize("text", [*CRAFTED.values(), "v 0 0 0\n", "f 1 2 3\n", "\nusemtl a\nusemtl b\n",
+                                  "v 1 1 1\ns 1\ng x\no y\nusemtl m\nf 1 1 1\nusemtl n\nf 1 1 1\nusemtl m\n"])
+def test_face_sections_are_trimeshs(text: str) -> None:
+    from trimesh.exchange import obj as tm_obj
+
+    from clip2point.datasets.obj_reader import _preprocess_faces
+
+    text = "\n{}\n".format(text.strip())
+    assert _preprocess_faces(text) == tm_obj._preprocess_faces(text, False, False)
