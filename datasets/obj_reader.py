@@ -9,9 +9,12 @@ a ``^f`` split tried at every character); the numbers themselves are parsed in C
 What: :func:`read_obj` follows ``trimesh.exchange.obj.load_obj`` (trimesh 5.2) step by step and
 calls trimesh's own helpers for every decision that shapes the result (material parsing, chunks
 per ``usemtl``, the face columns' meaning, the vertex splitting along UV and normal seams of
-``unmerge_faces``, names, visuals, the scene graph); only the text scans are done differently:
-regular expressions that open with a literal newline, and the per-line token count in numpy.
-It also hands back the ``v`` records as written, so the loader does not parse them again.
+``unmerge_faces``, names, visuals, the scene graph); only the text scans are done differently
+(record blocks joined by one replace, face lines split at line breaks, one scan for the face
+section, the per-line token count and the triangulation of mixed polygons in numpy). It also
+hands back the ``v`` records as written, so the loader does not parse them again. It mirrors
+one trimesh release (``VERIFIED_TRIMESH``, the lock's): under another, it declines every file,
+and the tests that compare it with ``trimesh.load`` fail until it is checked again.
 
 Exactness is the contract (the shards' bytes depend on the vertex order, UVs and faces):
 anything this reader does not reproduce with certainty returns ``None`` and the caller uses
@@ -48,6 +51,10 @@ _SEPARATOR = np.zeros(256, dtype=bool)
 _SEPARATOR[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32, ord("/")]] = True
 
 
+VERIFIED_TRIMESH = "5.2."  # the release whose load_obj this module follows (requirements/lock.txt)
+_ACTIVE = trimesh.__version__.startswith(VERIFIED_TRIMESH)
+
+
 def is_plain(decoded: str) -> bool:
     """Whether :func:`read_obj` may read this file text: ASCII, "\n" the only line break, no
     backslash continuation, no tab after a ``v``. For such text ``str.splitlines`` and
@@ -63,6 +70,8 @@ def read_obj(path: Path, decoded: str, resolver: trimesh.resolvers.Resolver) -> 
     :func:`is_plain`), or ``None`` when the file is outside what this reader reproduces
     exactly; then the caller must use trimesh. The resolver is asked for nothing before the
     geometry has parsed, so a ``None`` leaves no asset read behind."""
+    if not _ACTIVE:
+        return None
     text = "\n{}\n".format(decoded.strip())
     vertices = _vertex_arrays(text)
     if vertices is None:

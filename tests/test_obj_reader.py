@@ -153,3 +153,12 @@ def test_face_sections_are_trimeshs(text: str) -> None:
 
     text = "\n{}\n".format(text.strip())
     assert _preprocess_faces(text) == tm_obj._preprocess_faces(text, False, False)
+
+
+def test_the_reader_declines_everything_under_another_trimesh(shared_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import clip2point.datasets.obj_reader as obj_reader
+
+    path = shared_data / "meshes/classic/spot.obj"
+    assert obj_reader.read_obj(path, path.read_text(), _resolver(path)) is not None
+    monkeypatch.setattr(obj_reader, "_ACTIVE", False)
+    assert obj_reader.read_obj(path, path.read_text(), _resolver(path)) is None
