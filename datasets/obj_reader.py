@@ -192,20 +192,20 @@ def _rows(chunk: str, key: str) -> tuple[int, str, str]:
 
 def _faces(chunk: str) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None] | None:
     """One material's faces as ``load_obj`` parses them: vertex, texture and normal indices."""
-    lines = _face_lines(chunk)
-    if not lines:
-        return None
-    sample = lines[0].strip()
+    joined = _face_text(chunk)
+    end = joined.find("\n")
+    sample = joined[:end if end >= 0 else len(joined)].strip()
     columns = len(sample.replace("/", " ").split())
     if not columns:
         return None
-    block = "\n".join(lines).replace("/", " ")  # whitespace is whitespace to fromstring
+    block = joined.replace("/", " ")  # whitespace is whitespace to fromstring
     pieces = _tokens_per_line(block)
     if not (pieces == columns).all():  # trimesh's slow path for mixed polygons, or ours where exact
+        lines = joined.split("\n")
         mixed = _polygon_faces(lines, pieces)
         return mixed if mixed is not None else tm_obj._parse_faces_fallback([line.strip() for line in lines])
     array = _numbers(block, np.int64)
-    if array is None or len(array) != len(lines) * columns:
+    if array is None or len(array) != len(pieces) * columns:
         return None
     array[array > 0] -= 1
     return tm_obj._parse_faces_vectorized(array=array, columns=columns, sample_line=sample)
@@ -254,15 +254,15 @@ def _polygon_faces(lines: list[str], pieces: np.ndarray
     return column(0), column(1) if has_vt else None, column(per_ref - 1) if has_vn else None
 
 
-def _face_lines(chunk: str) -> list[str]:
-    """The text after the "f" of every line that starts with one (trimesh's ``^f`` split). A
-    chunk of nothing but such lines (the usual) is split at its line breaks, no regular
-    expression over it."""
+def _face_text(chunk: str) -> str:
+    """The text after the "f" of every line that starts with one (trimesh's ``^f`` split),
+    joined by "\n". A chunk of nothing but such lines (the usual) is one replace of "\nf",
+    no regular expression and no list of lines."""
     text = "\n" + chunk.rstrip("\n")
-    lines = text[2:].split("\nf") if text.startswith("\nf") else []
-    if len(lines) == text.count("\n"):
-        return lines
-    return _FACE_LINE.findall("\n" + chunk)
+    joined = text.replace("\nf", "\n")
+    if len(text) - len(joined) == text.count("\n"):  # every line began with "f"
+        return joined[1:]
+    return "\n".join(_FACE_LINE.findall("\n" + chunk))
 
 
 def _numbers(text: str, dtype: type) -> np.ndarray | None:
