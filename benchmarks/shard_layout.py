@@ -38,6 +38,7 @@ CANDIDATES = (
     ShardLayout("gzip-4", "gzip-4", "none", chunk="view"),
     ShardLayout("none", "gzip-1", "none", chunk="view"),
     ShardLayout("none", "gzip-1", "none", chunk="object"),
+    ShardLayout("none", "gzip-isal", "none", chunk="view"),  # the default since 2026-12-02: gzip-1's filter, ISA-L's chunks
 )
 
 

@@ -18,9 +18,9 @@ from clip2point import __version__
 
 # Distributions whose release can change the bytes or numbers of an output: the generator's RNG
 # streams (numpy), the renderer (pyrender, PyOpenGL, trimesh's loaders, Pillow's decoders), the
-# shard writer (h5py + its HDF5), training and evaluation (torch, open_clip, timm, open3d's sampling).
+# shard writer (h5py + its HDF5, isal's deflate for depth chunks), training and evaluation (torch, open_clip, timm, open3d's sampling).
 BYTE_RELEVANT = (
-    "numpy", "torch", "trimesh", "h5py", "pillow", "pyrender", "PyOpenGL", "scipy",
+    "numpy", "torch", "trimesh", "h5py", "isal", "pillow", "pyrender", "PyOpenGL", "scipy",
     "open_clip_torch", "timm", "open3d",
 )
 

@@ -33,6 +33,7 @@ from clip2point.datasets.asset_guard import (
 )
 from clip2point.datasets import off_io
 from clip2point.datasets.obj_materials import has_material_library
+from clip2point.datasets.obj_reader import is_plain, read_obj
 from clip2point.datasets.shapenet import MESH_RELPATH
 from clip2point.errors import ConfigError, MeshLoadError
 
@@ -94,13 +95,21 @@ def load_mesh(path: str | Path, *, max_faces: int | None = None, asset_root: str
         raise ConfigError(f"max_faces must be a positive integer or None; got {max_faces}")
     path = Path(path)
     _check_file(path, budget)
-    text = _obj_text(path) if path.suffix.lower() == ".obj" else None
-    records = _vertex_records(path, text) if text is not None else None
+    decoded = _obj_source(path) if path.suffix.lower() == ".obj" else None
+    plain = decoded is not None and is_plain(decoded)
+    text = _canonical_text(decoded, plain) if decoded is not None else None
     if text is not None and max_faces is not None:  # no budget, nothing to check before parsing
         _check_face_budget(path, _obj_triangle_count(text), max_faces)
-    ledger = AssetLedger()
     root = Path(asset_root) if asset_root is not None else default_asset_root(path)
-    parts = _triangle_parts(path, _read_scene(path, root, budget, ledger), budget, ledger)
+    fast = _read_plain_obj(path, decoded, root, budget) if plain else None
+    if fast is not None:
+        scene, records, ledger = fast
+        _check_finite(path, records, "vertex ('v') records")
+    else:
+        records = _vertex_records(path, text) if text is not None else None
+        ledger = AssetLedger()
+        scene = _read_scene(path, root, budget, ledger)
+    parts = _triangle_parts(path, scene, budget, ledger)
     if text is not None and not has_material_library(text, ledger.served):
         _drop_visuals(parts)
     has_texture = any(_texture_images(p) for p in parts)
@@ -137,6 +146,21 @@ def obj_vertex_records(path: str | Path) -> np.ndarray:
     """The ``v`` records of an OBJ file exactly as written (x y z; optional colours dropped)."""
     path = Path(path)
     return _vertex_records(path, _obj_text(path))
+
+
+def _read_plain_obj(path: Path, decoded: str, root: Path, budget: AssetBudget
+                    ) -> tuple[trimesh.Scene, np.ndarray, AssetLedger] | None:
+    """The scene and ``v`` records of :func:`clip2point.datasets.obj_reader.read_obj` (the scene
+    ``trimesh.load`` gives, faster), with the ledger of its asset reads; ``None`` sends the file
+    to trimesh. A parse error does too, with a fresh ledger there: trimesh then fails the object
+    in its own words, as it did before this reader existed."""
+    ledger = AssetLedger()
+    try:
+        with pil_limits_off():
+            read = read_obj(path, decoded, ConfinedResolver(path, root, budget, ledger))
+    except _READER_ERRORS:
+        return None
+    return None if read is None else (*read, ledger)
 
 
 # Over ``_obj_text``'s canonical text, where every line starts after a "\n" (the only line
@@ -187,10 +211,23 @@ def _obj_text(path: Path) -> str:
     """The file's lines, each after a "\n" and with no other line break: ``splitlines`` breaks
     lines at "\r", form feeds and other separators too, and the regular expressions above see
     exactly those lines."""
+    decoded = _obj_source(path)
+    return _canonical_text(decoded, is_plain(decoded))
+
+
+def _obj_source(path: Path) -> str:
     try:
-        return "\n" + "\n".join(path.read_text(encoding="utf-8").splitlines())
+        return path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as exc:
         raise MeshLoadError(path, f"not a text OBJ file ({exc.reason} at byte {exc.start})") from exc
+
+
+def _canonical_text(decoded: str, plain: bool) -> str:
+    """``_obj_text`` of a decoded file. Plain text (``is_plain``: "\n" its only line break) is
+    already split as ``splitlines`` would split it, which drops one final "\n": no pass needed."""
+    if plain:
+        return "\n" + (decoded[:-1] if decoded.endswith("\n") else decoded)
+    return "\n" + "\n".join(decoded.splitlines())
 
 
 def _check_file(path: Path, budget: AssetBudget) -> None:

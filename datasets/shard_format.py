@@ -7,7 +7,7 @@ objects (no groups), so one view of one object is one chunk read and ``h5ls``/h5
 dataset                     dtype      shape            chunks           filter (default layout)
 ==========================  =========  ===============  ===============  ==========================
 ``rgb``                     uint8      [K, V, H, W, 3]  (1, 1, H, W, 3)  none
-``depth``                   float32    [K, V, H, W]     (1, 1, H, W)     gzip-1
+``depth``                   float32    [K, V, H, W]     (1, 1, H, W)     gzip-isal (deflate)
 ``points``                  float32    [K, N, 3]        (1, N, 3)        none
 ``elev`` ``azim`` ``dist``  float32    [K, V]           contiguous       none (degrees; dist)
 ``label``                   int64      [K]              contiguous       none
@@ -31,9 +31,10 @@ Rows are sorted by object id. Depth is the raw view-space depth of the orthograp
 background 0. ``content_sha256`` hashes rgb, depth, points, elev, azim, dist in that order, each
 prefixed by dtype and shape: equal exactly when the arrays are equal. File attributes:
 ``format`` = ``"clip2point-shard"``, ``schema_version`` (int), ``shard_id`` (int),
-``num_objects`` (int), ``config`` (the job configuration, JSON), ``code_version`` (JSON), and
-``class_names`` (JSON list by label) when the job gives it. No timestamps are stored: the same
-objects give the same bytes.
+``num_objects`` (int), ``config`` (the job configuration, JSON), ``code_version`` (JSON),
+``layout`` (JSON ``ShardLayout``: the codecs that wrote the bytes; absent before 2026-12-02, when
+depth was zlib's ``gzip-1``) and ``class_names`` (JSON list by label) when the job gives it. No
+timestamps are stored: the same objects give the same bytes.
 
 Layout chosen by measurement (``benchmarks/shard_layout.py``: 200 rendered-looking objects, 10
 views, 224², 8192 points; reads by ``ShardDataset`` in one process, warm page cache, CPU time,
@@ -56,7 +57,8 @@ rgb none, depth gzip-1, points none, chunk per object          1 902 kB   15 263
 The training step reads one RGB view and the points of a random object, 100 epochs over 52,460
 objects, and never the stored depth (it projects depth from the points on the device). So: RGB
 raw, because inflating a 150 kB view costs ~150 us, ten times the raw read, and PNG costs ~500 us
-(gzip-1 RGB would be 3.5x smaller); depth compressed (gzip-1; only
+(gzip-1 RGB would be 3.5x smaller); depth compressed (deflate: gzip-1, since 2026-12-02 written by
+ISA-L, ``gzip-isal``, the same filter at a quarter of the CPU; only
 ``inspect`` reads it); points raw (surface samples shrink 13 % and halve the read rate). lzf is
 slower than gzip-1 here and larger. Views are chunks of their own so a compressed array still
 reads one view cheaply; per-object chunks would decompress ten views for one. ShapeNet's 52,460
@@ -78,6 +80,7 @@ from typing import Any, Literal, Mapping, Sequence
 import h5py
 import numpy as np
 
+from clip2point.datasets.shard_codecs import CODECS, ISAL_CODEC, codec_kwargs, write_direct_chunks, writes_own_chunks
 from clip2point.errors import ConfigError, ShardError
 
 SCHEMA_VERSION = 1
@@ -168,27 +171,18 @@ class ObjectFailure:
         return cls(**{f.name: str(record[f.name]) for f in dataclasses.fields(cls)})
 
 
-CODECS = ("none", "lzf") + tuple(f"gzip-{level}" for level in range(1, 10))
-
-
-def codec_kwargs(codec: str, itemsize: int, shuffle: bool = False) -> dict[str, Any]:
-    """h5py filter keywords of a codec name; optional byte shuffle for multi-byte types."""
-    if codec == "none":
-        return {}
-    kwargs: dict[str, Any] = {"shuffle": shuffle and itemsize > 1}
-    if codec == "lzf":
-        return kwargs | {"compression": "lzf"}
-    return kwargs | {"compression": "gzip", "compression_opts": int(codec.split("-")[1])}
-
-
 @dataclasses.dataclass(frozen=True)
 class ShardLayout:
-    """How the big arrays are stored: a codec per array (``none``, ``lzf``, ``gzip-1``..``gzip-9``)
+    """How the big arrays are stored: a codec per array (``none``, ``lzf``, ``gzip-1``..``gzip-9``,
+    ``gzip-isal``: see :mod:`clip2point.datasets.shard_codecs`)
     and ``chunk="view"`` (one view is one chunk: cheap single-view reads) or ``"object"`` (all
     views of an object in one chunk). The default is the measured choice of the module docstring."""
 
     rgb: str = "none"
-    depth: str = "gzip-1"
+    # The deflate filter with chunks compressed by ISA-L: zlib level 1 cost 5.3 ms of CPU per
+    # object here, ISA-L 1.4 ms, the same values for every reader (shard_codecs). Shards
+    # written before 2026-12-02 have zlib's "gzip-1" bytes and no ``layout`` attribute.
+    depth: str = ISAL_CODEC
     points: str = "none"
     chunk: Literal["view", "object"] = "view"
     # Byte shuffle before compression. Off: rendered depth maps are mostly exact zeros, where
@@ -202,6 +196,8 @@ class ShardLayout:
                 raise ConfigError(f"shard codec for {name} must be one of {', '.join(CODECS)}; got {getattr(self, name)!r}")
         if self.chunk not in ("view", "object"):
             raise ConfigError(f"shard chunk must be 'view' or 'object'; got {self.chunk!r}")
+        if self.shuffle and ISAL_CODEC in (self.rgb, self.depth, self.points):
+            raise ConfigError(f"shard codec {ISAL_CODEC} cannot be combined with byte shuffle; use gzip-1 to shuffle")
 
     def dataset_kwargs(self, name: str, arr: np.ndarray) -> dict[str, Any]:
         """h5py ``create_dataset`` keywords for ``rgb``/``depth`` [K,V,...] or ``points`` [K,N,3]."""
@@ -211,6 +207,10 @@ class ShardLayout:
 
     def describe(self) -> str:
         return f"rgb {self.rgb}, depth {self.depth}, points {self.points}, chunk per {self.chunk}"
+
+    def to_json(self) -> dict[str, Any]:
+        """The file attribute ``layout``: what wrote the arrays' bytes (readers need none of it)."""
+        return dataclasses.asdict(self)
 
 
 COMPACT_LAYOUT = ShardLayout(rgb="gzip-1")  # 3.5x smaller, one-view reads 3.3x slower (see above)
@@ -230,8 +230,10 @@ def content_hash(arrays: Mapping[str, np.ndarray]) -> str:
     return digest.hexdigest()
 
 
-def stack_objects(objects: list[RenderedObject], hashes: list[str]) -> dict[str, np.ndarray]:
-    """Stack the objects' fields into [K, ...] arrays, refusing mixed view counts or sizes."""
+def stack_objects(objects: list[RenderedObject], hashes: list[str],
+                  skip: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
+    """Stack the objects' fields into [K, ...] arrays, refusing mixed view counts or sizes
+    (``skip``: array fields the caller writes object by object, left unstacked)."""
     first = objects[0]
     for obj in objects[1:]:
         for name in ("rgb", "points"):
@@ -240,7 +242,7 @@ def stack_objects(objects: list[RenderedObject], hashes: list[str]) -> dict[str,
                     f"objects in one shard must share shapes: {obj.object_id} has {name} "
                     f"{getattr(obj, name).shape}, {first.object_id} has {getattr(first, name).shape}"
                 )
-    stacked = {name: np.stack([getattr(o, name) for o in objects]) for name in ARRAY_FIELDS}
+    stacked = {name: np.stack([getattr(o, name) for o in objects]) for name in ARRAY_FIELDS if name not in skip}
     stacked["label"] = np.array([int(o.label) for o in objects], dtype=np.int64)
     for name in ("object_id", "synset", "split") + OPTIONAL_STRING_FIELDS:
         stacked[name] = np.array([str(getattr(o, name)) for o in objects], dtype=object)
@@ -248,20 +250,33 @@ def stack_objects(objects: list[RenderedObject], hashes: list[str]) -> dict[str,
     return stacked
 
 
+_BIG = ("rgb", "depth", "points")  # the arrays a ShardLayout stores
+
+
 def write_shard_file(h5: h5py.File, objects: list[RenderedObject], hashes: list[str], attrs: Mapping[str, Any],
                      layout: ShardLayout) -> None:
     """Fill an open, empty file (``hashes``: each object's ``content_hash()``). No timestamps are
-    stored, so equal inputs give equal bytes."""
-    stacked = stack_objects(objects, hashes)
+    stored, so equal inputs give equal bytes. Arrays whose codec is ``none`` or ``gzip-isal`` are
+    written chunk by chunk from each object (``write_direct_chunks``); HDF5 compresses the others."""
+    direct = tuple(name for name in _BIG if writes_own_chunks(getattr(layout, name)))
+    stacked = stack_objects(objects, hashes, skip=direct)
     for name in ARRAY_FIELDS + ("label",):
-        arr = stacked[name]
-        kwargs = layout.dataset_kwargs(name, arr) if name in ("rgb", "depth", "points") else {}
-        h5.create_dataset(name, data=arr, track_times=False, **kwargs)
+        if name in direct:
+            rows = [getattr(o, name).astype(getattr(o, name).dtype.newbyteorder("<"), copy=False) for o in objects]
+            shape = (len(rows),) + rows[0].shape
+            kwargs = layout.dataset_kwargs(name, np.empty((0,) + shape[1:], rows[0].dtype))
+            dataset = h5.create_dataset(name, shape, rows[0].dtype, track_times=False, **kwargs)
+            write_direct_chunks(dataset, rows, getattr(layout, name))
+        else:
+            arr = stacked[name]
+            kwargs = layout.dataset_kwargs(name, arr) if name in _BIG else {}
+            h5.create_dataset(name, data=arr, track_times=False, **kwargs)
     for name in STRING_FIELDS + OPTIONAL_STRING_FIELDS:
         h5.create_dataset(name, data=stacked[name], dtype=STR_DTYPE, track_times=False)
     h5.attrs["format"] = FORMAT_NAME
     h5.attrs["schema_version"] = SCHEMA_VERSION
     h5.attrs["num_objects"] = len(objects)
+    h5.attrs["layout"] = json.dumps(layout.to_json(), sort_keys=True)
     for key, value in sorted(attrs.items()):
         h5.attrs[key] = value if isinstance(value, (str, int, float)) else json.dumps(value, sort_keys=True)
 

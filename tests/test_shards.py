@@ -423,3 +423,64 @@ def test_missing_job_config_is_restored_from_the_shards_or_refused(tmp_path: Pat
     (tmp_path / "shard-00000.h5").write_bytes(b"garbage")
     with pytest.raises(ConfigError, match=r"holds shards but config.json is missing and no readable shard file"):
         ensure_job_config(tmp_path, ATTRS["config"])
+
+
+def test_isal_depth_is_a_plain_deflate_chunk_with_the_same_values(tmp_path: Path) -> None:
+    """The default depth codec stores ISA-L's deflate under HDF5's gzip filter: plain h5py reads
+    the same values, each chunk inflates with zlib, and the file says which codec wrote it."""
+    import zlib
+
+    objs = make_objects(0, 2)
+    new = write_shard(tmp_path / "new", 0, objs, [], attrs=ATTRS)
+    old = write_shard(tmp_path / "old", 0, objs, [], attrs=ATTRS, layout=shard_format.ShardLayout(depth="gzip-1"))
+    assert shard_format.DEFAULT_LAYOUT.depth == "gzip-isal"
+    with h5py.File(new.file, "r") as h5, h5py.File(old.file, "r") as h5_old:
+        np.testing.assert_array_equal(h5["depth"][()], h5_old["depth"][()])
+        assert h5["depth"].compression == "gzip" and h5["depth"].compression_opts == 1
+        mask, chunk = h5["depth"].id.read_direct_chunk((1, 1, 0, 0))
+        assert mask == 0 and zlib.decompress(chunk) == objs[1].depth[1].astype("<f4").tobytes()
+        assert json.loads(h5.attrs["layout"]) == {"rgb": "none", "depth": "gzip-isal", "points": "none",
+                                                  "chunk": "view", "shuffle": False}
+    assert new.sha256 != old.sha256  # other compressed bytes, the same arrays
+
+
+def test_shards_written_before_the_isal_codec_still_read(tmp_path: Path) -> None:
+    """A shard of the old default (zlib gzip-1 depth, no ``layout`` attribute) reads as before."""
+    objs = make_objects(0, 2)
+    stats = write_shard(tmp_path, 0, objs, [], attrs=ATTRS, layout=shard_format.ShardLayout(depth="gzip-1"))
+    with h5py.File(stats.file, "r+") as h5:
+        del h5.attrs["layout"]
+    with open_shard(stats.file) as h5:
+        for row, obj in enumerate(objs):
+            got = read_object(h5, row, stats.file)
+            assert got["content_sha256"] == obj.content_hash()
+            np.testing.assert_array_equal(got["depth"], obj.depth)
+
+
+@pytest.mark.parametrize("chunk", ["view", "object"])
+def test_isal_codec_on_every_array_and_chunking(tmp_path: Path, chunk: str) -> None:
+    layout = shard_format.ShardLayout(rgb="gzip-isal", depth="gzip-isal", points="gzip-isal", chunk=chunk)
+    objs = make_objects(0, 3)
+    stats = write_shard(tmp_path, 0, objs, [], attrs=ATTRS, layout=layout)
+    with h5py.File(stats.file, "r") as h5:
+        for row, obj in enumerate(objs):
+            for name in ("rgb", "depth", "points"):
+                np.testing.assert_array_equal(h5[name][row], getattr(obj, name))
+
+
+def test_isal_codec_refuses_byte_shuffle() -> None:
+    with pytest.raises(ConfigError, match=r"shard codec gzip-isal cannot be combined with byte shuffle"):
+        shard_format.ShardLayout(shuffle=True)
+
+
+@pytest.mark.parametrize("chunk", ["view", "object"])
+def test_raw_arrays_written_chunk_by_chunk_are_the_bytes_hdf5_writes(tmp_path: Path, chunk: str,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """``none`` arrays go to HDF5 as finished chunks, object by object: the file is byte for byte
+    the one HDF5 writes from the stacked arrays."""
+    layout = shard_format.ShardLayout(depth="none", chunk=chunk)
+    objs = make_objects(0, 3)
+    ours = write_shard(tmp_path / "ours", 0, objs, [], attrs=ATTRS, layout=layout)
+    monkeypatch.setattr(shard_format, "writes_own_chunks", lambda codec: False)
+    hdf5 = write_shard(tmp_path / "hdf5", 0, objs, [], attrs=ATTRS, layout=layout)
+    assert ours.file.read_bytes() == hdf5.file.read_bytes()
