@@ -28,10 +28,10 @@ import tracemalloc
 from pathlib import Path
 from typing import Any
 
-from clip2point.datasets.shard_config import ensure_job_config
-from clip2point.datasets.shard_merge import merge_shard_folders
-from clip2point.datasets.shard_folder import ShardFolder
-from clip2point.datasets.shard_records import Marker, shard_file_name
+from clip2point.datasets.shards.job_config import ensure_job_config
+from clip2point.datasets.shards.merge import merge_shard_folders
+from clip2point.datasets.shards.folder import ShardFolder
+from clip2point.datasets.shards.records import Marker, shard_file_name
 from clip2point.render.job.config import RenderJobConfig
 from clip2point.render.job.run import plan_job, run_render_job
 

@@ -43,7 +43,7 @@ from typing import Any
 
 import joblib
 
-from clip2point.datasets.shard_format import DEFAULT_LAYOUT
+from clip2point.datasets.shards.file_format import DEFAULT_LAYOUT
 from clip2point.render.backends import threads_per_worker
 from clip2point.render.job.config import RenderJobConfig
 from clip2point.render.job.run import plan_job, run_render_job

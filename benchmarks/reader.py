@@ -36,7 +36,7 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
-from clip2point.datasets.shard_format import COMPACT_LAYOUT, DEFAULT_LAYOUT
+from clip2point.datasets.shards.file_format import COMPACT_LAYOUT, DEFAULT_LAYOUT
 from clip2point.datasets.batch_loader import batch_loader
 from clip2point.datasets.torch_dataset import ShardDataset
 from shard_data import BenchData, best_cpu_seconds_per_item, write_png_reference, write_shards

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from clip2point.datasets.shard_format import DEFAULT_LAYOUT, RenderedObject, ShardLayout
+from clip2point.datasets.shards.file_format import DEFAULT_LAYOUT, RenderedObject, ShardLayout
 from clip2point.datasets.shards import build_index, write_shard
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))

@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from clip2point.datasets.shard_format import DEFAULT_LAYOUT, ShardLayout
+from clip2point.datasets.shards.file_format import DEFAULT_LAYOUT, ShardLayout
 from clip2point.datasets.torch_dataset import ShardDataset
 from shard_data import BenchData, best_cpu_seconds_per_item, write_shards
 

@@ -22,7 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "project": ("clip2point.render.project_cli", "project a point cloud to depth maps (clip2point / pointclip / pointclip-v2)"),
     "views": ("clip2point.render.views_cli", "render one mesh to RGB views + depth maps and a PNG sheet"),
     "render": ("clip2point.render.job.cli", "the generation job: meshes to HDF5 shards (resumable, parallel)"),
-    "shards": ("clip2point.datasets.shards_cli", "shard folder maintenance (merge node indexes)"),
+    "shards": ("clip2point.datasets.shards.cli", "shard folder maintenance (merge node indexes)"),
     "inspect": ("clip2point.inspection.cli", "summary / verify / sheet / export of a shard folder"),
     "standin": ("clip2point.train.standin", "fit a small STAND-IN for CLIP (not CLIP) on rendered shards, for CPU runs"),
     "pretrain": ("clip2point.train.cli", "image-depth contrastive pre-training of a CLIP visual tower"),

@@ -26,7 +26,7 @@ from typing import Iterator
 import trimesh
 from PIL import Image
 
-from clip2point.datasets.shard_format import LOST_TEXTURE_STATUSES
+from clip2point.datasets.shards.file_format import LOST_TEXTURE_STATUSES
 
 # When one object has several problems, the status names the most serious (a refusal is a
 # possible attack, a budget a possible bomb); the detail lists them all.

@@ -62,7 +62,7 @@ class LoadedMesh:
     mesh: trimesh.Trimesh
     num_faces: int
     warnings: tuple[str, ...] = ()
-    texture_status: str = "untextured_by_source"  # one of datasets.shard_format.TEXTURE_STATUSES
+    texture_status: str = "untextured_by_source"  # one of datasets.shards.file_format.TEXTURE_STATUSES
     texture_detail: str = ""  # the files behind a lost texture, and why
 
 

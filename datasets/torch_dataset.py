@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from clip2point.datasets.shard_format import TEXTURE_STATUSES, open_shard, texture_counts, texture_status_of
+from clip2point.datasets.shards.file_format import TEXTURE_STATUSES, open_shard, texture_counts, texture_status_of
 from clip2point.datasets.shards import class_names_of, load_index
 from clip2point.errors import ConfigError, ShardError
 from clip2point.validation import check_int

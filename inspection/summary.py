@@ -15,7 +15,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 from PIL import Image
 
-from clip2point.datasets.shard_format import (
+from clip2point.datasets.shards.file_format import (
     open_shard, read_json_attr, read_object, read_strings, texture_counts, texture_status_of,
 )
 from clip2point.datasets.shards import INDEX_FORMAT, SCHEMA_VERSION, class_names_of, load_index

@@ -19,7 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 from clip2point.atomic_io import sha256_file
-from clip2point.datasets.shard_format import content_hash, open_shard, read_object, read_strings
+from clip2point.datasets.shards.file_format import content_hash, open_shard, read_object, read_strings
 from clip2point.errors import ShardError
 from clip2point.inspection.view_consistency import view_scores
 from clip2point.render.rgb import RGBSettings

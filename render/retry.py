@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from typing import Iterable
 
-from clip2point.datasets.shard_folder import ShardFolder
+from clip2point.datasets.shards.folder import ShardFolder
 from clip2point.render.worker import ShardTask
 
 log = logging.getLogger(__name__)

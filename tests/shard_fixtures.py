@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from clip2point.datasets.shard_format import RenderedObject
+from clip2point.datasets.shards.file_format import RenderedObject
 
 RGB_ZOOM = 2.0 * float(np.tan(np.radians(30.0)))  # RGB half-extent at the centre: 2·dist·tan(60°/2)
 TEN_VIEW_ELEV = (0, 90, 180, 270, 225, 225, 315, 315, 0, 0)

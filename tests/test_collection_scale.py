@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from clip2point.datasets.index_stream import IndexTally
-from clip2point.datasets.shard_config import ensure_job_config
-from clip2point.datasets.shard_format import ObjectFailure
-from clip2point.datasets.shard_merge import merge_shard_folders
+from clip2point.datasets.shards.index_stream import IndexTally
+from clip2point.datasets.shards.job_config import ensure_job_config
+from clip2point.datasets.shards.file_format import ObjectFailure
+from clip2point.datasets.shards.merge import merge_shard_folders
 from clip2point.datasets.shards import INDEX_NAME, build_index, collect_index, write_shard, write_skipped
 from clip2point.errors import ShardError
 from shard_fixtures import synthetic_object

@@ -12,7 +12,7 @@ import pytest
 from gallery_fixtures import ABSENT, GOOD, SKIPPED, collection, split_into_nodes
 
 from clip2point.cli import main
-from clip2point.datasets.shard_merge import merge_shard_folders
+from clip2point.datasets.shards.merge import merge_shard_folders
 from clip2point.errors import ConfigError
 from clip2point.inspection.gallery import GallerySettings, build_gallery
 from clip2point.inspection.gallery.images import assets_of

@@ -23,8 +23,8 @@ from clip2point.cli import main
 from clip2point.datasets.frames import align_modelnet
 from clip2point.datasets.mesh_io import load_mesh, obj_vertex_records
 from clip2point.datasets.sampling import sample_surface
-from clip2point.datasets.shard_config import ensure_job_config
-from clip2point.datasets.shard_format import ObjectFailure, RenderedObject, content_hash
+from clip2point.datasets.shards.job_config import ensure_job_config
+from clip2point.datasets.shards.file_format import ObjectFailure, RenderedObject, content_hash
 from clip2point.datasets.shards import build_index, write_shard, write_skipped
 from clip2point.errors import ConfigError
 from clip2point.inspection.verify import VerifySettings, check_object

@@ -16,7 +16,7 @@ from job_helpers import (
 )
 
 from clip2point.cli import main
-from clip2point.datasets.shard_merge import merge_shard_folders
+from clip2point.datasets.shards.merge import merge_shard_folders
 from clip2point.datasets.shapenet import build_shapenet_index
 from clip2point.errors import ConfigError
 from clip2point.render import worker as worker_module

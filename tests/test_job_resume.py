@@ -25,7 +25,7 @@ __all__ = ["synthetic_cache"]
 STALLING_CLI = """
 import os, sys, time
 from pathlib import Path
-import clip2point.datasets.shards as shards
+import clip2point.datasets.shards.writer as shards
 real, calls = shards.write_file, []
 def stalling(path, data):
     real(path, data)

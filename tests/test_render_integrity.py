@@ -17,13 +17,13 @@ from job_helpers import SMALL, index_of, object_hashes, small_config, synthetic_
 
 from clip2point.cli import main
 
-from clip2point.datasets.shard_format import ObjectFailure
+from clip2point.datasets.shards.file_format import ObjectFailure
 from clip2point.datasets.shards import build_index, read_marker, write_shard
 from shard_fixtures import synthetic_object
 from clip2point.errors import ConfigError
 from clip2point.render.job import run as job
 from clip2point.render.job.run import JobReport, run_render_job
-from clip2point.datasets.shard_folder import ShardFolder
+from clip2point.datasets.shards.folder import ShardFolder
 
 __all__ = ["synthetic_cache"]
 

@@ -1,4 +1,4 @@
-"""The shard folder's one owner (``datasets.shard_folder.ShardFolder``) and its typed records: a
+"""The shard folder's one owner (``datasets.shards.folder.ShardFolder``) and its typed records: a
 marker read through it is the JSON it came from, rewrites change only what they mean to change,
 a retry's superseded failure comes back when the retry shard is set aside, and no module outside
 the owner edits a marker in place."""
@@ -14,9 +14,9 @@ import pytest
 from shard_fixtures import synthetic_object
 from test_architecture import discover_modules
 
-from clip2point.datasets.shard_folder import ShardFolder, source_record
-from clip2point.datasets.shard_format import ObjectFailure
-from clip2point.datasets.shard_records import Marker, Superseded
+from clip2point.datasets.shards.folder import ShardFolder, source_record
+from clip2point.datasets.shards.file_format import ObjectFailure
+from clip2point.datasets.shards.records import Marker, Superseded
 from clip2point.datasets.shards import write_shard
 from clip2point.errors import ConfigError, ShardError
 
@@ -153,7 +153,7 @@ def test_foreign_files_are_refused(tmp_path: Path) -> None:
         ShardFolder(tmp_path).refuse_foreign_files()
 
 
-OWNER = {"clip2point.datasets.shard_folder", "clip2point.datasets.shard_records"}
+OWNER = {"clip2point.datasets.shards.folder", "clip2point.datasets.shards.records"}
 MARKER_KEYS = {"failures", "superseded", "objects", "stats", "file", "sha256", "bytes", "shard_id"}
 
 

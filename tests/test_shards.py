@@ -13,10 +13,13 @@ import numpy as np
 import pytest
 
 from clip2point.cli import os_error_message
-from clip2point.datasets import shard_format, shard_merge, shards
-from clip2point.datasets.shard_config import ensure_job_config
-from clip2point.datasets.shard_format import ObjectFailure, open_shard, read_object
-from clip2point.datasets.shards import build_index, completed_shard_ids, write_shard, write_skipped
+from clip2point.datasets.shards import file_format as shard_format
+from clip2point.datasets.shards import merge as shard_merge
+from clip2point.datasets.shards import writer as shards
+from clip2point.datasets.shards.job_config import ensure_job_config
+from clip2point.datasets.shards.file_format import ObjectFailure, open_shard, read_object
+from clip2point.datasets.shards import (build_index, completed_shard_ids, read_marker, set_aside_shard, shard_problem,
+                                        write_shard, write_skipped)
 from shard_fixtures import synthetic_object
 from clip2point.errors import ConfigError, ShardError
 from clip2point.provenance import code_version
@@ -362,22 +365,22 @@ def _damage(path: Path, how: str) -> None:
 def test_shard_problem_checks_a_file_against_its_marker(tmp_path: Path, how: str, checksum: bool,
                                                         match: str | None) -> None:
     stats = write_shard(tmp_path, 0, make_objects(0, 2), [], attrs=ATTRS)
-    marker = shards.read_marker(stats.marker)
-    assert shards.shard_problem(tmp_path, marker, checksum=checksum) is None
+    marker = read_marker(stats.marker)
+    assert shard_problem(tmp_path, marker, checksum=checksum) is None
     _damage(stats.file, how)
-    problem = shards.shard_problem(tmp_path, marker, checksum=checksum)
+    problem = shard_problem(tmp_path, marker, checksum=checksum)
     assert problem is None if match is None else re.search(match, problem), problem
-    assert shards.shard_problem(tmp_path, {"file": None}) is None  # all objects failed: no file to check
+    assert shard_problem(tmp_path, {"file": None}) is None  # all objects failed: no file to check
 
 
 def test_set_aside_shard_keeps_the_bytes_under_a_new_name(tmp_path: Path) -> None:
     stats = write_shard(tmp_path, 3, make_objects(0, 2), [], attrs=ATTRS)
     content = stats.file.read_bytes()
-    moved = shards.set_aside_shard(tmp_path, 3)
+    moved = set_aside_shard(tmp_path, 3)
     assert [p.name.split(".bad-")[0] for p in moved] == ["shard-00003.h5", "shard-00003.json"]
     assert moved[0].read_bytes() == content and completed_shard_ids(tmp_path) == set()
     write_shard(tmp_path, 3, make_objects(0, 2), [], attrs=ATTRS)
-    again = shards.set_aside_shard(tmp_path, 3)  # same second: a suffix, never an overwrite
+    again = set_aside_shard(tmp_path, 3)  # same second: a suffix, never an overwrite
     assert len({p.name for p in moved + again}) == 4 and moved[0].read_bytes() == content
 
 

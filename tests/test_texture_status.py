@@ -10,7 +10,7 @@ from pathlib import Path
 import h5py
 import pytest
 
-from clip2point.datasets.shard_format import open_shard, read_object, read_strings
+from clip2point.datasets.shards.file_format import open_shard, read_object, read_strings
 from clip2point.datasets.shards import build_index, write_shard
 from clip2point.inspection.summary import format_summary, open_target, summarize
 from shard_fixtures import synthetic_object

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any, Mapping
 
-from clip2point.datasets.shard_folder import ShardFolder
+from clip2point.datasets.shards.folder import ShardFolder
 from clip2point.datasets.shards import load_index
 from clip2point.errors import ConfigError, PathError
 from clip2point.train.settings import DataSettings, ValidationSettings

@@ -22,9 +22,9 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from clip2point.datasets.batch_loader import ShardBatchLoader, batch_loader
-from clip2point.datasets.shard_format import INTACT_TEXTURE_STATUSES
+from clip2point.datasets.shards.file_format import INTACT_TEXTURE_STATUSES
 from clip2point.datasets.torch_dataset import ShardDataset
-from clip2point.datasets.shards import write_json_atomic
+from clip2point.atomic_io import write_json_atomic
 from clip2point.errors import ConfigError, ShardError
 from clip2point.provenance import code_version
 from clip2point.render.depth import NonFinitePointsError

@@ -18,7 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Sequence
 
-from clip2point.datasets.shard_format import open_shard, read_object
+from clip2point.datasets.shards.file_format import open_shard, read_object
 from clip2point.errors import ConfigError, ShardError
 from clip2point.inspection.gallery.images import ASSET_VERSION, assets_of, missing, write_assets
 from clip2point.inspection.gallery.object_page import render_object_page, shard_infos

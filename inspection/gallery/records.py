@@ -74,7 +74,7 @@ def slug(text: str) -> str:
 
 def texture_of(record: Mapping[str, Any]) -> tuple[str | None, str | None]:
     """(texture status, detail) of an index record as the shard writer records it
-    (``texture_status``, ``texture_detail``: ``datasets.shard_format``), or (None, None) for
+    (``texture_status``, ``texture_detail``: ``datasets.shards.file_format``), or (None, None) for
     records without one (failed and skipped objects). ``unrecorded`` (folders rendered before
     texture status existed) is shown as such."""
     value = record.get("texture_status")

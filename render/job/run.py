@@ -6,7 +6,7 @@ plan    every split entry is to-render, skipped (a rule) or failed before render
 partition  shard k belongs to node k % num_nodes; shards with a completion marker are done,
         once their file is checked against the marker (a damaged one is set aside and re-rendered);
         the folder's state (markers, set-aside shards, superseded failures, skip list, pinned
-        configuration) is ``datasets.shard_folder.ShardFolder``'s: the job asks it;
+        configuration) is ``datasets.shards.folder.ShardFolder``'s: the job asks it;
 run     the pending shards go to workers (``render.backends``); each writes its own shard
         atomically, marker last, so a crash at any moment leaves only whole shards behind;
 index   ``index.json`` aggregates the markers; ``report.json`` says what this run did.
@@ -23,12 +23,12 @@ from typing import Any, Iterable
 
 from tqdm import tqdm
 
-from clip2point.atomic_io import NO_SPACE
+from clip2point.atomic_io import NO_SPACE, write_json_atomic
 from clip2point.datasets.mesh_collections import build_manifest_index, build_objaverse_index
 from clip2point.datasets.shapenet import ExcludedEntry, ShapeNetIndex, build_shapenet_index
-from clip2point.datasets.shard_config import ensure_job_config
-from clip2point.datasets.shard_folder import ShardFolder, source_record
-from clip2point.datasets.shards import ObjectFailure, build_index, write_json_atomic
+from clip2point.datasets.shards.job_config import ensure_job_config
+from clip2point.datasets.shards.folder import ShardFolder, source_record
+from clip2point.datasets.shards import ObjectFailure, build_index
 from clip2point.datasets.taxonomy import CLASS_NAMES
 from clip2point.errors import ConfigError
 from clip2point.provenance import to_jsonable
@@ -142,7 +142,7 @@ def source_index(config: RenderJobConfig) -> tuple[ShapeNetIndex, tuple[str, ...
 
 
 def job_source(config: RenderJobConfig, plan: JobPlan) -> dict[str, Any]:
-    """What ``config.json`` records of the source (see ``datasets.shard_folder``)."""
+    """What ``config.json`` records of the source (see ``datasets.shards.folder``)."""
     items = itertools.chain((i for task in plan.tasks for i in (*task.entries, *task.failures)), plan.skipped)
     return source_record(config.source, config.source_root, ((item.object_id, item.split) for item in items))
 

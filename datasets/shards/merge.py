@@ -16,13 +16,13 @@ import logging
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from clip2point.datasets.shard_config import config_differences, ensure_job_config
-from clip2point.datasets.shard_folder import ShardFolder
-from clip2point.datasets.shard_format import ObjectFailure
-from clip2point.datasets.shards import (
-    CONFIG_NAME, build_index, completed_shard_ids, marker_name, read_config, read_marker, read_skipped,
-    shard_problem, write_skipped,
+from clip2point.datasets.shards.job_config import config_differences, ensure_job_config
+from clip2point.datasets.shards.folder import ShardFolder
+from clip2point.datasets.shards.file_format import ObjectFailure
+from clip2point.datasets.shards.index import (
+    build_index, completed_shard_ids, read_config, read_marker, read_skipped, shard_problem, write_skipped,
 )
+from clip2point.datasets.shards.records import CONFIG_NAME, marker_name
 from clip2point.errors import ConfigError, ShardError
 
 log = logging.getLogger(__name__)

@@ -1,9 +1,9 @@
 """The typed records of a shard folder's state, and the names its files have.
 
 A completion marker (``shard-NNNNN.json``) is a :class:`Marker`; the failures it lists are
-:class:`~clip2point.datasets.shard_format.ObjectFailure`; a failure that a retry shard re-rendered
+:class:`~clip2point.datasets.shards.file_format.ObjectFailure`; a failure that a retry shard re-rendered
 is kept as :class:`Superseded` (the failure plus the retry shard's id); a damaged shard renamed
-out of the way is a :class:`SetAside`. Only :class:`~clip2point.datasets.shard_folder.ShardFolder`
+out of the way is a :class:`SetAside`. Only :class:`~clip2point.datasets.shards.folder.ShardFolder`
 reads and writes them; everyone else gets these frozen records (or the plain JSON they came from).
 
 ``Marker.from_json(d).to_json() == d`` for every marker a job of ours wrote, including keys this
@@ -18,7 +18,7 @@ import re
 from pathlib import Path
 from typing import Any, Mapping
 
-from clip2point.datasets.shard_format import SCHEMA_VERSION, ObjectFailure
+from clip2point.datasets.shards.file_format import SCHEMA_VERSION, ObjectFailure
 
 __all__ = [
     "CONFIG_NAME", "INDEX_NAME", "SKIPPED_NAME", "MARKER_FORMAT", "MARKER_RE", "shard_file_name", "marker_name",

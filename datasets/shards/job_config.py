@@ -4,7 +4,7 @@ code version) the shards were made with, and a job refuses to add shards made wi
 ``ensure_job_config`` writes it on first use and compares it on every resume; when it is missing
 but shards exist, ``restore_job_config`` rebuilds it from the ``config`` attribute the shard
 files carry, and refuses anything ambiguous. The file itself is read and written by the folder's
-owner (:class:`~clip2point.datasets.shard_folder.ShardFolder`); this module is the policy.
+owner (:class:`~clip2point.datasets.shards.folder.ShardFolder`); this module is the policy.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import logging
 from pathlib import Path
 from typing import Any, Mapping
 
-from clip2point.datasets.shard_folder import ShardFolder
-from clip2point.datasets.shard_format import open_shard, read_json_attr
-from clip2point.datasets.shard_records import CONFIG_NAME
+from clip2point.datasets.shards.folder import ShardFolder
+from clip2point.datasets.shards.file_format import open_shard, read_json_attr
+from clip2point.datasets.shards.records import CONFIG_NAME
 from clip2point.errors import ConfigError, ShardError
 from clip2point.provenance import code_version, to_jsonable
 

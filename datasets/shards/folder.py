@@ -5,12 +5,12 @@ source), ``shard-NNNNN.h5`` each followed by its completion marker ``shard-NNNNN
 ``skipped.json`` (objects dropped by a rule), ``index.json`` and the job's ``report*.json``.
 A shard is done exactly when its marker exists (the writer renames the file into place first and
 writes the marker last, both atomically). ``ShardFolder`` alone reads and writes that state, as
-the typed records of :mod:`clip2point.datasets.shard_records`: which shards are done, their
+the typed records of :mod:`clip2point.datasets.shards.records`: which shards are done, their
 markers, whether a file still matches its marker, setting a damaged shard aside, the failures a
 retry shard superseded (and restoring them), the skip list, the pinned configuration and its
 source. The render job plans, partitions, runs and reports, and asks the folder; nothing else
 edits a marker. (The h5 bytes are :mod:`~clip2point.datasets.shards`'s ``write_shard``; the
-configuration's compare-and-restore policy is :mod:`~clip2point.datasets.shard_config`.)
+configuration's compare-and-restore policy is :mod:`~clip2point.datasets.shards.job_config`.)
 
 The folder refuses what does not belong in it: anything a job of ours does not write means
 ``--out`` points at the wrong folder. And two runs with the same flags but different sources
@@ -33,8 +33,8 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
 from clip2point.atomic_io import atomic_path, set_aside, sha256_file, write_json_atomic
-from clip2point.datasets.shard_format import SCHEMA_VERSION, ObjectFailure, open_shard
-from clip2point.datasets.shard_records import (
+from clip2point.datasets.shards.file_format import SCHEMA_VERSION, ObjectFailure, open_shard
+from clip2point.datasets.shards.records import (
     CONFIG_NAME, INDEX_NAME, MARKER_FORMAT, MARKER_RE, SKIPPED_NAME, Marker, SetAside, marker_name, shard_file_name,
 )
 from clip2point.errors import ConfigError, ShardError
@@ -275,7 +275,7 @@ class ShardFolder:
         return data
 
     def write_config(self, data: Mapping[str, Any]) -> Path:
-        """Pin ``config.json`` (what to pin is :mod:`~clip2point.datasets.shard_config`'s policy)."""
+        """Pin ``config.json`` (what to pin is :mod:`~clip2point.datasets.shards.job_config`'s policy)."""
         return write_json_atomic(self.path / CONFIG_NAME, dict(data))
 
     def check_source(self, source: Mapping[str, Any], keys: tuple[str, ...] = ("kind", "root")) -> None:

@@ -80,7 +80,7 @@ from typing import Any, Literal, Mapping, Sequence
 import h5py
 import numpy as np
 
-from clip2point.datasets.shard_codecs import CODECS, ISAL_CODEC, codec_kwargs, write_direct_chunks, writes_own_chunks
+from clip2point.datasets.shards.array_codecs import CODECS, ISAL_CODEC, codec_kwargs, write_direct_chunks, writes_own_chunks
 from clip2point.errors import ConfigError, ShardError
 
 SCHEMA_VERSION = 1
@@ -174,13 +174,13 @@ class ObjectFailure:
 @dataclasses.dataclass(frozen=True)
 class ShardLayout:
     """How the big arrays are stored: a codec per array (``none``, ``lzf``, ``gzip-1``..``gzip-9``,
-    ``gzip-isal``: see :mod:`clip2point.datasets.shard_codecs`)
+    ``gzip-isal``: see :mod:`clip2point.datasets.shards.array_codecs`)
     and ``chunk="view"`` (one view is one chunk: cheap single-view reads) or ``"object"`` (all
     views of an object in one chunk). The default is the measured choice of the module docstring."""
 
     rgb: str = "none"
     # The deflate filter with chunks compressed by ISA-L: zlib level 1 cost 5.3 ms of CPU per
-    # object here, ISA-L 1.4 ms, the same values for every reader (shard_codecs). Shards
+    # object here, ISA-L 1.4 ms, the same values for every reader (array_codecs). Shards
     # written before 2026-12-02 have zlib's "gzip-1" bytes and no ``layout`` attribute.
     depth: str = ISAL_CODEC
     points: str = "none"

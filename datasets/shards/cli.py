@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from clip2point.datasets.shard_merge import merge_shard_folders
+from clip2point.datasets.shards.merge import merge_shard_folders
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
