@@ -101,11 +101,22 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     fsync_dir(path.parent)
 
 
-def write_file(path: Path, data: bytes) -> None:
-    """Plain write of ``data`` to ``path``; a short write is an error, never a shorter file."""
+def write_file(path: Path, data: bytes, *, drop_cache: bool = False) -> None:
+    """Plain write of ``data`` to ``path``; a short write is an error, never a shorter file.
+
+    ``drop_cache``: fsync, then tell the kernel the written pages will not be read back soon
+    (``POSIX_FADV_DONTNEED``), so they return to the free list instead of filling the page cache.
+    For write-once output such as shards (1.7 MB per object, hundreds of GB for a collection):
+    memory stays bounded, and the next write reuses those pages instead of faulting in fresh ones,
+    which on our VM cost ~3 ms of kernel CPU per MB-scale shard write (benchmarks/RESULTS.md,
+    2026-12-02). A no-op where the call does not exist (macOS, Windows)."""
     with open(path, "wb") as fh:
         if fh.write(data) != len(data):
             raise OSError(errno.EIO, f"short write ({len(data)} bytes expected)", str(path))
+        if drop_cache and hasattr(os, "posix_fadvise"):
+            fh.flush()
+            os.fsync(fh.fileno())  # only clean pages can be dropped
+            os.posix_fadvise(fh.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
 
 
 def write_json_atomic(path: str | Path, obj: Any) -> Path:

@@ -27,8 +27,8 @@ import os, sys, time
 from pathlib import Path
 import clip2point.datasets.shards.writer as shards
 real, calls = shards.write_file, []
-def stalling(path, data):
-    real(path, data)
+def stalling(path, data, **options):
+    real(path, data, **options)
     calls.append(path)
     if len(calls) == 2:
         ready = Path(os.environ["STALL_READY"])

@@ -138,7 +138,7 @@ def test_disk_full_mid_write_removes_the_temporary_file(tmp_path: Path, monkeypa
     naming the folder, and leaves no temporary file, shard or marker."""
     from clip2point import atomic_io
 
-    def half_then_full(path: Path, data: bytes) -> None:
+    def half_then_full(path: Path, data: bytes, **options: object) -> None:
         path.write_bytes(data[: len(data) // 2])
         raise OSError(errno.ENOSPC, "No space left on device")  # what write(2) gives: no file name
 
@@ -487,3 +487,21 @@ def test_raw_arrays_written_chunk_by_chunk_are_the_bytes_hdf5_writes(tmp_path: P
     monkeypatch.setattr(shard_format, "writes_own_chunks", lambda codec: False)
     hdf5 = write_shard(tmp_path / "hdf5", 0, objs, [], attrs=ATTRS, layout=layout)
     assert ours.file.read_bytes() == hdf5.file.read_bytes()
+
+
+def test_shard_files_are_written_with_their_pages_dropped_from_the_cache(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A shard's bytes are fsynced and then advised out of the page cache (write-once output:
+    memory stays bounded, and the next write reuses the pages); the marker is written normally."""
+    import os
+
+    if not hasattr(os, "posix_fadvise"):
+        pytest.skip("no posix_fadvise on this platform")
+    advised = []
+    real = os.posix_fadvise
+    monkeypatch.setattr(os, "posix_fadvise", lambda fd, off, n, advice: advised.append(
+        (os.readlink(f"/proc/self/fd/{fd}"), advice)) or real(fd, off, n, advice))
+    write_shard(tmp_path, 0, make_objects(0, 2), [], attrs=ATTRS)
+    assert [(Path(p).name.startswith(".shard-00000.h5.tmp-"), a) for p, a in advised] == [(True, os.POSIX_FADV_DONTNEED)]
+    with h5py.File(tmp_path / "shard-00000.h5") as h5:  # and the file reads back whole
+        assert h5["rgb"].shape[0] == 2

@@ -96,7 +96,7 @@ def write_shard(
     require_free_space(folder, len(image) + marker_bytes, f"{shard_file_name(shard_id)} with its marker")
     if h5_path is not None:
         with atomic_path(h5_path) as tmp:
-            write_file(tmp, image)  # the bytes hashed above, or an error: never a shorter file
+            write_file(tmp, image, drop_cache=True)  # the bytes hashed above, or an error: never a shorter file
     del image
     marker_path = ShardFolder(folder).write_marker(marker)
     n_skipped = sum(f.status == "skipped" for f in failures)
