@@ -81,6 +81,12 @@ def single_template(template: str) -> TemplateSet:
     return reference if (template,) == reference.templates else TemplateSet("custom", (template,), "--prompt")
 
 
+def scored_templates(prompt: str, templates: TemplateSet | None) -> TemplateSet:
+    """What an evaluation scores with: its ensemble (``--templates``), else its one ``--prompt``
+    as a set of one. Zero-shot, few-shot and the result's fidelity record all ask here."""
+    return templates or single_template(prompt)
+
+
 def resolve_templates(value: str) -> TemplateSet:
     """``--templates``: a shipped set's name, a JSON / text file of templates, or ``FILE.json:KEY``
     (one named list of a file holding several, as ULIP's ``data/templates.json``)."""

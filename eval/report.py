@@ -14,6 +14,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from clip2point.atomic_io import atomic_path
+from clip2point.datasets.prompt_templates import scored_templates
 from clip2point.errors import ConfigError
 from clip2point.provenance import code_version, to_jsonable
 from clip2point.validation import check_int_list
@@ -168,9 +169,8 @@ def write_result_json(path: str | Path, payload: dict[str, Any], *, config: Any 
         if all(hasattr(config, name) for name in ("data", "encoder", "prompt")):
             from clip2point.eval.settings import evaluation_fidelity  # noqa: PLC0415
 
-            templates = getattr(config, "templates", None)  # a prompt ensemble (zeroshot --templates)
-            document["fidelity"] = evaluation_fidelity(config.data, config.encoder,
-                                                       templates.templates if templates else config.prompt)
+            scored = scored_templates(config.prompt, getattr(config, "templates", None))  # an ensemble, or the prompt
+            document["fidelity"] = evaluation_fidelity(config.data, config.encoder, scored.templates)
     document["code_version"] = code_version()
     with atomic_path(path) as tmp, open(tmp, "w") as fh:  # a failed write leaves no temporary file behind
         json.dump(document, fh, indent=2, sort_keys=True)

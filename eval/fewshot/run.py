@@ -12,7 +12,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from clip2point.datasets.pointsets import PointSet
-from clip2point.datasets.prompt_templates import TemplateSet, resolve_templates, single_template
+from clip2point.datasets.prompt_templates import TemplateSet, resolve_templates, scored_templates
 from clip2point.datasets.prompts import prompt_class_names
 from clip2point.errors import CheckpointError, ConfigError
 from clip2point.eval.adapter import load_adapter, save_adapter
@@ -40,7 +40,7 @@ class FewShotConfig:
 
     def template_set(self) -> TemplateSet:
         """The templates the text path scores with: ``templates``, or ``prompt`` as a set of one."""
-        return self.templates or single_template(self.prompt)
+        return scored_templates(self.prompt, self.templates)
 
 
 def encode_pointset(encoders: Encoders, pointset: PointSet, paths: Sequence[str], config: FewShotConfig,

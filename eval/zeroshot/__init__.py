@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from clip2point.datasets.pointsets import PointSet
-from clip2point.datasets.prompt_templates import TemplateSet, single_template
+from clip2point.datasets.prompt_templates import TemplateSet, scored_templates
 from clip2point.datasets.prompts import prompt_class_names
 from clip2point.eval.encoders import Encoders, load_encoders, text_features
 from clip2point.eval.evalsets import data_record, load_eval_split
@@ -46,7 +46,7 @@ class ZeroShotConfig:
 
     def template_set(self) -> TemplateSet:
         """The templates scored with: ``templates``, or ``prompt`` as a set of one."""
-        return self.templates or single_template(self.prompt)
+        return scored_templates(self.prompt, self.templates)
 
 
 @dataclass(frozen=True)
