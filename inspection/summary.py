@@ -18,7 +18,7 @@ from PIL import Image
 from clip2point.datasets.shards.file_format import (
     open_shard, read_json_attr, read_object, read_strings, texture_counts, texture_status_of,
 )
-from clip2point.datasets.shards import INDEX_FORMAT, SCHEMA_VERSION, class_names_of, load_index
+from clip2point.datasets.shards import INDEX_FORMAT, class_names_of, load_index
 from clip2point.errors import ConfigError, ShardError
 from clip2point.render.sheets import contact_sheet, depth_tile
 from clip2point.validation import check_int, check_int_list
@@ -68,9 +68,9 @@ def index_of_file(path: Path) -> dict[str, Any]:
     """An index over one shard file (no reference checksum: only its content hashes are checked)."""
     with open_shard(path) as h5:
         ids, synsets, splits, hashes, textures, details = (read_strings(h5, n) for n in (
-            "object_id", "synset", "split", "content_sha256", "texture_status", "texture_detail"))
+            "object_id", "synset", "split", "content_hash", "texture_status", "texture_detail"))
         labels = h5["label"][()].tolist()
-        shard_id = int(h5.attrs.get("shard_id", 0))
+        shard_id, version = int(h5.attrs.get("shard_id", 0)), int(h5.attrs["schema_version"])
         config, class_names = read_json_attr(h5, "config"), read_json_attr(h5, "class_names")
         code = read_json_attr(h5, "code_version")
         shapes = {"rgb": list(h5["rgb"].shape[1:]), "points": list(h5["points"].shape[1:])}
@@ -79,7 +79,7 @@ def index_of_file(path: Path) -> dict[str, Any]:
                for r, (i, s, lb, sp, h, t, d) in enumerate(zip(ids, synsets, labels, splits, hashes, textures, details))]
     shard = {"shard_id": shard_id, "file": path.name, "sha256": None, "bytes": path.stat().st_size,
              "shapes": shapes, "num_objects": len(objects), "num_failures": 0}
-    return {"format": INDEX_FORMAT, "schema_version": SCHEMA_VERSION, "config": config, "code_version": code,
+    return {"format": INDEX_FORMAT, "schema_version": version, "config": config, "code_version": code,
             "class_names": class_names, "shards": [shard], "objects": objects, "failures": [], "skipped": [],
             "counts": {"shards": 1, "objects": len(objects), "failed": 0, "skipped": 0}}
 
@@ -229,7 +229,7 @@ def export_object(target: Target, object_id: str, out: str | Path) -> list[Path]
         written += [out / f"rgb-{v}.png", out / f"depth-{v}.png"]
     np.save(out / "depth.npy", obj["depth"])
     written += [out / "depth.npy", write_ply(out / "points.ply", obj["points"])]
-    meta = {k: obj[k] for k in ("object_id", "synset", "label", "split", "content_sha256")}
+    meta = {k: obj[k] for k in ("object_id", "synset", "label", "split", "content_hash", "content_hash_algorithm")}
     meta |= {k: obj[k].tolist() for k in ("elev", "azim", "dist")}
     (out / "meta.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
     return written + [out / "meta.json"]

@@ -19,7 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 from clip2point.atomic_io import sha256_file
-from clip2point.datasets.shards.file_format import content_hash, open_shard, read_object, read_strings
+from clip2point.datasets.shards.file_format import CONTENT_HASH, content_hash, open_shard, read_object, read_strings
 from clip2point.errors import ShardError
 from clip2point.inspection.view_consistency import view_scores
 from clip2point.render.rgb import RGBSettings
@@ -96,7 +96,7 @@ class Problem:
 
 def check_object(arrays: dict[str, Any], settings: VerifySettings) -> Iterator[tuple[str, str]]:
     """(check, message) for each thing wrong with one object's arrays."""
-    if content_hash(arrays) != arrays["content_sha256"]:
+    if content_hash(arrays, arrays.get("content_hash_algorithm", CONTENT_HASH.algorithm)) != arrays["content_hash"]:
         yield "hash", "content hash differs from the one stored at write time (the data changed or is corrupt)"
     for name in ("depth", "points", "elev", "azim", "dist"):
         bad = int(np.count_nonzero(~np.isfinite(arrays[name])))
@@ -172,7 +172,7 @@ def _object_problems(h5: Any, row: int, record: dict[str, Any], path: Path, sett
     except ShardError as exc:
         return [Problem(path.name, oid, "unreadable", exc.reason)]
     found = [Problem(path.name, oid, check, msg) for check, msg in check_object(arrays, settings)]
-    if record.get("hash") and record["hash"] != arrays["content_sha256"]:
+    if record.get("hash") and record["hash"] != arrays["content_hash"]:
         found.append(Problem(path.name, oid, "hash", "stored content hash differs from the index"))
     return found
 

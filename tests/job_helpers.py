@@ -32,7 +32,7 @@ def small_config(out: Path, **overrides: Any) -> RenderJobConfig:
 
 
 def object_hashes(folder: Path) -> dict[str, str]:
-    """``object_id -> content sha256`` from the folder's markers (all arrays of each object)."""
+    """``object_id -> content hash`` from the folder's markers (all arrays of each object)."""
     hashes: dict[str, str] = {}
     for marker in sorted(folder.glob("shard-*.json")):
         for record in json.loads(marker.read_text())["objects"]:

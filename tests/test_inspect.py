@@ -9,6 +9,7 @@ import dataclasses
 import json
 import os
 import re
+import shutil
 import sys
 from pathlib import Path
 from typing import Callable
@@ -96,7 +97,7 @@ def test_summary_text_and_json(tmp_path: Path, obj: MakeObject, capsys: pytest.C
     summary = json.loads(out)
     assert (code, summary["objects"], summary["failed"], summary["skipped"]) == (0, 5, 1, 1)
     assert summary["classes"] == {"airplane": 2, "bag": 2, "chair": 1} and summary["splits"] == {"test": 1, "train": 4}
-    assert summary["schema_version"] == 1 and summary["config"] == {"views": V} and summary["views"] == [V, S, S, 3]
+    assert summary["schema_version"] == 2 and summary["config"] == {"views": V} and summary["views"] == [V, S, S, 3]
 
 
 def test_a_reader_that_leaves_early_ends_the_command_quietly(tmp_path: Path, obj: MakeObject,
@@ -368,7 +369,7 @@ def test_export_object(tmp_path: Path, obj: MakeObject, capsys: pytest.CaptureFi
     assert lines[:3] == ["ply", "format ascii 1.0", f"element vertex {POINTS}"] and lines[6] == "end_header"
     np.testing.assert_allclose(np.loadtxt(lines[7:]), ref.points, rtol=1e-6)
     meta = json.loads((tmp_path / "x" / "meta.json").read_text())
-    assert meta["object_id"] == "obj-02" and meta["content_sha256"] == ref.content_hash() and meta["elev"] == ref.elev.tolist()
+    assert meta["object_id"] == "obj-02" and meta["content_hash"] == ref.content_hash() and meta["elev"] == ref.elev.tolist()
 
 
 
@@ -399,7 +400,7 @@ def test_a_zero_thickness_part_seen_edge_on_is_not_a_problem(tmp_path: Path) -> 
     depth = project_depth(torch.from_numpy(points[::2])[None], elev, azim, dist, size=64).depth[0].numpy()
     glider = RenderedObject("glider", "02691156", 0, "train", rgb, depth, points, elev, azim, dist)
     arrays = {f.name: getattr(glider, f.name) for f in dataclasses.fields(glider)}
-    arrays["content_sha256"] = content_hash(arrays)
+    arrays["content_hash"] = content_hash(arrays)
 
     settings = VerifySettings()
     precision, _, fill = rgb_scores(rgb, points, elev, azim, dist, yfov_deg=60.0, znear=1.0, white=255,
@@ -407,7 +408,7 @@ def test_a_zero_thickness_part_seen_edge_on_is_not_a_problem(tmp_path: Path) -> 
     assert precision[0] < settings.min_precision and fill[0] < settings.edge_on_fill  # the edge-on view
     assert list(check_object(arrays, settings)) == []
     swapped = dict(arrays, rgb=rgb[::-1].copy())  # each view shows the other's picture
-    swapped["content_sha256"] = content_hash(swapped)
+    swapped["content_hash"] = content_hash(swapped)
     assert {check for check, _ in check_object(swapped, settings)} == {"rgb-view"}
 
 
@@ -477,7 +478,7 @@ def test_clean_views_at_512_verify_and_damaged_ones_are_still_caught(shared_data
     def problems(o: RenderedObject, **changes: np.ndarray) -> dict[int, str]:
         arrays = {f.name: getattr(o, f.name) for f in dataclasses.fields(o)}
         arrays.update({k: np.ascontiguousarray(v) for k, v in changes.items()})
-        arrays["content_sha256"] = content_hash(arrays)
+        arrays["content_hash"] = content_hash(arrays)
         found = list(check_object(arrays, settings))
         assert {check for check, _ in found} <= {"rgb-view"}, found
         return {int(message.split(":")[0].split()[1]) for _, message in found}
@@ -495,3 +496,53 @@ def test_clean_views_at_512_verify_and_damaged_ones_are_still_caught(shared_data
     assert problems(cow, rgb=half) == {1}
     assert problems(table, rgb=np.roll(table.rgb, 1, axis=0)) == {0, 1, 2}  # views shifted by one
     assert problems(table, rgb=cow.rgb) == {0, 1, 2} and problems(cow, rgb=table.rgb) == {0, 1, 2}  # another object's
+
+
+SCHEMA1 = Path(__file__).parent / "data" / "schema1"  # written by the code before schema 2 (commit 81a6fa5)
+
+
+def test_a_schema_1_folder_written_by_the_previous_code_still_reads(tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture) -> None:
+    """Shards from before the xxh3 content hash: they open, their sha256 content hashes check out
+    under ``verify``, ``summary`` says schema 1, the training reader reads them, and a shard the new
+    code adds beside them (a resumed job) is schema 2 and verifies too."""
+    from clip2point.datasets.shards.file_format import open_shard, read_object  # noqa: PLC0415
+    from clip2point.datasets.torch_dataset import ShardDataset  # noqa: PLC0415
+    from shard_fixtures import synthetic_object  # noqa: PLC0415
+
+    root = tmp_path / "old"
+    shutil.copytree(SCHEMA1, root)
+    with open_shard(root / "shard-00000.h5") as h5:
+        got = read_object(h5, 0, root / "shard-00000.h5")
+    assert got["content_hash_algorithm"] == "sha256"
+    # the previous code's digest of this object, pinned: the sha256 path is the old function
+    assert got["content_hash"] == "495a2ef33a0e5b790820b433fed0d587baef879c4c9c4d9949c6ea030b7a3253"
+    assert content_hash(got, "sha256") == got["content_hash"] != content_hash(got)
+    code, out, _ = cli(capsys, "inspect", root, "summary", "--json")
+    assert code == 0 and json.loads(out)["schema_version"] == 1 and json.loads(out)["objects"] == 3
+    lenient = ("--min-precision", "0", "--min-coverage", "0", "--min-depth-inside", "0")  # drawn, not rendered views
+    code, out, err = cli(capsys, "inspect", root, "verify", *lenient)
+    assert code == 0, out + err
+    assert len(ShardDataset(root)) == 3
+
+    new = synthetic_object("obj-05", label=1, synset="01", seed=5)
+    write_shard(root, 1, [new], [], attrs={"config": {"views": 2, "size": 32}, "class_names": ["airplane", "chair"]})
+    build_index(root)
+    with h5py.File(root / "shard-00001.h5", "r") as h5:
+        assert h5.attrs["schema_version"] == 2 and "content_hash" in h5 and "content_sha256" not in h5
+        assert h5["content_hash"][0].decode() == new.content_hash() and len(new.content_hash()) == 32
+    code, out, err = cli(capsys, "inspect", root, "verify", *lenient)
+    assert code == 0, out + err
+    assert len(ShardDataset(root)) == 4
+
+    with h5py.File(root / "shard-00000.h5", "r+") as h5:  # one pixel of a schema-1 object changes
+        h5["rgb"][1, 0, 0, 0, 0] ^= 1
+    code, out, err = cli(capsys, "inspect", root, "verify", *lenient)
+    assert code != 0 and "obj-01: content hash differs" in out, out + err
+
+
+def test_content_hash_is_xxh3_128_and_knows_the_old_algorithm(obj: MakeObject) -> None:
+    arrays = {f.name: getattr(obj(0), f.name) for f in dataclasses.fields(RenderedObject)}
+    assert re.fullmatch(r"[0-9a-f]{32}", content_hash(arrays)) and re.fullmatch(r"[0-9a-f]{64}", content_hash(arrays, "sha256"))
+    with pytest.raises(ValueError, match="unknown content hash algorithm 'md5'"):
+        content_hash(arrays, "md5")

@@ -44,7 +44,7 @@ def test_round_trip_is_exact_and_schema_is_plain_h5py(tmp_path: Path) -> None:
                 assert got[name].dtype == getattr(obj, name).dtype
             assert (got["object_id"], got["synset"], got["label"], got["split"]) == (
                 obj.object_id, obj.synset, obj.label, obj.split)
-            assert got["content_sha256"] == obj.content_hash()
+            assert got["content_hash"] == obj.content_hash()
     with h5py.File(stats.file, "r") as h5:  # plain h5py, no clip2point code
         assert h5.attrs["schema_version"] == shard_format.SCHEMA_VERSION
         assert h5.attrs["format"] == "clip2point-shard" and h5.attrs["shard_id"] == 4
@@ -456,7 +456,7 @@ def test_shards_written_before_the_isal_codec_still_read(tmp_path: Path) -> None
     with open_shard(stats.file) as h5:
         for row, obj in enumerate(objs):
             got = read_object(h5, row, stats.file)
-            assert got["content_sha256"] == obj.content_hash()
+            assert got["content_hash"] == obj.content_hash()
             np.testing.assert_array_equal(got["depth"], obj.depth)
 
 

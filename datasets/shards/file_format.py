@@ -1,6 +1,6 @@
 """The HDF5 shard schema: record types, layout settings, content hashes and safe opening.
 
-Schema version 1. One file ``shard-NNNNN.h5`` holds K objects, each field stacked over the
+Schema version 2 (version 1 is still read: see "Content hashes"). One file ``shard-NNNNN.h5`` holds K objects, each field stacked over the
 objects (no groups), so one view of one object is one chunk read and ``h5ls``/h5py show it all:
 
 ==========================  =========  ===============  ===============  ==========================
@@ -13,7 +13,7 @@ dataset                     dtype      shape            chunks           filter 
 ``label``                   int64      [K]              contiguous       none
 ``object_id`` ``synset``    utf-8 str  [K]              contiguous       none
 ``split``                   utf-8 str  [K]              contiguous       none
-``content_sha256``          utf-8 str  [K]              contiguous       sha256 hex, see below
+``content_hash``            utf-8 str  [K]              contiguous       xxh3-128 hex, see below
 ``texture_status``          utf-8 str  [K]              contiguous       optional, see below
 ``texture_detail``          utf-8 str  [K]              contiguous       optional, see below
 ``metadata``                utf-8 str  [K]              contiguous       optional: JSON object or ""
@@ -28,8 +28,7 @@ without a schema bump (older readers ignore them): a shard without them reads as
 manifest row's extra columns as a JSON object ("" for none).
 
 Rows are sorted by object id. Depth is the raw view-space depth of the orthographic projection,
-background 0. ``content_sha256`` hashes rgb, depth, points, elev, azim, dist in that order, each
-prefixed by dtype and shape: equal exactly when the arrays are equal. File attributes:
+background 0. File attributes:
 ``format`` = ``"clip2point-shard"``, ``schema_version`` (int), ``shard_id`` (int),
 ``num_objects`` (int), ``config`` (the job configuration, JSON), ``code_version`` (JSON),
 ``layout`` (JSON ``ShardLayout``: the codecs that wrote the bytes; absent before 2026-12-02, when
@@ -66,12 +65,14 @@ objects take about 90 GB this way (job output: ~1.7 MB/object on real and synthe
 ``COMPACT_LAYOUT`` (gzip-1 RGB: 0.24-0.29 MB/object in job output, ~15 GB; 3.3x slower reads) is
 there for small disks. The benchmark's noisier objects compress less than real renders (1.9 MB
 and 0.55 MB above).
+
+Content hashes (``content_hash``, schema 2: XXH3-128; schema 1: ``content_sha256``, sha256):
+see :mod:`clip2point.datasets.shards.content_hashes`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 from pathlib import Path
 from collections import Counter
@@ -80,14 +81,14 @@ from typing import Any, Literal, Mapping, Sequence
 import h5py
 import numpy as np
 
+from clip2point.datasets.shards.content_hashes import (  # noqa: F401  (re-exported: the schema's names)
+    ARRAY_FIELDS, CONTENT_HASH, CONTENT_HASHES, READABLE_SCHEMA_VERSIONS, SCHEMA_VERSION, ContentHash, content_hash,
+)
 from clip2point.datasets.shards.array_codecs import CODECS, ISAL_CODEC, codec_kwargs, write_direct_chunks, writes_own_chunks
 from clip2point.errors import ConfigError, ShardError
 
-SCHEMA_VERSION = 1
 FORMAT_NAME = "clip2point-shard"
-ARRAY_FIELDS = ("rgb", "depth", "points", "elev", "azim", "dist")  # content-hash order
-STRING_FIELDS = ("object_id", "synset", "split", "content_sha256")
-REQUIRED_DATASETS = ARRAY_FIELDS + STRING_FIELDS + ("label",)
+STRING_FIELDS = ("object_id", "synset", "split")
 TEXTURE_FIELDS = ("texture_status", "texture_detail")  # optional: absent in older shards
 OPTIONAL_STRING_FIELDS = TEXTURE_FIELDS + ("metadata",)
 # What became of an object's texture; the last four mean the source had one the shards lack.
@@ -142,7 +143,7 @@ class RenderedObject:
             object.__setattr__(self, name, np.asarray(arr, dtype=np.float32))
 
     def content_hash(self) -> str:
-        """sha256 of the arrays; equal exactly when every array is equal."""
+        """This schema's content hash of the arrays (:func:`content_hash`)."""
         return content_hash({name: getattr(self, name) for name in ARRAY_FIELDS})
 
 
@@ -217,19 +218,6 @@ COMPACT_LAYOUT = ShardLayout(rgb="gzip-1")  # 3.5x smaller, one-view reads 3.3x 
 DEFAULT_LAYOUT = ShardLayout()
 
 
-def content_hash(arrays: Mapping[str, np.ndarray]) -> str:
-    """sha256 over ``ARRAY_FIELDS`` in order, each prefixed by its dtype and shape so arrays that
-    differ only in shape or type hash differently. The arrays are hashed through their buffers,
-    not ``tobytes()`` copies: ~3.6 MB per object that the writer would otherwise copy for nothing."""
-    digest = hashlib.sha256()
-    for name in ARRAY_FIELDS:
-        arr = np.ascontiguousarray(arrays[name])
-        little = np.ascontiguousarray(arr.astype(arr.dtype.newbyteorder("<"), copy=False))
-        digest.update(f"{name}:{little.dtype.str}:{arr.shape};".encode())
-        digest.update(little.reshape(-1).view(np.uint8))
-    return digest.hexdigest()
-
-
 def stack_objects(objects: list[RenderedObject], hashes: list[str],
                   skip: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
     """Stack the objects' fields into [K, ...] arrays, refusing mixed view counts or sizes
@@ -246,7 +234,7 @@ def stack_objects(objects: list[RenderedObject], hashes: list[str],
     stacked["label"] = np.array([int(o.label) for o in objects], dtype=np.int64)
     for name in ("object_id", "synset", "split") + OPTIONAL_STRING_FIELDS:
         stacked[name] = np.array([str(getattr(o, name)) for o in objects], dtype=object)
-    stacked["content_sha256"] = np.array(hashes, dtype=object)
+    stacked[CONTENT_HASH.dataset] = np.array(hashes, dtype=object)
     return stacked
 
 
@@ -271,7 +259,7 @@ def write_shard_file(h5: h5py.File, objects: list[RenderedObject], hashes: list[
             arr = stacked[name]
             kwargs = layout.dataset_kwargs(name, arr) if name in _BIG else {}
             h5.create_dataset(name, data=arr, track_times=False, **kwargs)
-    for name in STRING_FIELDS + OPTIONAL_STRING_FIELDS:
+    for name in STRING_FIELDS + (CONTENT_HASH.dataset,) + OPTIONAL_STRING_FIELDS:
         h5.create_dataset(name, data=stacked[name], dtype=STR_DTYPE, track_times=False)
     h5.attrs["format"] = FORMAT_NAME
     h5.attrs["schema_version"] = SCHEMA_VERSION
@@ -311,16 +299,18 @@ def check_schema(h5: h5py.File, path: Path) -> None:
         raise ShardError(path, f"corrupt HDF5 metadata ({exc})") from exc
     if fmt != FORMAT_NAME:
         raise ShardError(path, f"foreign HDF5 file: attribute 'format' is {fmt!r}, expected {FORMAT_NAME!r}")
-    if version is None or int(version) != SCHEMA_VERSION:
+    if version is None or int(version) not in CONTENT_HASHES:
         raise ShardError(
-            path, f"schema_version {version} is not supported (this code reads {SCHEMA_VERSION}); "
+            path, f"schema_version {version} is not supported (this code reads "
+            f"{', '.join(map(str, READABLE_SCHEMA_VERSIONS))}); "
             "regenerate the shards or use the clip2point version that wrote them"
         )
-    missing = [n for n in REQUIRED_DATASETS if n not in names]
+    required = ARRAY_FIELDS + STRING_FIELDS + ("label", CONTENT_HASHES[int(version)].dataset)
+    missing = [n for n in required if n not in names]
     if missing:
         raise ShardError(path, f"shard lacks datasets {missing}; it is damaged or was written by other code")
     try:
-        sizes = {n: h5[n].shape[0] for n in REQUIRED_DATASETS}
+        sizes = {n: h5[n].shape[0] for n in required}
     except (OSError, RuntimeError, KeyError) as exc:
         raise ShardError(path, f"corrupt HDF5 metadata ({exc})") from exc
     if len(set(sizes.values())) != 1:
@@ -348,22 +338,33 @@ def texture_counts(objects: Sequence[Mapping[str, Any]]) -> dict[str, int]:
         {UNRECORDED: counts[UNRECORDED]} if counts.get(UNRECORDED) else {})
 
 
+def content_hash_of(h5: h5py.File) -> ContentHash:
+    """Where an open (checked) shard keeps its content hashes and by which algorithm."""
+    return CONTENT_HASHES[int(h5.attrs["schema_version"])]
+
+
 def read_strings(h5: h5py.File, name: str) -> list[str]:
     """A utf-8 string dataset as Python strings; an optional texture field absent from an older
-    shard reads as ``unrecorded`` (status) or "" (detail) per object."""
+    shard reads as ``unrecorded`` (status) or "" (detail) per object, and ``content_hash`` reads
+    a schema-1 shard's ``content_sha256``."""
+    if name == "content_hash":
+        name = content_hash_of(h5).dataset
     if name in OPTIONAL_STRING_FIELDS and name not in h5:
         return [UNRECORDED if name == "texture_status" else ""] * int(h5["object_id"].shape[0])
     return [s.decode() if isinstance(s, bytes) else str(s) for s in h5[name][()]]
 
 
 def read_object(h5: h5py.File, row: int, path: Path) -> dict[str, Any]:
-    """Every array and label of one object (row ``row``); read errors become ``ShardError``."""
+    """Every array and label of one object (row ``row``), its ``content_hash`` and that hash's
+    ``content_hash_algorithm`` (by the shard's schema); read errors become ``ShardError``."""
     try:
         out: dict[str, Any] = {name: np.asarray(h5[name][row]) for name in ARRAY_FIELDS}
         out["label"] = int(h5["label"][row])
-        for name in STRING_FIELDS:
-            value = h5[name][row]
+        stored = content_hash_of(h5)
+        for name, dataset in [(n, n) for n in STRING_FIELDS] + [("content_hash", stored.dataset)]:
+            value = h5[dataset][row]
             out[name] = value.decode() if isinstance(value, bytes) else str(value)
+        out["content_hash_algorithm"] = stored.algorithm
         for name, absent in zip(OPTIONAL_STRING_FIELDS, (UNRECORDED, "", "")):
             value = h5[name][row] if name in h5 else absent
             out[name] = value.decode() if isinstance(value, bytes) else str(value)

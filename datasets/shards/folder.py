@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
 from clip2point.atomic_io import atomic_path, set_aside, sha256_file, write_json_atomic
-from clip2point.datasets.shards.file_format import SCHEMA_VERSION, ObjectFailure, open_shard
+from clip2point.datasets.shards.file_format import READABLE_SCHEMA_VERSIONS, ObjectFailure, open_shard
 from clip2point.datasets.shards.records import (
     CONFIG_NAME, INDEX_NAME, MARKER_FORMAT, MARKER_RE, SKIPPED_NAME, Marker, SetAside, marker_name, shard_file_name,
 )
@@ -50,16 +50,19 @@ _MARKER_FIX = "delete it to re-render the shard"
 
 
 def read_versioned_json(path: Path, fmt: str, what: str, fix: str) -> dict[str, Any]:
-    """A JSON file of ours: readable, of format ``fmt`` and of this schema version, else a
-    ``ShardError`` naming the file, ``what`` it should be, and the ``fix``."""
+    """A JSON file of ours: readable, of format ``fmt`` and of a schema version this code reads
+    (``READABLE_SCHEMA_VERSIONS``: markers and the index did not change from 1 to 2, only the
+    shard's content-hash algorithm did), else a ``ShardError`` naming the file, ``what`` it
+    should be, and the ``fix``."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ShardError(path, f"unreadable {what} ({exc}); {fix}") from exc
     if not isinstance(data, dict) or data.get("format") != fmt:
         raise ShardError(path, f"not a clip2point {what}; {fix}")
-    if data.get("schema_version") != SCHEMA_VERSION:
-        raise ShardError(path, f"{what} schema_version {data.get('schema_version')} is not {SCHEMA_VERSION}")
+    if data.get("schema_version") not in READABLE_SCHEMA_VERSIONS:
+        raise ShardError(path, f"{what} schema_version {data.get('schema_version')} is not one this code reads "
+                               f"({', '.join(map(str, READABLE_SCHEMA_VERSIONS))})")
     return data
 
 

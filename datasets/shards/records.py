@@ -79,6 +79,7 @@ class Marker:
     stats: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     superseded: tuple[Superseded, ...] | None = None
     extra: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    schema_version: int = SCHEMA_VERSION  # the shard's: a rewritten older marker keeps its own
 
     def __post_init__(self) -> None:
         for name in ("objects", "failures", "class_names", "superseded"):  # lists given are kept as tuples
@@ -102,7 +103,7 @@ class Marker:
         """The marker file's content (``write_json_atomic`` sorts the keys)."""
         data = {
             "format": MARKER_FORMAT,
-            "schema_version": SCHEMA_VERSION,
+            "schema_version": self.schema_version,
             "shard_id": self.shard_id,
             "file": self.file,
             "sha256": self.sha256,
@@ -135,6 +136,7 @@ class Marker:
             stats=data.get("stats", {}),
             superseded=None if superseded is None else tuple(Superseded.from_json(s) for s in superseded),
             extra={k: v for k, v in data.items() if k not in _KNOWN},
+            schema_version=int(data.get("schema_version", SCHEMA_VERSION)),
         )
 
     def supersede(self, by_shard: Mapping[str, int]) -> "Marker":

@@ -1,7 +1,7 @@
 """The gallery's pictures of one object, written once and reused: a thumbnail (one RGB view beside
 its depth map), a sheet of every view (RGB | depth, one row per view) and a point preview.
 
-Each file is named by the object's ``content_sha256`` (equal exactly when the arrays are equal)
+Each file is named by the object's content hash (equal exactly when the arrays are equal)
 plus what else shapes the picture (the thumbnail's view, :data:`ASSET_VERSION`), so a rebuild
 finds an unchanged object's files and skips reading its arrays at all, and a re-rendered object
 gets new files. Files are written to a temporary name and renamed, so an interrupted build never

@@ -75,7 +75,7 @@ def _record(obj: GalleryObject, slugs: Mapping[str, str], info: ShardInfo | None
         rows.append(("reason", f'<span class="reason">{escape(obj.reason)}</span>'))
     rows.append(("source path", escape(obj.source) if obj.source else '<span class="muted">not recorded</span>'))
     if obj.content_hash:
-        rows.append(("content sha256", f"<code>{escape(obj.content_hash)}</code>"))
+        rows.append(("content hash", f"<code>{escape(obj.content_hash)}</code>"))
     if info is not None and obj.row is not None:
         rows.append(("shard", f"{escape(info.file)}, row {obj.row}"))
     texture = ('<span class="muted">not recorded by these shards</span>' if obj.texture is None
