@@ -5,12 +5,12 @@ rendering (issue 14, item 5): does the job's bookkeeping stay in minutes and bou
 A synthetic manifest of N rows (every row names the same small mesh, so the index's per-row
 ``stat`` is warm: on a network file system budget more) is planned; then every shard is made
 "done" by writing its completion marker (through ``ShardFolder``), with a one-byte stand-in file and its
-sha256, so that ``run_render_job`` does exactly what a resume of a finished job does (check every
+checksum, so that ``run_render_job`` does exactly what a resume of a finished job does (check every
 done shard against its marker, reconcile retries, rebuild ``index.json``) and renders nothing;
 last, ``shards merge`` copies the folder into a new one. Timed phases are wall-clock seconds;
 memory is the process's peak RSS after each phase (it only grows). Checksumming real shard files
-is extra and bound by the disk (~0.7-1.4 ms per MB, see ``ShardFolder.file_problem``) --
-use ``--quick-resume`` to skip it. Last line: one JSON object.
+is extra and bound by the disk (XXH3-128 hashes faster than disks read, see
+``ShardFolder.file_problem``) -- use ``--quick-resume`` to skip it. Last line: one JSON object.
 
     python benchmarks/collection_scale.py --objects 800000
 """
@@ -18,7 +18,6 @@ use ``--quick-resume`` to skip it. Last line: one JSON object.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import resource
 import shutil
@@ -28,6 +27,7 @@ import tracemalloc
 from pathlib import Path
 from typing import Any
 
+from clip2point.datasets.shards.digests import file_checksum
 from clip2point.datasets.shards.job_config import ensure_job_config
 from clip2point.datasets.shards.merge import merge_shard_folders
 from clip2point.datasets.shards.folder import ShardFolder
@@ -54,11 +54,11 @@ def write_manifest(folder: Path, objects: int, classes: int) -> Path:
 
 def finish_shards(config: RenderJobConfig, plan: Any) -> None:
     """A marker per planned shard, as the worker writes it, over a one-byte stand-in file."""
-    digest, folder = hashlib.sha256(STAND_IN).hexdigest(), ShardFolder(config.out)
+    digest, folder = file_checksum(STAND_IN), ShardFolder(config.out)
     for task in plan.tasks:
         folder.shard_path(task.shard_id).write_bytes(STAND_IN)
         objects = [{"object_id": e.object_id, "synset": e.synset, "label": e.label, "split": e.split,
-                    "hash": digest, "texture_status": "untextured_by_source", "texture_detail": ""}
+                    "hash": digest.partition(":")[2], "texture_status": "untextured_by_source", "texture_detail": ""}
                    for e in task.entries]
         folder.write_marker(Marker(
             task.shard_id, shard_file_name(task.shard_id), digest, len(STAND_IN), objects=tuple(objects),

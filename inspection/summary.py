@@ -77,7 +77,7 @@ def index_of_file(path: Path) -> dict[str, Any]:
     objects = [{"object_id": i, "synset": s, "label": int(lb), "split": sp, "hash": h, "texture_status": t,
                 "texture_detail": d, "shard_id": shard_id, "row": r}
                for r, (i, s, lb, sp, h, t, d) in enumerate(zip(ids, synsets, labels, splits, hashes, textures, details))]
-    shard = {"shard_id": shard_id, "file": path.name, "sha256": None, "bytes": path.stat().st_size,
+    shard = {"shard_id": shard_id, "file": path.name, "checksum": None, "bytes": path.stat().st_size,
              "shapes": shapes, "num_objects": len(objects), "num_failures": 0}
     return {"format": INDEX_FORMAT, "schema_version": version, "config": config, "code_version": code,
             "class_names": class_names, "shards": [shard], "objects": objects, "failures": [], "skipped": [],

@@ -1,6 +1,6 @@
 """``inspect verify``: every way a shard folder can be wrong, found and named per shard and object.
 
-Per shard: the file exists, its sha256 matches the index, it opens as a shard of our schema and
+Per shard: the file exists, its checksum matches the index, it opens as a shard of our schema and
 holds exactly the objects the index says. Per object: the content hash recomputed from the arrays
 matches the stored one, no NaN/inf, no blank RGB view (one colour, e.g. all white), no empty depth
 view, and each RGB and depth view shows the stored points from that view's own camera
@@ -18,7 +18,7 @@ from typing import Any, Iterator
 import numpy as np
 from tqdm import tqdm
 
-from clip2point.atomic_io import sha256_file
+from clip2point.datasets.shards.digests import checksum_matches, checksum_name, recorded_checksum
 from clip2point.datasets.shards.file_format import CONTENT_HASH, content_hash, open_shard, read_object, read_strings
 from clip2point.errors import ShardError
 from clip2point.inspection.view_consistency import view_scores
@@ -150,8 +150,10 @@ def verify_shard(root: Path, shard: dict[str, Any], objects: list[dict[str, Any]
     if not path.is_file():
         return [Problem(name, None, "missing", "listed in the index but the file is missing")]
     problems = []
-    if shard.get("sha256") and sha256_file(path) != shard["sha256"]:
-        problems.append(Problem(name, None, "checksum", "sha256 differs from the index (file changed or corrupted since it was written)"))
+    recorded = recorded_checksum(shard)
+    if recorded and not checksum_matches(path, recorded):
+        problems.append(Problem(name, None, "checksum", f"{checksum_name(recorded)} checksum differs from the index "
+                                                        "(file changed or corrupted since it was written)"))
     try:
         with open_shard(path) as h5:
             stored_ids = read_strings(h5, "object_id")

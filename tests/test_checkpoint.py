@@ -166,3 +166,19 @@ def test_prune_keeps_the_newest_and_links_survive(tmp_path: Path) -> None:
     assert sorted(p.name for p in removed) == ["step-00000001.pt", "step-00000002.pt"]
     assert sorted(p.name for p in tmp_path.glob("step-*.pt")) == ["step-00000003.pt", "step-00000004.pt"]
     assert read_checkpoint(tmp_path / "best.pt").progress.step == 1
+
+
+def test_a_checkpoint_that_recorded_bare_sha256_shards_resumes_on_the_same_files(tmp_path: Path) -> None:
+    """Checkpoints from before shard schema 2 kept each shard's sha256 as bare hex; the index now
+    gives ``"sha256:HEX"`` for those same files, which is the same data, and any other checksum is not."""
+    import dataclasses  # noqa: PLC0415
+
+    from clip2point.train.config import TrainConfig  # noqa: PLC0415
+    from clip2point.train.resume import check_compatible  # noqa: PLC0415
+
+    cfg = TrainConfig.from_flat(shards="s", out=str(tmp_path), model="c2p-tiny")
+    ckpt = dataclasses.replace(make_checkpoint(3), config=cfg.to_dict())
+    check_compatible(tmp_path, ckpt, cfg, base_weights=ckpt.base_weights, shards={"shard-00000.h5": "sha256:" + "f" * 64})
+    with pytest.raises(CheckpointError, match="was trained on other shards"):
+        check_compatible(tmp_path, ckpt, cfg, base_weights=ckpt.base_weights,
+                         shards={"shard-00000.h5": "xxh3-128:" + "f" * 32})

@@ -26,7 +26,7 @@ from clip2point.datasets.mesh_io import load_mesh, obj_vertex_records
 from clip2point.datasets.sampling import sample_surface
 from clip2point.datasets.shards.job_config import ensure_job_config
 from clip2point.datasets.shards.file_format import ObjectFailure, RenderedObject, content_hash
-from clip2point.datasets.shards import build_index, write_shard, write_skipped
+from clip2point.datasets.shards import build_index, read_marker, shard_problem, write_shard, write_skipped
 from clip2point.errors import ConfigError
 from clip2point.inspection.verify import VerifySettings, check_object
 from clip2point.inspection.view_consistency import (coverage_radius, depth_inside, dilate, ndc_to_pixels, rgb_pixels,
@@ -164,7 +164,7 @@ def test_verify_names_each_damaged_shard(tmp_path: Path, obj: MakeObject, capsys
     assert code == 1 and "Traceback" not in out + err
     assert re.search(expect, out), out
     if damage != "missing":
-        assert "shard-00001.h5: sha256 differs from the index" in out
+        assert "shard-00001.h5: xxh3-128 checksum differs from the index" in out
     assert "shard-00000.h5" not in out and out.strip().endswith("BAD: 2 shards, 5 objects, 1 bad shards, "
                                                                 f"{1 if damage == 'bitflip' else 0} bad objects")
     report = json.loads(cli(capsys, "inspect", root, "verify", "--json")[1])
@@ -539,6 +539,22 @@ def test_a_schema_1_folder_written_by_the_previous_code_still_reads(tmp_path: Pa
         h5["rgb"][1, 0, 0, 0, 0] ^= 1
     code, out, err = cli(capsys, "inspect", root, "verify", *lenient)
     assert code != 0 and "obj-01: content hash differs" in out, out + err
+    assert "shard-00000.h5: sha256 checksum differs from the index" in out  # the schema-1 file checksum
+    assert re.match("its sha256 checksum differs", shard_problem(root, read_marker(root / "shard-00000.json")))
+    assert shard_problem(root, read_marker(root / "shard-00001.json")) is None
+
+
+def test_a_schema_1_marker_is_rewritten_as_it_was_written() -> None:
+    """The folder's owner rewrites markers (a retry supersedes failures): a schema-1 marker keeps
+    its bare ``sha256`` and version, so it is still the file the previous code reads."""
+    from clip2point.datasets.shards.records import Marker  # noqa: PLC0415
+
+    data = read_marker(SCHEMA1 / "shard-00000.json")
+    marker = Marker.from_json(data)
+    assert marker.checksum == "sha256:" + data["sha256"] and marker.schema_version == 1
+    assert marker.to_json() == data
+    superseded = marker.supersede({"obj-09": 1}).to_json()
+    assert superseded["sha256"] == data["sha256"] and "checksum" not in superseded and superseded["schema_version"] == 1
 
 
 def test_content_hash_is_xxh3_128_and_knows_the_old_algorithm(obj: MakeObject) -> None:

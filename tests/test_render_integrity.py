@@ -40,7 +40,7 @@ def rendered(tmp_path: Path) -> Path:
 def test_resume_sets_aside_and_rerenders_damaged_shards(rendered: Path, caplog: pytest.LogCaptureFixture) -> None:
     hashes = object_hashes(rendered)
     (rendered / "shard-00000.h5").write_bytes((rendered / "shard-00000.h5").read_bytes()[:5000])
-    garbage = b"\xff" * (rendered / "shard-00001.h5").stat().st_size  # same size: only sha256 sees it
+    garbage = b"\xff" * (rendered / "shard-00001.h5").stat().st_size  # same size: only the checksum sees it
     (rendered / "shard-00001.h5").write_bytes(garbage)
     (rendered / "shard-00002.h5").unlink()
 
@@ -49,7 +49,7 @@ def test_resume_sets_aside_and_rerenders_damaged_shards(rendered: Path, caplog: 
 
     assert (report.shards_already_done, report.shards_run, report.rendered) == (0, 3, LIMIT)
     assert f"{rendered / 'shard-00000.h5'}: it has 5000 bytes but its marker records" in caplog.text
-    assert f"{rendered / 'shard-00001.h5'}: its sha256 differs from the one its marker records" in caplog.text
+    assert f"{rendered / 'shard-00001.h5'}: its xxh3-128 checksum differs from the one its marker records" in caplog.text
     assert f"{rendered / 'shard-00002.h5'}: the file is missing" in caplog.text
     assert object_hashes(rendered) == hashes and index_of(rendered)["counts"]["objects"] == LIMIT
     kept = sorted(p.name.split(".bad-")[0] for p in rendered.glob("*.bad-*"))

@@ -154,7 +154,7 @@ def test_foreign_files_are_refused(tmp_path: Path) -> None:
 
 
 OWNER = {"clip2point.datasets.shards.folder", "clip2point.datasets.shards.records"}
-MARKER_KEYS = {"failures", "superseded", "objects", "stats", "file", "sha256", "bytes", "shard_id"}
+MARKER_KEYS = {"failures", "superseded", "objects", "stats", "file", "checksum", "sha256", "bytes", "shard_id"}
 
 
 def test_no_module_outside_the_owner_edits_a_marker_in_place() -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+import xxhash
 
 from clip2point.cli import os_error_message
 from clip2point.datasets.shards import file_format as shard_format
@@ -95,7 +96,7 @@ def test_content_hash_tracks_array_equality() -> None:
 def test_same_input_gives_identical_bytes(tmp_path: Path) -> None:
     one = write_shard(tmp_path / "a", 0, make_objects(0, 2), [], attrs=ATTRS)
     two = write_shard(tmp_path / "b", 0, make_objects(0, 2), [], attrs=ATTRS)
-    assert one.sha256 == two.sha256
+    assert one.checksum == two.checksum and one.checksum.startswith("xxh3-128:")
     assert one.file.read_bytes() == two.file.read_bytes()
 
 
@@ -203,8 +204,9 @@ def test_index_aggregates_markers_failures_and_skipped(tmp_path: Path) -> None:
                                   "reason": "timeout", "shard_id": 0}]
     assert index["skipped"][0]["reason"] == "reference skip list"
     assert index["shards"][0]["stats"] == {"seconds": 1.5}
-    from clip2point.atomic_io import sha256_file
-    assert index["shards"][1]["sha256"] == sha256_file(tmp_path / "shard-00001.h5")
+    from clip2point.datasets.shards.digests import checksum_file
+    assert index["shards"][1]["checksum"] == checksum_file(tmp_path / "shard-00001.h5") == \
+        "xxh3-128:" + xxhash.xxh3_128((tmp_path / "shard-00001.h5").read_bytes()).hexdigest()
 
 
 def test_index_refuses_an_object_in_two_shards(tmp_path: Path) -> None:
@@ -357,10 +359,10 @@ def _damage(path: Path, how: str) -> None:
 @pytest.mark.parametrize("how,checksum,match", [
     ("missing", True, r"^the file is missing$"),
     ("truncated", False, r"^it has 5000 bytes but its marker records \d+ \(truncated or overwritten\)$"),
-    ("garbage", True, r"^its sha256 differs from the one its marker records"),
+    ("garbage", True, r"^its xxh3-128 checksum differs from the one its marker records"),
     ("garbage", False, r"not an HDF5 file"),
-    ("flipped", True, r"^its sha256 differs from the one its marker records"),
-    ("flipped", False, None),  # without sha256 a changed data byte passes: documented in shard_problem
+    ("flipped", True, r"^its xxh3-128 checksum differs from the one its marker records"),
+    ("flipped", False, None),  # without the checksum a changed data byte passes: documented in shard_problem
 ])
 def test_shard_problem_checks_a_file_against_its_marker(tmp_path: Path, how: str, checksum: bool,
                                                         match: str | None) -> None:
@@ -387,10 +389,10 @@ def test_set_aside_shard_keeps_the_bytes_under_a_new_name(tmp_path: Path) -> Non
 def test_merge_refuses_a_damaged_shard(tmp_path: Path) -> None:
     a = node_folder(tmp_path / "a", [0, 2])
     _damage(a / "shard-00002.h5", "flipped")
-    with pytest.raises(ShardError, match=r"a/shard-00002.h5: its sha256 differs .*; a damaged shard is never merged"):
+    with pytest.raises(ShardError, match=r"a/shard-00002.h5: its xxh3-128 checksum differs .*; a damaged shard is never merged"):
         shard_merge.merge_shard_folders(tmp_path / "out", [a])
     assert not (tmp_path / "out").exists()  # checked before anything was written
-    with pytest.raises(ShardError, match=r"a/shard-00002.h5: its sha256 differs"):
+    with pytest.raises(ShardError, match=r"a/shard-00002.h5: its xxh3-128 checksum differs"):
         shard_merge.merge_shard_folders(a, [])  # indexing in place checks too
 
 
@@ -401,7 +403,7 @@ def test_merge_takes_the_valid_copy_of_a_damaged_shard(tmp_path: Path, caplog: p
     _damage(a / "shard-00002.h5", "garbage")
     with caplog.at_level("WARNING"):
         index = shard_merge.merge_shard_folders(tmp_path / "out", [a, replica])
-    assert f"{a / 'shard-00002.h5'}: its sha256 differs" in caplog.text
+    assert f"{a / 'shard-00002.h5'}: its xxh3-128 checksum differs" in caplog.text
     assert f"taking the valid copy of shard 2 in {replica}" in caplog.text
     assert (tmp_path / "out" / "shard-00002.h5").read_bytes() == (replica / "shard-00002.h5").read_bytes()
     assert index["counts"]["objects"] == 6
@@ -444,7 +446,7 @@ def test_isal_depth_is_a_plain_deflate_chunk_with_the_same_values(tmp_path: Path
         assert mask == 0 and zlib.decompress(chunk) == objs[1].depth[1].astype("<f4").tobytes()
         assert json.loads(h5.attrs["layout"]) == {"rgb": "none", "depth": "gzip-isal", "points": "none",
                                                   "chunk": "view", "shuffle": False}
-    assert new.sha256 != old.sha256  # other compressed bytes, the same arrays
+    assert new.checksum != old.checksum  # other compressed bytes, the same arrays
 
 
 def test_shards_written_before_the_isal_codec_still_read(tmp_path: Path) -> None:

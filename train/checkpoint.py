@@ -57,7 +57,7 @@ class Checkpoint:
     best: dict[str, Any] = field(default_factory=dict)  # {"metric", "value", "step"}
     metrics: dict[str, float] = field(default_factory=dict)  # last validation metrics
     code_version: dict[str, str] = field(default_factory=dict)
-    shards: dict[str, str] = field(default_factory=dict)  # shard file -> sha256 it trained on
+    shards: dict[str, str] = field(default_factory=dict)  # shard file -> checksum it trained on ("ALGORITHM:HEX"; bare sha256 hex before schema 2)
 
 
 def capture_rng() -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 The image tower never changes during pre-training, so its features are a pure function of
 (tower weights, RGB views, preprocessing). The cache file is named and stamped by a key over
-exactly those: the weights hash, every shard's sha256 from ``index.json`` and the input size.
+exactly those: the weights hash, every shard's checksum from ``index.json`` and the input size.
 Anything else gives another key, so a stale cache is never read.
 """
 
@@ -18,6 +18,7 @@ from torch import nn
 
 from clip2point.datasets.batch_loader import batch_loader
 from clip2point.datasets.shards import load_index
+from clip2point.datasets.shards.digests import recorded_checksum
 from clip2point.datasets.torch_dataset import ShardDataset
 from clip2point.disk_cache import entry_file, key_digest
 from clip2point.errors import CheckpointError
@@ -31,8 +32,8 @@ FORMAT = "clip2point.image-features/1"
 
 
 def shard_checksums(root: str | Path) -> dict[str, str]:
-    """Shard file name -> sha256, as the folder's index records them."""
-    return {s["file"]: s["sha256"] for s in load_index(root)["shards"] if s.get("file")}
+    """Shard file name -> its checksum (``"ALGORITHM:HEX"``), as the folder's index records it."""
+    return {s["file"]: recorded_checksum(s) for s in load_index(root)["shards"] if s.get("file")}
 
 
 def cache_key(weights_hash: str, checksums: dict[str, str], split: str | None, image_size: int) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from clip2point.datasets.shards.digests import qualified_checksum
 from clip2point.errors import CheckpointError, ConfigError
 from clip2point.train.checkpoint import Checkpoint, find_resume, read_checkpoint, step_checkpoints
 from clip2point.train.config import TrainConfig, resume_differences
@@ -45,7 +46,8 @@ def check_compatible(path: Path, ckpt: Checkpoint, cfg: TrainConfig, *, base_wei
     if ckpt.base_weights != base_weights:
         raise CheckpointError(path, f"was trained from other base weights than --model {cfg.model.model} "
                               f"--pretrained {cfg.model.pretrained}; pass the weights the run started from")
-    if ckpt.shards and ckpt.shards != shards:
-        changed = sorted(set(ckpt.shards.items()) ^ set(shards.items()))[:4]
+    trained_on = {name: qualified_checksum(value) for name, value in ckpt.shards.items()}  # older: bare sha256
+    if trained_on and trained_on != shards:
+        changed = sorted(set(trained_on.items()) ^ set(shards.items()))[:4]
         raise CheckpointError(path, f"was trained on other shards (differences {changed}); "
                               "point --shards at the folder the run used")

@@ -67,7 +67,7 @@ there for small disks. The benchmark's noisier objects compress less than real r
 and 0.55 MB above).
 
 Content hashes (``content_hash``, schema 2: XXH3-128; schema 1: ``content_sha256``, sha256):
-see :mod:`clip2point.datasets.shards.content_hashes`.
+see :mod:`clip2point.datasets.shards.digests`.
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ from typing import Any, Literal, Mapping, Sequence
 import h5py
 import numpy as np
 
-from clip2point.datasets.shards.content_hashes import (  # noqa: F401  (re-exported: the schema's names)
+from clip2point.datasets.shards.digests import (  # noqa: F401  (re-exported: the schema's names)
     ARRAY_FIELDS, CONTENT_HASH, CONTENT_HASHES, READABLE_SCHEMA_VERSIONS, SCHEMA_VERSION, ContentHash, content_hash,
 )
 from clip2point.datasets.shards.array_codecs import CODECS, ISAL_CODEC, codec_kwargs, write_direct_chunks, writes_own_chunks

@@ -3,7 +3,7 @@ counts), written streamed one marker at a time (:mod:`clip2point.datasets.shards
 and the plain-JSON views of the folder's state that the index and the merge read: each asks the
 folder's owner (:class:`clip2point.datasets.shards.folder.ShardFolder`).
 
-Resume and merge check a shard file against the size and sha256 its marker records
+Resume and merge check a shard file against the size and checksum its marker records
 (:func:`shard_problem`): a marker proves the file was whole when written, not that it still is.
 """
 
@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
 from clip2point.atomic_io import atomic_path
+from clip2point.datasets.shards.digests import recorded_checksum
 from clip2point.datasets.shards.file_format import SCHEMA_VERSION, ObjectFailure
 from clip2point.datasets.shards.folder import ShardFolder, read_marker
 from clip2point.datasets.shards.folder import read_versioned_json as _read_versioned_json
@@ -38,7 +39,7 @@ def completed_shard_ids(folder: str | Path) -> set[int]:
 def shard_problem(folder: str | Path, marker: Mapping[str, Any], *, checksum: bool = True) -> str | None:
     """Why the shard file a marker (its JSON) vouches for is no longer the file that was written
     (None when it still is): :meth:`ShardFolder.file_problem` says how, and what it costs."""
-    return ShardFolder(folder).file_problem(marker.get("file"), marker.get("bytes"), marker.get("sha256"),
+    return ShardFolder(folder).file_problem(marker.get("file"), marker.get("bytes"), recorded_checksum(marker),
                                             checksum=checksum)
 
 
@@ -80,8 +81,8 @@ def _index_parts(folder: Path) -> Iterator[_IndexParts]:
     class names. One marker is read at a time."""
     for shard_id in sorted(completed_shard_ids(folder)):
         marker = read_marker(folder / marker_name(shard_id))
-        shard = ({k: marker.get(k) for k in ("shard_id", "file", "sha256", "bytes", "shapes", "stats")}
-                 | {"num_objects": len(marker["objects"]), "num_failures": len(marker["failures"])})
+        shard = ({k: marker.get(k) for k in ("shard_id", "file", "bytes", "shapes", "stats")}
+                 | {"checksum": recorded_checksum(marker), "num_objects": len(marker["objects"]), "num_failures": len(marker["failures"])})
         yield (shard, [dict(o, shard_id=shard_id, row=row) for row, o in enumerate(marker["objects"])],
                [dict(f, shard_id=shard_id) for f in marker["failures"]], marker.get("class_names"))
 

@@ -5,7 +5,7 @@ completed shard (file first, marker last, each atomically, hard-linked when the 
 allows) and building one index. It refuses what would silently mix two datasets: folders made
 with different configurations, and one shard id holding different content in two folders. The
 same shard present twice with the same content (a re-run, a replica) is taken once. Every shard
-file is checked against its marker's size and sha256 before anything is copied: a damaged copy
+file is checked against its marker's size and checksum before anything is copied: a damaged copy
 is never merged; when another folder holds a valid copy of that shard, that one is taken (with a
 warning), else the merge stops naming the damaged file.
 """
@@ -18,6 +18,7 @@ from typing import Any, Mapping, Sequence
 
 from clip2point.datasets.shards.job_config import config_differences, ensure_job_config
 from clip2point.datasets.shards.folder import ShardFolder
+from clip2point.datasets.shards.digests import recorded_checksum
 from clip2point.datasets.shards.file_format import ObjectFailure
 from clip2point.datasets.shards.index import (
     build_index, completed_shard_ids, read_config, read_marker, read_skipped, shard_problem, write_skipped,
@@ -32,7 +33,7 @@ def shard_identity(marker: dict[str, Any]) -> tuple:
     """What makes two copies of a shard the same: file checksum, object hashes, failures."""
     objects = tuple((o["object_id"], o["hash"]) for o in marker["objects"])
     failures = tuple(sorted((f["object_id"], f["status"]) for f in marker["failures"]))
-    return marker.get("sha256"), objects, failures
+    return recorded_checksum(marker), objects, failures
 
 
 def common_config(folders: Sequence[Path]) -> dict[str, Any]:
@@ -80,7 +81,7 @@ def _refuse_different_copies(shard_id: int, copies: list[Copy]) -> None:
 
 
 def valid_copy(shard_id: int, copies: list[Copy]) -> Copy:
-    """The first copy whose file matches its marker (size, sha256), warning about damaged copies
+    """The first copy whose file matches its marker (size, checksum), warning about damaged copies
     passed over; ``ShardError`` naming the damaged file when no copy is valid."""
     damaged: list[tuple[Path, str]] = []
     for folder, marker in copies:

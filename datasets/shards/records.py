@@ -18,6 +18,7 @@ import re
 from pathlib import Path
 from typing import Any, Mapping
 
+from clip2point.datasets.shards.digests import recorded_checksum
 from clip2point.datasets.shards.file_format import SCHEMA_VERSION, ObjectFailure
 
 __all__ = [
@@ -55,7 +56,7 @@ class Superseded:
 
 
 # The keys write_shard writes, in its order; anything else in a marker file is kept in ``extra``.
-_KNOWN = ("format", "schema_version", "shard_id", "file", "sha256", "bytes", "objects", "failures", "class_names",
+_KNOWN = ("format", "schema_version", "shard_id", "file", "checksum", "sha256", "bytes", "objects", "failures", "class_names",
           "shapes", "stats", "superseded")
 
 
@@ -70,7 +71,7 @@ class Marker:
 
     shard_id: int
     file: str | None
-    sha256: str | None
+    checksum: str | None  # "ALGORITHM:HEX" of the file (digests.recorded_checksum); None without a file
     bytes: int
     objects: tuple[Mapping[str, Any], ...] = ()
     failures: tuple[ObjectFailure, ...] = ()
@@ -106,7 +107,7 @@ class Marker:
             "schema_version": self.schema_version,
             "shard_id": self.shard_id,
             "file": self.file,
-            "sha256": self.sha256,
+            **self._checksum_json(),
             "bytes": self.bytes,
             "objects": [dict(o) for o in self.objects],
             "failures": [f.to_json() for f in self.failures],
@@ -127,7 +128,7 @@ class Marker:
         return cls(
             shard_id=int(data["shard_id"]),
             file=data.get("file"),
-            sha256=data.get("sha256"),
+            checksum=recorded_checksum(data),
             bytes=data.get("bytes"),
             objects=tuple(data["objects"]),
             failures=tuple(ObjectFailure.from_json(f) for f in data["failures"]),
@@ -138,6 +139,13 @@ class Marker:
             extra={k: v for k, v in data.items() if k not in _KNOWN},
             schema_version=int(data.get("schema_version", SCHEMA_VERSION)),
         )
+
+    def _checksum_json(self) -> dict[str, Any]:
+        """Schema 2 writes ``checksum``; a rewritten schema-1 marker keeps its bare ``sha256``
+        hex, so it stays the file the previous code wrote and reads."""
+        if self.schema_version == 1:
+            return {"sha256": self.checksum.partition(":")[2] if self.checksum else None}
+        return {"checksum": self.checksum}
 
     def supersede(self, by_shard: Mapping[str, int]) -> "Marker":
         """This marker with the failures of ``by_shard`` (``object_id -> retry shard``) moved to

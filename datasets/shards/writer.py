@@ -7,7 +7,6 @@ without its whole file. The file's schema is :mod:`clip2point.datasets.shards.fi
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import itertools
 import json
 import logging
@@ -20,6 +19,7 @@ from typing import Any, Mapping, Sequence
 import h5py
 
 from clip2point.atomic_io import atomic_path, require_free_space, write_file
+from clip2point.datasets.shards.digests import file_checksum
 from clip2point.datasets.shards.file_format import (
     DEFAULT_LAYOUT,
     ObjectFailure,
@@ -47,7 +47,7 @@ class ShardStats:
     num_failed: int
     num_skipped: int
     bytes: int
-    sha256: str | None
+    checksum: str | None  # "xxh3-128:HEX" of the file (digests.file_checksum)
     write_seconds: float
 
 
@@ -80,11 +80,11 @@ def write_shard(
     hashes = [o.content_hash() for o in objects]
     h5_path = folder / shard_file_name(shard_id) if objects else None
     image = _shard_image(list(objects), hashes, file_attrs, layout) if objects else b""
-    digest, size = (hashlib.sha256(image).hexdigest() if objects else None), len(image)
+    digest, size = (file_checksum(image) if objects else None), len(image)
     marker = Marker(
         shard_id=int(shard_id),
         file=h5_path.name if h5_path else None,
-        sha256=digest,
+        checksum=digest,
         bytes=size,
         objects=tuple(_object_record(o, h) for o, h in zip(objects, hashes)),
         failures=tuple(sorted(failures, key=lambda f: f.object_id)),
@@ -102,7 +102,7 @@ def write_shard(
     n_skipped = sum(f.status == "skipped" for f in failures)
     return ShardStats(
         shard_id=int(shard_id), file=h5_path, marker=marker_path, num_objects=len(objects),
-        num_failed=len(failures) - n_skipped, num_skipped=n_skipped, bytes=size, sha256=digest,
+        num_failed=len(failures) - n_skipped, num_skipped=n_skipped, bytes=size, checksum=digest,
         write_seconds=time.perf_counter() - start,
     )
 

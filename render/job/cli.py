@@ -55,8 +55,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--node-rank", type=int, default=0, help="this node's rank in [0, num-nodes)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     run.add_argument("--quick-resume", action="store_true",
-                     help="check done shards by size and HDF5 header only, not sha256 (resuming a large job on "
-                     "slow storage: sha256 reads every byte, ~1-2 min per 90 GB on a local disk)")
+                     help="check done shards by size and HDF5 header only, not their checksums (resuming a large "
+                     "job on slow storage: a checksum reads every byte of every shard, ~90 GB for ShapeNet)")
     fail = parser.add_argument_group("failures")
     fail.add_argument("--max-faces", type=int, metavar="N", help="fail meshes with more faces")
     fail.add_argument("--timeout", type=float, metavar="SEC", help="fail an object whose rendering takes longer")

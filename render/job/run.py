@@ -177,7 +177,7 @@ def run_render_job(
     """Render what this node still owes into ``config.out``; rerunning resumes.
 
     ``retry_failed`` then re-renders the folder's recorded failures into new shards (one node only).
-    Done shards are checked against their markers first (``checksums``: with sha256, see
+    Done shards are checked against their markers first (``checksums``: each file's checksum, see
     ``shard_problem`` for the cost). Raises ``ConfigError`` when ``config.out`` holds another
     configuration."""
     check_execution(backend, workers)
