@@ -151,9 +151,12 @@ def verify_shard(root: Path, shard: dict[str, Any], objects: list[dict[str, Any]
         return [Problem(name, None, "missing", "listed in the index but the file is missing")]
     problems = []
     recorded = recorded_checksum(shard)
-    if recorded and not checksum_matches(path, recorded):
-        problems.append(Problem(name, None, "checksum", f"{checksum_name(recorded)} checksum differs from the index "
-                                                        "(file changed or corrupted since it was written)"))
+    try:
+        if recorded and not checksum_matches(path, recorded):
+            problems.append(Problem(name, None, "checksum", f"{checksum_name(recorded)} checksum differs from the "
+                                                            "index (file changed or corrupted since it was written)"))
+    except ValueError as exc:
+        problems.append(Problem(name, None, "checksum", f"the index's checksum cannot be checked ({exc})"))
     try:
         with open_shard(path) as h5:
             stored_ids = read_strings(h5, "object_id")

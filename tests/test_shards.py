@@ -507,3 +507,11 @@ def test_shard_files_are_written_with_their_pages_dropped_from_the_cache(tmp_pat
     assert [(Path(p).name.startswith(".shard-00000.h5.tmp-"), a) for p, a in advised] == [(True, os.POSIX_FADV_DONTNEED)]
     with h5py.File(tmp_path / "shard-00000.h5") as h5:  # and the file reads back whole
         assert h5["rgb"].shape[0] == 2
+
+
+def test_a_marker_checksum_of_an_unknown_algorithm_is_a_named_problem(tmp_path: Path) -> None:
+    stats = write_shard(tmp_path, 0, make_objects(0, 1), [], attrs=ATTRS)
+    marker = dict(read_marker(stats.marker), checksum="md5:" + "0" * 32)
+    problem = shard_problem(tmp_path, marker)
+    assert problem == ("its marker's checksum cannot be checked (unknown checksum algorithm 'md5'; known: sha256, "
+                       "xxh3-128): the marker is damaged")

@@ -57,9 +57,7 @@ def content_hash(arrays: Mapping[str, np.ndarray], algorithm: str = CONTENT_HASH
     arrays that differ only in shape or type hash differently; ``algorithm`` is ``xxh3-128``
     (schema 2) or ``sha256`` (schema 1, to check older shards). The arrays are hashed through
     their buffers, not ``tobytes()`` copies: ~3.6 MB per object the writer would copy for nothing."""
-    if algorithm not in _HASHERS:
-        raise ValueError(f"unknown content hash algorithm {algorithm!r}; known: {sorted(_HASHERS)}")
-    digest = _hasher(algorithm)()
+    digest = _hasher(algorithm, "content hash")()
     for name in ARRAY_FIELDS:
         arr = np.ascontiguousarray(arrays[name])
         little = np.ascontiguousarray(arr.astype(arr.dtype.newbyteorder("<"), copy=False))
@@ -86,9 +84,9 @@ def checksum_file(path: str | Path, algorithm: str = FILE_CHECKSUM, block: int =
 
 
 def checksum_matches(path: str | Path, checksum: str) -> bool:
-    """Whether the file's bytes have the recorded ``checksum`` (by its own algorithm)."""
-    algorithm, _, _ = checksum.partition(":")
-    return checksum_file(path, algorithm) == checksum
+    """Whether the file's bytes have the recorded ``checksum`` (by its own algorithm);
+    ``ValueError`` naming the algorithm when this code does not know it (a damaged marker)."""
+    return checksum_file(path, checksum_name(checksum)) == checksum
 
 
 def checksum_name(checksum: str) -> str:
@@ -110,7 +108,7 @@ def qualified_checksum(value: str) -> str:
     return value if ":" in value else f"sha256:{value}"
 
 
-def _hasher(algorithm: str) -> Any:
+def _hasher(algorithm: str, what: str = "checksum") -> Any:
     if algorithm not in _HASHERS:
-        raise ValueError(f"unknown checksum algorithm {algorithm!r}; known: {sorted(_HASHERS)}")
+        raise ValueError(f"unknown {what} algorithm {algorithm!r}; known: {', '.join(sorted(_HASHERS))}")
     return _HASHERS[algorithm]

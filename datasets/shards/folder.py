@@ -144,7 +144,11 @@ class ShardFolder:
         if found != size:
             return f"it has {found} bytes but its marker records {size} (truncated or overwritten)"
         if checksum and recorded:
-            if not checksum_matches(path, recorded):
+            try:
+                matches = checksum_matches(path, recorded)
+            except ValueError as exc:
+                return f"its marker's checksum cannot be checked ({exc}): the marker is damaged"
+            if not matches:
                 return (f"its {checksum_name(recorded)} checksum differs from the one its marker records "
                         "(changed or corrupted since it was written)")
             return None
