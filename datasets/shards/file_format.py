@@ -1,7 +1,8 @@
 """The HDF5 shard schema: record types, layout settings, content hashes and safe opening.
 
-Schema version 2 (version 1 is still read: see "Content hashes"). One file ``shard-NNNNN.h5`` holds K objects, each field stacked over the
-objects (no groups), so one view of one object is one chunk read and ``h5ls``/h5py show it all:
+Schema version 2 (version 1 is still read: see "Content hashes" below). One file
+``shard-NNNNN.h5`` holds K objects, each field stacked over the objects (no groups), so one view
+of one object is one chunk read and ``h5ls``/h5py show it all:
 
 ==========================  =========  ===============  ===============  ==========================
 dataset                     dtype      shape            chunks           filter (default layout)
@@ -299,7 +300,7 @@ def check_schema(h5: h5py.File, path: Path) -> None:
         raise ShardError(path, f"corrupt HDF5 metadata ({exc})") from exc
     if fmt != FORMAT_NAME:
         raise ShardError(path, f"foreign HDF5 file: attribute 'format' is {fmt!r}, expected {FORMAT_NAME!r}")
-    if version is None or int(version) not in CONTENT_HASHES:
+    if version is None or int(version) not in READABLE_SCHEMA_VERSIONS:
         raise ShardError(
             path, f"schema_version {version} is not supported (this code reads "
             f"{', '.join(map(str, READABLE_SCHEMA_VERSIONS))}); "

@@ -52,9 +52,9 @@ _MARKER_FIX = "delete it to re-render the shard"
 
 def read_versioned_json(path: Path, fmt: str, what: str, fix: str) -> dict[str, Any]:
     """A JSON file of ours: readable, of format ``fmt`` and of a schema version this code reads
-    (``READABLE_SCHEMA_VERSIONS``: markers and the index did not change from 1 to 2, only the
-    shard's content-hash algorithm did), else a ``ShardError`` naming the file, ``what`` it
-    should be, and the ``fix``."""
+    (``READABLE_SCHEMA_VERSIONS``: from 1 to 2 only the digests changed, which
+    ``digests.recorded_checksum`` reads either way), else a ``ShardError`` naming the file,
+    ``what`` it should be, and the ``fix``."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -132,9 +132,9 @@ class ShardFolder:
         truncation). Then, with ``checksum``, the file's checksum against the marker's, which
         catches any changed byte. Per 95 MB shard, page cache warm, CPU: 19 ms with XXH3-128
         (schema 2, mostly the read itself), 67 ms with sha256 (schema 1): ~20 s against ~65 s
-        for the ShapeNet job's ~90 GB, so a cold resume waits for the disk. Without ``checksum`` (or for a marker without one),
-        the file must open as a shard of our schema: 2-3 ms per shard, catches a damaged header
-        but not changed data."""
+        for the ShapeNet job's ~90 GB, so a cold resume waits for the disk. Without ``checksum``
+        (or for a marker without one), the file must open as a shard of our schema: 2-3 ms per
+        shard, catches a damaged header but not changed data."""
         if not name:
             return None  # every object of the shard failed: the marker is the whole shard
         path = self.path / name
